@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from .models import Region
+
+
+def console(request: HttpRequest) -> dict[str, Any]:
+    """The region list for the top bar, and the region the page is in (from the URL)."""
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    match = getattr(request, "resolver_match", None)
+    region_code = match.kwargs.get("region") if match else None
+    return {
+        "console_regions": Region.objects.filter(enabled=True).only("code", "name"),
+        "current_region_code": region_code or request.session.get("region"),
+    }

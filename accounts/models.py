@@ -1,0 +1,244 @@
+"""Tenants (accounts), their members, the SES regions, per-region sending state and API keys."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+from sesconsole import encryption
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+account_id_validator = RegexValidator(r"^\d{12}\Z", "An account ID is exactly 12 digits.")
+
+
+class Region(models.Model):
+    """An SES region. The list is seeded by a migration; operators can disable regions."""
+
+    code = models.CharField(primary_key=True, max_length=32)
+    name = models.CharField(max_length=64)
+    # Cape Town, Osaka and Milan publish Easy DKIM keys under a region-specific zone.
+    dkim_signing_zone = models.CharField(
+        max_length=253, blank=True, help_text="Leave blank to use SIGNING_HOSTED_ZONE."
+    )
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    @property
+    def signing_hosted_zone(self) -> str:
+        return self.dkim_signing_zone or settings.SIGNING_HOSTED_ZONE
+
+
+def new_account_id() -> str:
+    return "".join(secrets.choice(string.digits) for _ in range(12))
+
+
+class Account(models.Model):
+    """A tenant, like an AWS account. Every identity, set and template belongs to one."""
+
+    id = models.CharField(
+        primary_key=True, max_length=12, default=new_account_id, validators=[account_id_validator]
+    )
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
+
+    def region_settings(self, region: Region) -> AccountRegion:
+        settings_row, _ = AccountRegion.objects.get_or_create(account=self, region=region)
+        return settings_row
+
+
+class Membership(models.Model):
+    """A user's seat in an account. A user belongs to one account, as an IAM user does."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        MEMBER = "member", "Member"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
+    )
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.account}"
+
+
+def account_for_user(user: AbstractBaseUser | AnonymousUser) -> Account | None:
+    """The account a signed-in user works in, or None (staff without a seat, anonymous)."""
+    if not user.is_authenticated:
+        return None
+    membership = Membership.objects.select_related("account").filter(user=user).first()
+    return membership.account if membership else None
+
+
+class AccountRegion(models.Model):
+    """Sending state of one account in one region: sandbox or production, and the request."""
+
+    class ReviewStatus(models.TextChoices):
+        NONE = "", "Not requested"
+        PENDING = "PENDING", "Pending"
+        GRANTED = "GRANTED", "Granted"
+        DENIED = "DENIED", "Denied"
+        FAILED = "FAILED", "Failed"
+
+    class MailType(models.TextChoices):
+        MARKETING = "MARKETING", "Marketing"
+        TRANSACTIONAL = "TRANSACTIONAL", "Transactional"
+
+    class EnforcementStatus(models.TextChoices):
+        HEALTHY = "HEALTHY", "Healthy"
+        PROBATION = "PROBATION", "Probation"
+        SHUTDOWN = "SHUTDOWN", "Shutdown"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="regions")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    production_access_enabled = models.BooleanField(default=False)
+    sending_enabled = models.BooleanField(default=True)
+    enforcement_status = models.CharField(
+        max_length=16, choices=EnforcementStatus.choices, default=EnforcementStatus.HEALTHY
+    )
+    review_status = models.CharField(
+        max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.NONE, blank=True
+    )
+    review_case_id = models.CharField(max_length=64, blank=True)
+    mail_type = models.CharField(max_length=16, choices=MailType.choices, blank=True)
+    website_url = models.URLField(max_length=1000, blank=True)
+    contact_language = models.CharField(max_length=2, blank=True)
+    use_case_description = models.TextField(max_length=5000, blank=True)
+    additional_contact_email_addresses = models.JSONField(default=list, blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "region"], name="unique_account_region")
+        ]
+        verbose_name = "account region"
+
+    def __str__(self) -> str:
+        return f"{self.account} in {self.region_id}"
+
+    def request_production_access(
+        self,
+        *,
+        mail_type: str,
+        website_url: str,
+        use_case_description: str = "",
+        contact_language: str = "EN",
+        additional_contact_email_addresses: list[str] | None = None,
+    ) -> None:
+        self.mail_type = mail_type
+        self.website_url = website_url
+        self.use_case_description = use_case_description
+        self.contact_language = contact_language
+        self.additional_contact_email_addresses = additional_contact_email_addresses or []
+        self.requested_at = timezone.now()
+        if not self.production_access_enabled:
+            self.review_status = self.ReviewStatus.PENDING
+            self.review_case_id = secrets.token_hex(8)
+        self.save()
+
+    def grant_production_access(self) -> None:
+        self.production_access_enabled = True
+        self.review_status = self.ReviewStatus.GRANTED
+        self.save(update_fields=["production_access_enabled", "review_status"])
+
+    def deny_production_access(self) -> None:
+        self.production_access_enabled = False
+        self.review_status = self.ReviewStatus.DENIED
+        self.save(update_fields=["production_access_enabled", "review_status"])
+
+
+ACCESS_KEY_ALPHABET = string.ascii_uppercase + "234567"
+
+
+def new_access_key_id() -> str:
+    return "AKIA" + "".join(secrets.choice(ACCESS_KEY_ALPHABET) for _ in range(16))
+
+
+def new_secret_access_key() -> str:
+    return secrets.token_urlsafe(30)[:40]
+
+
+class AccessKeyQuerySet(models.QuerySet["AccessKey"]):
+    def active(self) -> AccessKeyQuerySet:
+        return self.filter(status=AccessKey.Status.ACTIVE)
+
+
+class AccessKey(models.Model):
+    """An API key pair. The secret is encrypted at rest and shown only once, when issued."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "Active", "Active"
+        INACTIVE = "Inactive", "Inactive"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="access_keys")
+    access_key_id = models.CharField(max_length=128, unique=True)
+    secret_encrypted = models.TextField(editable=False)
+    description = models.CharField(max_length=256, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = AccessKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.access_key_id
+
+    @classmethod
+    def issue(
+        cls,
+        account: Account,
+        *,
+        description: str = "",
+        access_key_id: str | None = None,
+        secret: str | None = None,
+    ) -> tuple[AccessKey, str]:
+        """Create a key; return it with the plain secret, which is never readable again."""
+        secret = secret or new_secret_access_key()
+        key = cls.objects.create(
+            account=account,
+            access_key_id=access_key_id or new_access_key_id(),
+            secret_encrypted=encryption.encrypt(secret),
+            description=description,
+        )
+        return key, secret
+
+    def secret(self) -> str:
+        return encryption.decrypt(self.secret_encrypted)
+
+    def deactivate(self) -> None:
+        self.status = self.Status.INACTIVE
+        self.save(update_fields=["status"])
+
+    def activate(self) -> None:
+        self.status = self.Status.ACTIVE
+        self.save(update_fields=["status"])
+
+    def touch(self) -> None:
+        """Record use; at most once a minute so busy keys don't write on every call."""
+        now = timezone.now()
+        if self.last_used_at is None or (now - self.last_used_at).total_seconds() > 60:
+            AccessKey.objects.filter(pk=self.pk).update(last_used_at=now)
+            self.last_used_at = now

@@ -1,0 +1,358 @@
+"""Server-side verification of AWS Signature Version 4, as SES answers it.
+
+The view layer hands in the request exactly as it came off the wire; nothing here imports Django.
+Usage::
+
+    credential = parse_authorization(request)       # SigV4Error if the header is absent/malformed
+    key = lookup(credential.access_key_id)          # the view; unknown or inactive key ->
+                                                    #   raise unknown_key_error()
+    verify(request, credential, key.secret, now)    # SigV4Error unless the signature holds
+
+The canonical request, string to sign and signing key come from botocore's own ``SigV4Auth`` (the
+code that signs every boto3/aws-cli request we serve), fed with the received request rather than
+re-implemented here. Only three things are done by hand, each because botocore is a *client*:
+
+- the client's ``SignedHeaders`` list decides which headers are signed (botocore would pick them
+  itself, leaving out ``user-agent`` and others that non-botocore clients may sign);
+- the query string is normalised to RFC 3986 encoding first (botocore signs a URL's query as-is,
+  trusting that it encoded it itself);
+- the clock-skew and scope checks, which only a server makes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from urllib.parse import quote, unquote_to_bytes
+
+from botocore.auth import SIGV4_TIMESTAMP, UNSIGNED_PAYLOAD, SigV4Auth
+from botocore.awsrequest import AWSRequest, HTTPHeaders
+from botocore.credentials import Credentials
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+# botocore signs both SES v1 and v2 with the signing name "ses", not "sesv2".
+SERVICE = "ses"
+TERMINATOR = "aws4_request"
+MAX_CLOCK_SKEW = timedelta(minutes=15)
+
+# Characters SigV4 leaves unencoded (RFC 3986 "unreserved").
+_UNRESERVED = "-_.~"
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+_AUTH_PARAMETERS = ("Credential", "SignedHeaders", "Signature")
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """An HTTP request as the server received it.
+
+    `raw_path` is the request path still percent-encoded, exactly as on the wire, without the
+    query string (gunicorn's `RAW_URI`, uWSGI's `REQUEST_URI`); `headers` may be any mapping,
+    looked up case-insensitively.
+    """
+
+    method: str
+    raw_path: str
+    query_string: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Credential:
+    """The Authorization header's credential: `AKID/yyyymmdd/region/service/aws4_request`."""
+
+    access_key_id: str
+    date: str
+    region: str
+    service: str
+
+
+class SigV4Error(Exception):
+    """A request the API must refuse; `code`, `message` and `status` are what AWS would answer."""
+
+    def __init__(self, code: str, message: str, status: int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class _Authorization:
+    credential: Credential
+    signed_headers: tuple[str, ...]
+    signature: str
+
+
+def unknown_key_error() -> SigV4Error:
+    """The answer for an access key that does not exist or is inactive (what AWS says)."""
+    return SigV4Error(
+        "UnrecognizedClientException", "The security token included in the request is invalid.", 403
+    )
+
+
+def parse_authorization(request: SignedRequest) -> Credential:
+    """Read the credential scope from the Authorization header, before any key lookup."""
+    return _parse_authorization(_lower_headers(request.headers)).credential
+
+
+def verify(request: SignedRequest, credential: Credential, secret_key: str, now: datetime) -> None:
+    """Raise `SigV4Error` unless `request` bears a valid, current signature made with `secret_key`.
+
+    1. Take the signing time from `X-Amz-Date` (or `Date`) and refuse it outside ±15 minutes.
+    2. Check that the credential scope is dated on the signing day.
+    3. Check a signed `x-amz-content-sha256` against the body (`UNSIGNED-PAYLOAD` passes).
+    4. Recompute the signature with botocore over the signed headers only and compare it in
+       constant time.
+    """
+    headers = _lower_headers(request.headers)
+    authorization = _parse_authorization(headers)
+    timestamp = _signing_timestamp(headers)
+    _check_clock_skew(timestamp, now)
+    _check_scope_date(credential, timestamp)
+    signed = {name: headers.get(name, "") for name in authorization.signed_headers}
+    _check_payload_hash(signed, request.body)
+    expected = _compute_signature(request, credential, secret_key, timestamp, signed)
+    if not hmac.compare_digest(
+        expected.encode(), authorization.signature.encode("utf-8", "surrogateescape")
+    ):
+        raise SigV4Error(
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your AWS Secret Access Key and signing method.",
+            403,
+        )
+
+
+def reencode_path(path_info: str) -> str:
+    """Percent-encode a decoded path the way botocore encodes SES path parameters.
+
+    For servers that only have the decoded path (Django's `path_info` under runserver). An
+    identity containing `/` (sent as `%2F`) cannot be recovered this way; prefer the raw URI.
+    """
+    return quote(path_info, safe="/" + _UNRESERVED)
+
+
+def _lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
+
+
+def _parse_authorization(headers: Mapping[str, str]) -> _Authorization:
+    header = headers.get("authorization", "")
+    if not header.strip():
+        raise SigV4Error("MissingAuthenticationTokenException", "Missing Authentication Token", 403)
+    algorithm, _, rest = header.strip().partition(" ")
+    if algorithm != ALGORITHM:
+        raise _incomplete(f"Unsupported AWS 'algorithm': '{algorithm}'. Use '{ALGORITHM}'.")
+    parameters = _auth_parameters(header, rest)
+    missing = [name for name in _AUTH_PARAMETERS if not parameters.get(name)]
+    if missing:
+        requires = " ".join(
+            f"Authorization header requires '{name}' parameter." for name in missing
+        )
+        raise _incomplete(f"{requires} Authorization={header}")
+    signed_headers = tuple(parameters["SignedHeaders"].split(";"))
+    if "host" not in signed_headers:
+        raise SigV4Error(
+            "InvalidSignatureException",
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+            403,
+        )
+    return _Authorization(
+        credential=_parse_credential(parameters["Credential"]),
+        signed_headers=signed_headers,
+        signature=parameters["Signature"],
+    )
+
+
+def _auth_parameters(header: str, rest: str) -> dict[str, str]:
+    """Split `Credential=..., SignedHeaders=..., Signature=...` (spaces after commas optional)."""
+    parameters: dict[str, str] = {}
+    for pair in filter(None, (part.strip() for part in rest.split(","))):
+        name, equals, value = pair.partition("=")
+        if not equals:
+            # AWS quotes a hash of the header rather than echoing a possibly garbled value.
+            digest = base64.b64encode(hashlib.sha256(header.encode()).digest()).decode()
+            raise _incomplete(
+                "Invalid key=value pair (missing equal-sign) in Authorization header "
+                f"(hashed with SHA-256 and encoded with Base64): '{digest}'."
+            )
+        parameters[name.strip()] = value.strip()
+    return parameters
+
+
+def _parse_credential(value: str) -> Credential:
+    parts = value.split("/")
+    if len(parts) != 5 or not all(parts):
+        raise _incomplete(
+            "Credential must have exactly 5 slash-delimited elements, "
+            f"e.g. keyid/date/region/service/term, got '{value}'"
+        )
+    access_key_id, date, region, service, terminator = parts
+    if terminator != TERMINATOR:
+        raise _invalid_signature(
+            f"Credential should be scoped with a valid terminator: '{TERMINATOR}', "
+            f"not '{terminator}'."
+        )
+    if service != SERVICE:
+        raise _invalid_signature(f"Credential should be scoped to correct service: '{SERVICE}'. ")
+    return Credential(access_key_id=access_key_id, date=date, region=region, service=service)
+
+
+def _signing_timestamp(headers: Mapping[str, str]) -> str:
+    """Return the signing time in SigV4's basic ISO-8601 form, from X-Amz-Date or else Date."""
+    amz_date = headers.get("x-amz-date")
+    if amz_date is not None:
+        try:
+            parsed = datetime.strptime(amz_date, SIGV4_TIMESTAMP)
+        except ValueError:
+            parsed = None
+        # Reformatting rejects the shapes strptime tolerates (single-digit fields, ...).
+        if parsed is None or parsed.strftime(SIGV4_TIMESTAMP) != amz_date:
+            raise _incomplete(
+                f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'. "
+                "See http://en.wikipedia.org/wiki/ISO_8601"
+            )
+        return amz_date
+    http_date = headers.get("date")
+    if http_date is None:
+        raise _incomplete(
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' "
+            f"header. Authorization={headers['authorization']}"
+        )
+    try:
+        parsed_http = parsedate_to_datetime(http_date)
+    except (TypeError, ValueError):
+        raise _incomplete(f"Date header must be an RFC 1123 date. Got '{http_date}'.") from None
+    # botocore signs a Date-header request with the same instant in basic ISO-8601 form.
+    return _utc(parsed_http).strftime(SIGV4_TIMESTAMP)
+
+
+def _check_clock_skew(timestamp: str, now: datetime) -> None:
+    signed_at = datetime.strptime(timestamp, SIGV4_TIMESTAMP).replace(tzinfo=UTC)
+    now = _utc(now)
+    if signed_at < now - MAX_CLOCK_SKEW:
+        raise _invalid_signature(
+            f"Signature expired: {timestamp} is now earlier than "
+            f"{_format(now - MAX_CLOCK_SKEW)} ({_format(now)} - 15 min.)"
+        )
+    if signed_at > now + MAX_CLOCK_SKEW:
+        raise _invalid_signature(
+            f"Signature not yet current: {timestamp} is still later than "
+            f"{_format(now + MAX_CLOCK_SKEW)} ({_format(now)} + 15 min.)"
+        )
+
+
+def _check_scope_date(credential: Credential, timestamp: str) -> None:
+    if credential.date != timestamp[:8]:
+        raise _invalid_signature(
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
+            f"from HTTP: '{credential.date}' != '{timestamp[:8]}', from '{timestamp}'."
+        )
+
+
+def _check_payload_hash(signed: Mapping[str, str], body: bytes) -> None:
+    """A signed payload hash is signed data, so the body it vouches for must match it.
+
+    botocore uses the header verbatim in the canonical request; without this check a client's
+    signature would cover any body sent alongside a correct-looking hash.
+    """
+    claimed = signed.get("x-amz-content-sha256")
+    if claimed is None or claimed == UNSIGNED_PAYLOAD:
+        return
+    if not _SHA256_HEX.fullmatch(claimed):
+        raise SigV4Error(
+            "InvalidArgument",
+            f"x-amz-content-sha256 must be {UNSIGNED_PAYLOAD} or a valid sha256 value.",
+            400,
+        )
+    if not hmac.compare_digest(claimed.lower(), hashlib.sha256(body).hexdigest()):
+        raise SigV4Error(
+            "XAmzContentSHA256Mismatch",
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            400,
+        )
+
+
+class _ReceivedRequestSigner(SigV4Auth):
+    """botocore's SigV4 signer, told which headers the client signed."""
+
+    def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
+        # botocore's version drops headers it never signs (user-agent, expect, ...) and adds
+        # host from the URL; on the server the client's SignedHeaders list is the only truth.
+        header_map = HTTPHeaders()
+        for name, value in request.headers.items():
+            header_map[name.lower()] = value
+        return header_map
+
+
+def _compute_signature(
+    request: SignedRequest,
+    credential: Credential,
+    secret_key: str,
+    timestamp: str,
+    signed: Mapping[str, str],
+) -> str:
+    # The host is carried by the signed `host` header, so the URL's netloc is never read. A raw
+    # `#` (never sent by a real client) is escaped so it cannot cut the signed path short.
+    path = request.raw_path.replace("#", "%23")
+    url = "https://sigv4.invalid" + (path if path.startswith("/") else "/" + path)
+    query = _canonical_query(request.query_string)
+    if query:
+        url += "?" + query
+    aws_request = AWSRequest(method=request.method, url=url, headers=signed, data=request.body)
+    aws_request.context["timestamp"] = timestamp
+    signer = _ReceivedRequestSigner(
+        Credentials(credential.access_key_id, secret_key), credential.service, credential.region
+    )
+    canonical_request = signer.canonical_request(aws_request)
+    signature: str = signer.signature(
+        signer.string_to_sign(aws_request, canonical_request), aws_request
+    )
+    return signature
+
+
+def _canonical_query(query_string: str) -> str:
+    """Re-encode every key and value with RFC 3986 encoding; botocore then sorts the pairs.
+
+    botocore clients already send this form (`TagKeys=b%20c`, `NextToken=abc%2Fdef%2B%3D%3D`), so
+    for them this changes nothing. `+` is read as a space, as Django's `request.GET` reads it, so
+    the signature covers the values the view will see.
+    """
+    pairs = []
+    for pair in query_string.split("&"):
+        if not pair:
+            continue
+        key, _, value = pair.partition("=")
+        pairs.append(f"{_rfc3986(key)}={_rfc3986(value)}")
+    return "&".join(pairs)
+
+
+def _rfc3986(component: str) -> str:
+    # Byte-level round trip, so percent-escapes that are not UTF-8 survive unchanged.
+    return quote(unquote_to_bytes(component.replace("+", " ")), safe=_UNRESERVED)
+
+
+def _utc(moment: datetime) -> datetime:
+    # A naive datetime is taken to be UTC, like botocore's own clock.
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _format(moment: datetime) -> str:
+    return moment.strftime(SIGV4_TIMESTAMP)
+
+
+def _incomplete(message: str) -> SigV4Error:
+    return SigV4Error("IncompleteSignatureException", message, 400)
+
+
+def _invalid_signature(message: str) -> SigV4Error:
+    return SigV4Error("InvalidSignatureException", message, 403)

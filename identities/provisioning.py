@@ -1,0 +1,156 @@
+"""Creating and deleting identities: the one path used by the console and the API.
+
+Cross-object rules live here (the per-region limit, uniqueness, the default configuration
+set existing in the same region); field rules live in validators.py. Slow work (RSA keys,
+DNS checks, verification mails) is queued after the transaction commits, never done inline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from accounts.models import Account, Region
+
+from . import validators
+from .models import (
+    BehaviorOnMxFailure,
+    ConfigurationSet,
+    DkimKey,
+    Identity,
+    IdentityEvent,
+    IdentityType,
+    KeyLength,
+    Tag,
+    VerificationStatus,
+)
+
+
+@dataclass(frozen=True)
+class EasyDkim:
+    key_length: str = KeyLength.RSA_2048_BIT
+
+
+@dataclass(frozen=True)
+class Byodkim:
+    selector: str
+    key: validators.ParsedPrivateKey
+
+
+@dataclass(frozen=True)
+class NewIdentity:
+    """Validated input for a new identity (forms and the API build this)."""
+
+    identity_type: str
+    name: str  # already normalised by validators
+    dkim: EasyDkim | Byodkim = field(default_factory=EasyDkim)
+    dkim_signing_enabled: bool = True
+    mail_from_domain: str = ""
+    mail_from_behavior: str = BehaviorOnMxFailure.USE_DEFAULT_VALUE
+    configuration_set_name: str = ""
+    tags: Sequence[validators.TagPair] = ()
+
+
+def check_configuration_set_exists(account: Account, region: Region, name: str) -> None:
+    if name and not ConfigurationSet.objects.filter(account=account, region=region, name=name).exists():
+        raise validators.NotFoundError(
+            f"The configuration set {name} doesn't exist in {region.code}. Create it first, or "
+            "choose one that exists in this region.",
+            code="not_found",
+        )
+
+
+def check_identity_limit(account: Account, region: Region) -> None:
+    limit = settings.MAX_IDENTITIES_PER_REGION
+    if Identity.objects.in_scope(account, region).count() >= limit:
+        raise validators.LimitExceededError(
+            f"This account already has {limit:,} identities in {region.code}, the most SES "
+            "allows per region. Delete identities you no longer use first.",
+            code="limit",
+        )
+
+
+def create_identity(account: Account, region: Region, spec: NewIdentity, actor: str = "") -> Identity:
+    """Save a new identity as PENDING and queue its background work.
+
+    1. check the region limit, the configuration set and uniqueness;
+    2. save the identity, its tags and (BYODKIM) its key in one transaction;
+    3. after commit, queue RSA key generation (Easy DKIM) and the first check or mail.
+    """
+    check_identity_limit(account, region)
+    check_configuration_set_exists(account, region, spec.configuration_set_name)
+    identity = Identity(
+        account=account,
+        region=region,
+        identity_type=spec.identity_type,
+        name=spec.name,
+        configuration_set_name=spec.configuration_set_name,
+    )
+    if spec.identity_type == IdentityType.EMAIL_ADDRESS:
+        # SES defaults for an address: no DKIM of its own until its domain has one.
+        identity.dkim_signing_enabled = False
+        identity.dkim_status = VerificationStatus.NOT_STARTED
+        identity.dkim_next_key_length = KeyLength.RSA_1024_BIT
+        identity.verification_status = VerificationStatus.PENDING
+    else:
+        identity.dkim_signing_enabled = spec.dkim_signing_enabled
+        if isinstance(spec.dkim, Byodkim):
+            identity.start_byodkim(spec.dkim.selector)
+            identity.dkim_current_key_length = (
+                KeyLength.RSA_1024_BIT if spec.dkim.key.key_size <= 1024 else KeyLength.RSA_2048_BIT
+            )
+        else:
+            identity.start_easy_dkim(spec.dkim.key_length)
+        if spec.mail_from_domain:
+            identity.mail_from_domain = spec.mail_from_domain
+            identity.mail_from_behavior = spec.mail_from_behavior
+            identity.mail_from_status = "PENDING"
+            identity.mail_from_status_changed_at = identity.created_at
+        identity.next_check_at = identity.created_at
+    try:
+        with transaction.atomic():
+            identity.save()
+            Tag.objects.bulk_create([Tag(identity=identity, key=t.key, value=t.value) for t in spec.tags])
+            if isinstance(spec.dkim, Byodkim) and identity.is_domain:
+                key = spec.dkim.key
+                DkimKey.store(identity, spec.dkim.selector, key.base64_der, key.public_key_base64, key.key_size)
+            IdentityEvent.record(identity, "created", f"{identity.get_identity_type_display()} identity created.", actor)
+    except IntegrityError as exc:
+        raise validators.AlreadyExistsError(
+            f"{spec.name} already exists as an identity in {region.code}.", code="already_exists"
+        ) from exc
+    transaction.on_commit(lambda: _after_create(identity.pk, identity.identity_type, identity.dkim_origin))
+    return identity
+
+
+def _after_create(identity_id: int, identity_type: str, dkim_origin: str) -> None:
+    from . import tasks  # tasks import models; import late to keep this module import-light
+
+    if identity_type == IdentityType.DOMAIN and dkim_origin == "AWS_SES":
+        tasks.generate_easy_dkim_keys.delay(identity_id=identity_id)
+
+
+def identity_exists(account: Account, region: Region, name: str) -> bool:
+    return Identity.objects.in_scope(account, region).filter(name=name).exists()
+
+
+def delete_identities(identities: Sequence[Identity]) -> int:
+    """Delete identities (tags, keys, checks and history go with them)."""
+    ids = [identity.pk for identity in identities]
+    deleted, _ = Identity.objects.filter(pk__in=ids).delete()
+    return len(ids) if deleted else 0
+
+
+def replace_tags(identity: Identity, tags: Sequence[validators.TagPair]) -> None:
+    with transaction.atomic():
+        identity.tags.all().delete()
+        Tag.objects.bulk_create([Tag(identity=identity, key=t.key, value=t.value) for t in tags])
+
+
+def assert_domain(identity: Identity) -> None:
+    if not identity.is_domain:
+        raise ValidationError("This setting applies to domain identities only.", code="invalid")

@@ -1,0 +1,343 @@
+"""Rules from the SES documentation, in one place for forms, models and the API.
+
+Each function takes raw user input and returns the normalised value, or raises Django's
+ValidationError with a message that says what is wrong and how to fix it. The API maps
+ValidationError to BadRequestException, and the two subclasses below to their own codes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from functools import cache
+
+import idna
+import tldextract
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_der_private_key,
+)
+from django.core.exceptions import ValidationError
+from email_validator import EmailNotValidError, validate_email
+
+
+class AlreadyExistsError(ValidationError):
+    """The resource exists already (SES: AlreadyExistsException)."""
+
+
+class LimitExceededError(ValidationError):
+    """A quota from the SES documentation would be exceeded (SES: LimitExceededException)."""
+
+
+class NotFoundError(ValidationError):
+    """A resource the input refers to does not exist (SES: NotFoundException)."""
+
+
+MAX_DOMAIN_LENGTH = 255
+MAX_LABEL_LENGTH = 63
+MAX_TAGS = 50
+MAX_TAG_KEY_LENGTH = 128
+MAX_TAG_VALUE_LENGTH = 256
+RESERVED_TAG_PREFIX = "aws:"
+TAG_PUNCTUATION = frozenset("_.:/=+-")
+SELECTOR_PATTERN = re.compile(r"^(([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\-]*[a-zA-Z0-9]))\Z")
+PRIVATE_KEY_PATTERN = re.compile(r"^[a-zA-Z0-9+/]+={0,2}\Z")
+MAX_PRIVATE_KEY_LENGTH = 20480
+CONFIGURATION_SET_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}\Z")
+LDH_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
+PEM_ARMOUR = re.compile(r"-----(BEGIN|END) [A-Z ]*PRIVATE KEY-----")
+
+
+@cache
+def _public_suffixes() -> tldextract.TLDExtract:
+    # The bundled snapshot: validating a form must never reach the network.
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def normalize_domain(value: str) -> str:
+    """Return the domain IDNA-encoded and lower-cased, or raise ValidationError."""
+    raw = (value or "").strip()
+    if not raw:
+        raise ValidationError("Enter a domain, for example example.com.", code="required")
+    if "@" in raw:
+        raise ValidationError(
+            "A domain can't contain @. To verify a single address, choose Email address as "
+            "the identity type.",
+            code="invalid",
+        )
+    if "://" in raw or "/" in raw:
+        raise ValidationError(
+            "Enter only the domain name, without http:// or a path: for example example.com.",
+            code="invalid",
+        )
+    raw = raw.rstrip(".")
+    try:
+        ascii_name = idna.encode(raw, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise ValidationError(
+            f"“{raw}” is not a valid domain name ({exc}). Use letters, digits and hyphens, "
+            "with dots between labels.",
+            code="invalid",
+        ) from exc
+    ascii_name = ascii_name.lower()
+    _check_domain_shape(ascii_name)
+    return ascii_name
+
+
+def _check_domain_shape(name: str) -> None:
+    if len(name) > MAX_DOMAIN_LENGTH:
+        raise ValidationError(
+            f"The domain is {len(name)} characters long; a domain name can have at most "
+            f"{MAX_DOMAIN_LENGTH}.",
+            code="invalid",
+        )
+    labels = name.split(".")
+    if len(labels) < 2:
+        raise ValidationError(
+            "Enter a full domain with at least two labels, for example example.com.",
+            code="invalid",
+        )
+    for label in labels:
+        if len(label) > MAX_LABEL_LENGTH:
+            raise ValidationError(
+                f"The label “{label[:20]}…” is {len(label)} characters long; each part between "
+                f"dots can have at most {MAX_LABEL_LENGTH} characters.",
+                code="invalid",
+            )
+        if not LDH_LABEL.match(label):
+            raise ValidationError(
+                f"“{label}” is not a valid part of a domain name. Use letters, digits and "
+                "hyphens, not starting or ending with a hyphen, and no empty parts (..).",
+                code="invalid",
+            )
+    suffix = _public_suffixes()(name)
+    if not suffix.domain:
+        raise ValidationError(
+            f"“{name}” is a public suffix that many people's domains share. Enter your own "
+            f"domain under it, for example example.{name}.",
+            code="public_suffix",
+        )
+
+
+def www_warning(domain: str) -> str | None:
+    """SES's tip: a `www.` identity won't verify the way users expect; suggest the apex."""
+    if domain.startswith("www.") and domain.count(".") >= 2:
+        apex = domain.removeprefix("www.")
+        return (
+            f"You entered {domain}. SES recommends verifying {apex} instead: a verified "
+            f"domain covers all its subdomains, and records published for {domain} "
+            "are often placed in the wrong zone."
+        )
+    return None
+
+
+def normalize_email(value: str) -> str:
+    """Return the address exactly as entered (SES addresses are case-sensitive)."""
+    raw = (value or "").strip()
+    if not raw:
+        raise ValidationError("Enter an email address, for example sender@example.com.", code="required")
+    if "<" in raw or ">" in raw:
+        raise ValidationError(
+            "Enter the address alone, without a display name or angle brackets: "
+            "sender@example.com, not Sender <sender@example.com>.",
+            code="display_name",
+        )
+    try:
+        validate_email(raw, check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError as exc:
+        raise ValidationError(
+            f"“{raw}” is not a valid email address: {exc} Enter it as name@example.com.",
+            code="invalid",
+        ) from exc
+    local, _, domain = raw.rpartition("@")
+    # SES stores the address as entered; the domain part must still be a real domain.
+    try:
+        normalize_domain(domain)
+    except ValidationError as exc:
+        raise ValidationError(
+            f"The domain of “{raw}” is not valid: {exc.messages[0]}", code="invalid"
+        ) from exc
+    if len(raw) > 320 or not local:
+        raise ValidationError("An email address can have at most 320 characters.", code="invalid")
+    return raw
+
+
+def looks_like_email(value: str) -> bool:
+    return "@" in (value or "")
+
+
+def normalize_identity(value: str) -> tuple[str, str]:
+    """Classify an API/console identity string: ('EMAIL_ADDRESS'|'DOMAIN', normalised)."""
+    if looks_like_email(value):
+        return "EMAIL_ADDRESS", normalize_email(value)
+    return "DOMAIN", normalize_domain(value)
+
+
+def normalize_mail_from_domain(value: str, identity_domain: str) -> str:
+    """The MAIL FROM domain must be a subdomain of the identity, never the domain itself."""
+    domain = normalize_domain(value)
+    if domain == identity_domain:
+        raise ValidationError(
+            f"The MAIL FROM domain must be a subdomain of {identity_domain}, not the domain "
+            f"itself. Enter something like mail.{identity_domain}.",
+            code="not_subdomain",
+        )
+    if not domain.endswith("." + identity_domain):
+        raise ValidationError(
+            f"{domain} is not a subdomain of {identity_domain}. Enter a subdomain such as "
+            f"mail.{identity_domain}.",
+            code="not_subdomain",
+        )
+    return domain
+
+
+@dataclass(frozen=True)
+class TagPair:
+    key: str
+    value: str
+
+
+def _tag_text_problem(text: str) -> str | None:
+    for char in text:
+        if not (char.isalnum() or char.isspace() or char in TAG_PUNCTUATION):
+            return char
+    return None
+
+
+def validate_tag(key: str, value: str) -> TagPair:
+    if key is None or len(key) < 1:
+        raise ValidationError("Enter a tag key; only the value may be empty.", code="invalid")
+    if len(key) > MAX_TAG_KEY_LENGTH:
+        raise ValidationError(
+            f"The tag key “{key[:30]}…” is {len(key)} characters long; keys can have at most "
+            f"{MAX_TAG_KEY_LENGTH}.",
+            code="invalid",
+        )
+    value = value or ""
+    if len(value) > MAX_TAG_VALUE_LENGTH:
+        raise ValidationError(
+            f"The value of tag “{key}” is {len(value)} characters long; values can have at "
+            f"most {MAX_TAG_VALUE_LENGTH}.",
+            code="invalid",
+        )
+    if key.lower().startswith(RESERVED_TAG_PREFIX):
+        raise ValidationError(
+            f"The tag key “{key}” starts with aws:, which is reserved for AWS. Choose another key.",
+            code="reserved",
+        )
+    for label, text in (("key", key), ("value", value)):
+        bad = _tag_text_problem(text)
+        if bad is not None:
+            raise ValidationError(
+                f"The tag {label} “{text}” contains “{bad}”. Tags can contain letters, digits, "
+                "spaces and _ . : / = + - only.",
+                code="invalid",
+            )
+    return TagPair(key, value)
+
+
+def validate_tags(pairs: list[tuple[str, str]], *, existing_keys: frozenset[str] = frozenset()) -> list[TagPair]:
+    """Validate a full tag set: each tag, unique keys, at most 50 including existing tags."""
+    tags = [validate_tag(key, value) for key, value in pairs]
+    seen: set[str] = set()
+    for tag in tags:
+        if tag.key in seen:
+            raise ValidationError(
+                f"The tag key “{tag.key}” appears twice. Each key can be used once per resource.",
+                code="duplicate",
+            )
+        seen.add(tag.key)
+    total = len(seen | set(existing_keys))
+    if total > MAX_TAGS:
+        raise LimitExceededError(
+            f"A resource can have at most {MAX_TAGS} tags; this would give it {total}. "
+            "Remove some tags first.",
+            code="limit",
+        )
+    return tags
+
+
+def validate_selector(value: str) -> str:
+    selector = (value or "").strip()
+    if not selector:
+        raise ValidationError("Enter the selector name you published the public key under.", code="required")
+    if len(selector) > 63 or not SELECTOR_PATTERN.match(selector):
+        raise ValidationError(
+            f"“{selector}” is not a valid selector. Use 1–63 letters, digits and hyphens, "
+            "not starting or ending with a hyphen, with no dots or other symbols.",
+            code="invalid",
+        )
+    return selector
+
+
+@dataclass(frozen=True)
+class ParsedPrivateKey:
+    base64_der: str  # what SES stores: base64 without armour or line breaks
+    key_size: int
+    public_key_base64: str  # the p= value of the DKIM TXT record
+    cleaned: bool  # armour or whitespace was removed from what the user pasted
+
+
+def parse_byodkim_private_key(value: str) -> ParsedPrivateKey:
+    """Accept a pasted RSA private key (PKCS#1 or PKCS#8), with or without PEM armour."""
+    raw = value or ""
+    stripped = PEM_ARMOUR.sub("", raw)
+    compact = "".join(stripped.split())
+    cleaned = compact != raw
+    if not compact:
+        raise ValidationError("Paste the private key, base64-encoded.", code="required")
+    if len(compact) > MAX_PRIVATE_KEY_LENGTH:
+        raise ValidationError(
+            f"The private key is {len(compact)} characters long; SES accepts at most "
+            f"{MAX_PRIVATE_KEY_LENGTH}. Use a 1024- to 2048-bit RSA key.",
+            code="invalid",
+        )
+    if not PRIVATE_KEY_PATTERN.match(compact):
+        raise ValidationError(
+            "The private key must be base64 (letters, digits, + and /, ending in at most two =). "
+            "Paste the text between the BEGIN and END lines of the PEM file.",
+            code="invalid",
+        )
+    try:
+        der = base64.b64decode(compact, validate=True)
+        key = load_der_private_key(der, password=None)
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise ValidationError(
+            "The private key could not be read. Paste an unencrypted RSA key in PKCS#1 or "
+            "PKCS#8 format, for example the output of openssl genrsa -f4 2048.",
+            code="invalid",
+        ) from exc
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValidationError("The private key must be an RSA key; DKIM with SES uses RSA.", code="invalid")
+    if not 1024 <= key.key_size <= 2048:
+        raise ValidationError(
+            f"The private key is {key.key_size} bits; SES accepts RSA keys from 1024 to 2048 bits.",
+            code="invalid",
+        )
+    public = key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return ParsedPrivateKey(
+        base64_der=compact,
+        key_size=key.key_size,
+        public_key_base64=base64.b64encode(public).decode(),
+        cleaned=cleaned,
+    )
+
+
+BYODKIM_CLEANED_NOTICE = (
+    "We removed the BEGIN/END lines and line breaks from the private key, as SES expects."
+)
+
+
+def validate_configuration_set_name(value: str) -> str:
+    name = (value or "").strip()
+    if not CONFIGURATION_SET_NAME_PATTERN.match(name):
+        raise ValidationError(
+            f"“{name}” is not a valid configuration set name. Use 1–64 letters, digits, "
+            "underscores and hyphens.",
+            code="invalid",
+        )
+    return name

@@ -1,0 +1,149 @@
+"""Shared fixtures: personas (owner, teammate, outsider, operator) and identity factories."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from accounts.models import Account, Membership, Region
+from identities import provisioning, validators
+from identities.models import Identity, IdentityType
+from tests.support.services import require
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def _user(username: str, account: Account | None, *, staff: bool = False) -> Any:
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD, is_staff=staff)
+    if account is not None:
+        Membership.objects.create(user=user, account=account)
+    return user
+
+
+@pytest.fixture
+def region(db: None) -> Region:
+    return Region.objects.get(code="us-east-1")
+
+
+@pytest.fixture
+def other_region(db: None) -> Region:
+    return Region.objects.get(code="eu-west-1")
+
+
+@pytest.fixture
+def account(db: None) -> Account:
+    return Account.objects.create(id="111111111111", name="Owner's account")
+
+
+@pytest.fixture
+def other_account(db: None) -> Account:
+    return Account.objects.create(id="222222222222", name="Outsider's account")
+
+
+@pytest.fixture
+def owner(account: Account) -> Any:
+    user = _user("owner", account)
+    user.membership.role = Membership.Role.OWNER
+    user.membership.save()
+    return user
+
+
+@pytest.fixture
+def teammate(account: Account) -> Any:
+    return _user("teammate", account)
+
+
+@pytest.fixture
+def outsider(other_account: Account) -> Any:
+    return _user("outsider", other_account)
+
+
+@pytest.fixture
+def operator(db: None) -> Any:
+    user = _user("operator", None, staff=True)
+    user.is_superuser = True
+    user.save()
+    return user
+
+
+def _client_for(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def owner_client(owner: Any) -> Client:
+    return _client_for(owner)
+
+
+@pytest.fixture
+def teammate_client(teammate: Any) -> Client:
+    return _client_for(teammate)
+
+
+@pytest.fixture
+def outsider_client(outsider: Any) -> Client:
+    return _client_for(outsider)
+
+
+@pytest.fixture
+def operator_client(operator: Any) -> Client:
+    return _client_for(operator)
+
+
+@pytest.fixture
+def make_domain(account: Account, region: Region) -> Callable[..., Identity]:
+    """Create a domain identity through the same path as the console and the API."""
+
+    def make(name: str = "example.com", *, acct: Account | None = None, reg: Region | None = None, **kwargs: Any) -> Identity:
+        spec = provisioning.NewIdentity(
+            identity_type=IdentityType.DOMAIN, name=validators.normalize_domain(name), **kwargs
+        )
+        return provisioning.create_identity(acct or account, reg or region, spec)
+
+    return make
+
+
+@pytest.fixture
+def make_email(account: Account, region: Region) -> Callable[..., Identity]:
+    def make(address: str = "sender@example.com", *, acct: Account | None = None, reg: Region | None = None, **kwargs: Any) -> Identity:
+        spec = provisioning.NewIdentity(
+            identity_type=IdentityType.EMAIL_ADDRESS, name=validators.normalize_email(address), **kwargs
+        )
+        return provisioning.create_identity(acct or account, reg or region, spec)
+
+    return make
+
+
+# --- browser tests (Debian's chromium, never a downloaded browser) ----------------------------
+def chromium_path() -> str | None:
+    for candidate in ("/usr/lib/chromium/chromium", shutil.which("chromium")):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    path = chromium_path()
+    require(path is not None, "Debian's chromium", "Install it with: apt-get install -y chromium")
+    return {
+        **browser_type_launch_args,
+        "executable_path": path,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
