@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 DEFAULT_REGION = "us-east-1"
 
 SES_REGIONS: list[tuple[str, str, str]] = [
@@ -36,3 +38,11 @@ SES_REGIONS: list[tuple[str, str, str]] = [
     ("us-gov-east-1", "AWS GovCloud (US-East)", ""),
     ("us-gov-west-1", "AWS GovCloud (US-West)", ""),
 ]
+
+
+def seed_regions(region_model: Any) -> None:
+    """Insert or refresh the SES regions (used by the migration and by test fixtures)."""
+    for code, name, zone in SES_REGIONS:
+        region_model.objects.update_or_create(
+            code=code, defaults={"name": name, "dkim_signing_zone": zone}
+        )

@@ -163,7 +163,8 @@ def _parse(record: Record, zone: dns.name.Name) -> _Wanted:
     except (dns.exception.DNSException, ValueError, UnicodeError) as exc:
         raise PublishError(f"Cannot publish {record.name} {record.rdtype}: {exc}") from exc
     if not owner.is_subdomain(zone):
-        raise PublishError(f"{record.name} is not inside the zone {zone.to_text()}.")
+        zone_text = zone.to_text(omit_final_dot=True)
+        raise PublishError(f"{record.name} is not inside the zone {zone_text}.")
     return _Wanted(record, owner, rdtype, rdata, text)
 
 
@@ -216,10 +217,20 @@ class _Connection:
         self.sock: socket.socket | None = None
 
     @property
+    def zone_text(self) -> str:
+        return self.zone.to_text(omit_final_dot=True)
+
+    @property
     def where(self) -> str:
         return f"{self.target.server}:{self.target.port}"
 
     def __enter__(self) -> _Connection:
+        self.connect()
+        return self
+
+    def connect(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
         try:
             sock = socket.create_connection(
                 (self.target.server, self.target.port), timeout=self.timeout
@@ -232,7 +243,6 @@ class _Connection:
             ) from exc
         sock.setblocking(False)  # dnspython waits on the socket itself, bounded by `timeout`
         self.sock = sock
-        return self
 
     def __exit__(self, *exc_info: object) -> None:
         if self.sock is not None:
@@ -262,17 +272,12 @@ class _Connection:
         3. Signed answer: verify it with our key; a TSIG error in it (BADKEY, BADSIG, BADTIME)
            means the server did not accept the key.
         """
-        expiration = time.time() + self.timeout
-        try:
-            dns.query.send_tcp(self.sock, message, expiration)
-            raw, _ = dns.query.receive_tcp(self.sock, expiration, keyring=False)  # type: ignore[arg-type]
-        except dns.exception.Timeout as exc:
-            raise PublishError(f"No answer from {self.where} within {self.timeout:g} s.") from exc
-        except (OSError, EOFError, dns.exception.FormError) as exc:
-            raise PublishError(f"The connection to {self.where} failed: {exc}.") from exc
+        raw = self._exchange(message)
         if not message.is_response(raw):
             raise PublishError(f"{self.where} sent an answer that does not match the question.")
         if raw.tsig is None:
+            if raw.rcode() == dns.rcode.NOERROR:
+                raise PublishError(f"{self.where} answered without signing with the TSIG key.")
             self.raise_for_rcode(raw.rcode())
         try:
             return dns.message.from_wire(raw.wire, keyring=self.keyring, request_mac=message.mac)
@@ -282,17 +287,37 @@ class _Connection:
                 f"({_tsig_error_name(exc)}): check the key name, algorithm and secret."
             ) from exc
 
+    def _exchange(self, message: dns.message.Message) -> dns.message.Message:
+        """One message out, one answer in, signature unchecked. A server that closed the
+        connection since the last message gets one fresh connection: re-sending is safe, as
+        every update carries prerequisites that fail if it was applied already."""
+        for attempt in (1, 2):
+            expiration = time.time() + self.timeout
+            try:
+                dns.query.send_tcp(self.sock, message, expiration)
+                raw, _ = dns.query.receive_tcp(self.sock, expiration, keyring=False)  # type: ignore[arg-type]
+                return raw
+            except dns.exception.Timeout as exc:
+                raise PublishError(
+                    f"No answer from {self.where} within {self.timeout:g} s."
+                ) from exc
+            except (EOFError, ConnectionError) as exc:
+                if attempt == 2:
+                    raise PublishError(f"{self.where} closed the connection.") from exc
+                self.connect()
+            except (OSError, dns.exception.FormError) as exc:
+                raise PublishError(f"The exchange with {self.where} failed: {exc}.") from exc
+        raise AssertionError("unreachable")
+
     def raise_for_rcode(self, rcode: dns.rcode.Rcode) -> NoReturn:
         if rcode in (dns.rcode.REFUSED, dns.rcode.NOTAUTH):
             raise PublishError(
-                f"The server is not authoritative for zone {self.zone.to_text()} or does not "
+                f"The server is not authoritative for zone {self.zone_text} or does not "
                 f"allow updates with this key ({dns.rcode.to_text(rcode)} from {self.where})."
             )
-        if rcode == dns.rcode.NOERROR:
-            raise PublishError(f"{self.where} answered without signing with the TSIG key.")
         raise PublishError(
             f"The DNS server at {self.where} answered {dns.rcode.to_text(rcode)} for zone "
-            f"{self.zone.to_text()}."
+            f"{self.zone_text}."
         )
 
 
@@ -400,14 +425,15 @@ def _guard(update: dns.update.UpdateMessage, group: _Group) -> None:
 
 
 def _batches(groups: list[_Group]) -> Iterator[list[_Group]]:
+    """Groups in runs of at most BATCH_SIZE records (before deciding, every record may be added)."""
     batch: list[_Group] = []
     size = 0
     for group in groups:
-        if batch and size + len(group.to_add) > BATCH_SIZE:
+        if batch and size + len(group.wanted) > BATCH_SIZE:
             yield batch
             batch, size = [], 0
         batch.append(group)
-        size += len(group.to_add)
+        size += len(group.wanted)
     if batch:
         yield batch
 
@@ -474,5 +500,5 @@ def _publish_batch(conn: _Connection, batch: list[_Group], result: PublishResult
             result.conflicts.extend(attempt.conflicts)
             return
     raise PublishError(
-        f"Zone {conn.zone.to_text()} kept changing while publishing; try again in a moment."
+        f"Zone {conn.zone_text} kept changing while publishing; try again in a moment."
     )

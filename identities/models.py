@@ -76,7 +76,9 @@ def new_dkim_token() -> str:
 
 
 class ConfigurationSet(models.Model):
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="configuration_sets")
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="configuration_sets"
+    )
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
     name = models.CharField(max_length=64)
     sending_enabled = models.BooleanField(default=True)
@@ -118,8 +120,10 @@ class IdentityQuerySet(models.QuerySet["Identity"]):
         return self.filter(verification_status=VerificationStatus.SUCCESS)
 
     def due_for_dns_check(self, now: datetime) -> IdentityQuerySet:
-        return self.domains().filter(next_check_at__lte=now).filter(
-            Q(check_lease_until__isnull=True) | Q(check_lease_until__lt=now)
+        return (
+            self.domains()
+            .filter(next_check_at__lte=now)
+            .filter(Q(check_lease_until__isnull=True) | Q(check_lease_until__lt=now))
         )
 
 
@@ -148,7 +152,9 @@ class Identity(models.Model):
     soa_serial_number = models.BigIntegerField(null=True, blank=True)
 
     # DKIM
-    dkim_origin = models.CharField(max_length=16, choices=DkimOrigin.choices, default=DkimOrigin.AWS_SES)
+    dkim_origin = models.CharField(
+        max_length=16, choices=DkimOrigin.choices, default=DkimOrigin.AWS_SES
+    )
     dkim_signing_enabled = models.BooleanField(default=True)
     dkim_status = models.CharField(
         max_length=20, choices=VerificationStatus.choices, default=VerificationStatus.NOT_STARTED
@@ -273,7 +279,10 @@ class Identity(models.Model):
         current = self.dkim_current_key_length or self.dkim_next_key_length
         if new_length == current and new_length == self.dkim_next_key_length:
             return f"The DKIM signing key already uses {new_length}. Choose the other length."
-        recent = self.dkim_key_length_changed_at and now - self.dkim_key_length_changed_at < KEY_LENGTH_CHANGE_INTERVAL
+        recent = (
+            self.dkim_key_length_changed_at
+            and now - self.dkim_key_length_changed_at < KEY_LENGTH_CHANGE_INTERVAL
+        )
         is_downgrade = new_length == KeyLength.RSA_1024_BIT
         if recent and not (is_downgrade and self.dkim_next_key_length != KeyLength.RSA_1024_BIT):
             assert self.dkim_key_length_changed_at is not None
@@ -324,11 +333,20 @@ class Identity(models.Model):
         self.dkim_current_key_length = ""
         self.save(update_fields=[*self.DKIM_FIELDS, "dkim_current_key_length"])
 
-    def switch_to_byodkim(self, selector: str, private_key_base64: str, public_key_base64: str, key_size: int, now: datetime | None = None) -> None:
+    def switch_to_byodkim(
+        self,
+        selector: str,
+        private_key_base64: str,
+        public_key_base64: str,
+        key_size: int,
+        now: datetime | None = None,
+    ) -> None:
         self.dkim_keys.all().delete()
         DkimKey.store(self, selector, private_key_base64, public_key_base64, key_size)
         self.start_byodkim(selector, now)
-        self.dkim_current_key_length = KeyLength.RSA_1024_BIT if key_size <= 1024 else KeyLength.RSA_2048_BIT
+        self.dkim_current_key_length = (
+            KeyLength.RSA_1024_BIT if key_size <= 1024 else KeyLength.RSA_2048_BIT
+        )
         self.save(update_fields=[*self.DKIM_FIELDS, "dkim_current_key_length"])
 
     # --- verification ----------------------------------------------------------------------
@@ -344,6 +362,25 @@ class Identity(models.Model):
                 "last_success_at",
             ]
         )
+
+    def mark_failed(self, now: datetime | None = None) -> bool:
+        """PENDING → FAILED (no verification within the window). False if not pending."""
+        if self.verification_status != VerificationStatus.PENDING:
+            return False
+        self._set_verification_status(VerificationStatus.FAILED, now or timezone.now())
+        self.save(update_fields=["verification_status", "verification_status_changed_at"])
+        return True
+
+    def mark_pending(self, now: datetime | None = None) -> bool:
+        """FAILED / NOT_STARTED → PENDING (verification restarted, e.g. Resend). False if not."""
+        if self.verification_status not in (
+            VerificationStatus.FAILED,
+            VerificationStatus.NOT_STARTED,
+        ):
+            return False
+        self._set_verification_status(VerificationStatus.PENDING, now or timezone.now())
+        self.save(update_fields=["verification_status", "verification_status_changed_at"])
+        return True
 
     # --- MAIL FROM, configuration set, feedback ---------------------------------------------
     def set_mail_from(self, domain: str, behavior: str, now: datetime | None = None) -> None:
@@ -411,7 +448,12 @@ class DkimKey(models.Model):
 
     @classmethod
     def store(
-        cls, identity: Identity, selector: str, private_key_base64: str, public_key_base64: str, key_size: int
+        cls,
+        identity: Identity,
+        selector: str,
+        private_key_base64: str,
+        public_key_base64: str,
+        key_size: int,
     ) -> DkimKey:
         return cls.objects.create(
             identity=identity,
@@ -432,7 +474,9 @@ class DkimKey(models.Model):
 class Tag(models.Model):
     """A tag on an identity, configuration set or custom verification template."""
 
-    identity = models.ForeignKey(Identity, null=True, blank=True, on_delete=models.CASCADE, related_name="tags")
+    identity = models.ForeignKey(
+        Identity, null=True, blank=True, on_delete=models.CASCADE, related_name="tags"
+    )
     configuration_set = models.ForeignKey(
         ConfigurationSet, null=True, blank=True, on_delete=models.CASCADE, related_name="tags"
     )
@@ -452,8 +496,16 @@ class Tag(models.Model):
             models.CheckConstraint(
                 condition=(
                     Q(identity__isnull=False, configuration_set__isnull=True, template__isnull=True)
-                    | Q(identity__isnull=True, configuration_set__isnull=False, template__isnull=True)
-                    | Q(identity__isnull=True, configuration_set__isnull=True, template__isnull=False)
+                    | Q(
+                        identity__isnull=True,
+                        configuration_set__isnull=False,
+                        template__isnull=True,
+                    )
+                    | Q(
+                        identity__isnull=True,
+                        configuration_set__isnull=True,
+                        template__isnull=False,
+                    )
                 ),
                 name="tag_has_exactly_one_resource",
             ),
@@ -547,7 +599,9 @@ class DnsServer(models.Model):
     server = models.CharField(max_length=255, help_text="Host name or IP address.")
     port = models.PositiveIntegerField(default=53)
     key_name = models.CharField(max_length=253)
-    key_algorithm = models.CharField(max_length=16, choices=Algorithm.choices, default=Algorithm.HMAC_SHA256)
+    key_algorithm = models.CharField(
+        max_length=16, choices=Algorithm.choices, default=Algorithm.HMAC_SHA256
+    )
     key_secret_encrypted = models.TextField(editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

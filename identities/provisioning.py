@@ -56,7 +56,10 @@ class NewIdentity:
 
 
 def check_configuration_set_exists(account: Account, region: Region, name: str) -> None:
-    if name and not ConfigurationSet.objects.filter(account=account, region=region, name=name).exists():
+    if (
+        name
+        and not ConfigurationSet.objects.filter(account=account, region=region, name=name).exists()
+    ):
         raise validators.NotFoundError(
             f"The configuration set {name} doesn't exist in {region.code}. Create it first, or "
             "choose one that exists in this region.",
@@ -74,7 +77,9 @@ def check_identity_limit(account: Account, region: Region) -> None:
         )
 
 
-def create_identity(account: Account, region: Region, spec: NewIdentity, actor: str = "") -> Identity:
+def create_identity(
+    account: Account, region: Region, spec: NewIdentity, actor: str = ""
+) -> Identity:
     """Save a new identity as PENDING and queue its background work.
 
     1. check the region limit, the configuration set and uniqueness;
@@ -114,16 +119,31 @@ def create_identity(account: Account, region: Region, spec: NewIdentity, actor: 
     try:
         with transaction.atomic():
             identity.save()
-            Tag.objects.bulk_create([Tag(identity=identity, key=t.key, value=t.value) for t in spec.tags])
+            Tag.objects.bulk_create(
+                [Tag(identity=identity, key=t.key, value=t.value) for t in spec.tags]
+            )
             if isinstance(spec.dkim, Byodkim) and identity.is_domain:
                 key = spec.dkim.key
-                DkimKey.store(identity, spec.dkim.selector, key.base64_der, key.public_key_base64, key.key_size)
-            IdentityEvent.record(identity, "created", f"{identity.get_identity_type_display()} identity created.", actor)
+                DkimKey.store(
+                    identity,
+                    spec.dkim.selector,
+                    key.base64_der,
+                    key.public_key_base64,
+                    key.key_size,
+                )
+            IdentityEvent.record(
+                identity,
+                "created",
+                f"{identity.get_identity_type_display()} identity created.",
+                actor,
+            )
     except IntegrityError as exc:
         raise validators.AlreadyExistsError(
             f"{spec.name} already exists as an identity in {region.code}.", code="already_exists"
         ) from exc
-    transaction.on_commit(lambda: _after_create(identity.pk, identity.identity_type, identity.dkim_origin))
+    transaction.on_commit(
+        lambda: _after_create(identity.pk, identity.identity_type, identity.dkim_origin)
+    )
     return identity
 
 

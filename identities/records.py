@@ -51,7 +51,9 @@ def dkim_records(identity: Identity, byodkim_key: DkimKey | None = None) -> list
     if identity.uses_byodkim:
         selector = identity.dkim_tokens[0]
         public_key = byodkim_key.public_key if byodkim_key else "customerProvidedPublicKey"
-        return [DnsRecord(Purpose.DKIM, f"{selector}._domainkey.{domain}", "TXT", f"p={public_key}")]
+        return [
+            DnsRecord(Purpose.DKIM, f"{selector}._domainkey.{domain}", "TXT", f"p={public_key}")
+        ]
     zone = identity.region.signing_hosted_zone
     return [
         DnsRecord(Purpose.DKIM, f"{token}._domainkey.{domain}", "CNAME", f"{token}.{zone}")

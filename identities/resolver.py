@@ -98,7 +98,8 @@ def make_resolver(
         resolver = dns.asyncresolver.Resolver()
     resolver.cache = None
     resolver.lifetime = timeout
-    resolver.timeout = timeout
+    # Two tries fit in the lifetime, so one lost UDP packet does not turn into an ERROR.
+    resolver.timeout = timeout / 2
     resolver.use_search_by_default = False
     resolver.use_edns(0, 0, EDNS_PAYLOAD)
     return resolver
@@ -170,7 +171,7 @@ async def resolve_one(resolver: dns.asyncresolver.Resolver, query: Query) -> Ans
             return _alias_answer(query, alias)
         return Answer(query, Outcome.NXDOMAIN, (), detail=f"{query.name} does not exist.")
     except (dns.exception.DNSException, OSError) as exc:
-        return Answer(query, Outcome.ERROR, (), detail=describe_failure(exc))
+        return Answer(query, Outcome.ERROR, (), detail=describe_failure(exc, resolver.lifetime))
     return _answer_from_response(query, qname, rdtype, result.response)
 
 
@@ -253,10 +254,10 @@ def _name_text(name: dns.name.Name) -> str:
     return name.to_text(omit_final_dot=True)
 
 
-def describe_failure(exc: BaseException) -> str:
+def describe_failure(exc: BaseException, timeout: float) -> str:
     """A short sentence for an ERROR answer: what failed, not a dnspython traceback."""
     if isinstance(exc, dns.exception.Timeout):
-        return f"No answer within {getattr(exc, 'kwargs', {}).get('timeout', 0):.1f} s."
+        return f"No answer within {timeout:g} s."
     if isinstance(exc, dns.resolver.NoNameservers):
         rcodes = sorted(
             {

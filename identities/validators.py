@@ -78,6 +78,10 @@ def normalize_domain(value: str) -> str:
     try:
         ascii_name = idna.encode(raw, uts46=True).decode("ascii")
     except idna.IDNAError as exc:
+        if raw.isascii():
+            # idna rejects over-long, empty or hyphen-edged labels before our own checks
+            # run; give those problems their specific message rather than idna's wording.
+            _check_domain_shape(raw.lower())
         raise ValidationError(
             f"“{raw}” is not a valid domain name ({exc}). Use letters, digits and hyphens, "
             "with dots between labels.",
@@ -114,6 +118,13 @@ def _check_domain_shape(name: str) -> None:
                 "hyphens, not starting or ending with a hyphen, and no empty parts (..).",
                 code="invalid",
             )
+    if labels[-1].isdigit():
+        # No top-level domain is all digits: this is an IP address, which SES can't verify.
+        raise ValidationError(
+            f"“{name}” is an IP address, not a domain. Enter a domain name, for example "
+            "example.com.",
+            code="invalid",
+        )
     suffix = _public_suffixes()(name)
     if not suffix.domain:
         raise ValidationError(
@@ -139,7 +150,9 @@ def normalize_email(value: str) -> str:
     """Return the address exactly as entered (SES addresses are case-sensitive)."""
     raw = (value or "").strip()
     if not raw:
-        raise ValidationError("Enter an email address, for example sender@example.com.", code="required")
+        raise ValidationError(
+            "Enter an email address, for example sender@example.com.", code="required"
+        )
     if "<" in raw or ">" in raw:
         raise ValidationError(
             "Enter the address alone, without a display name or angle brackets: "
@@ -240,7 +253,9 @@ def validate_tag(key: str, value: str) -> TagPair:
     return TagPair(key, value)
 
 
-def validate_tags(pairs: list[tuple[str, str]], *, existing_keys: frozenset[str] = frozenset()) -> list[TagPair]:
+def validate_tags(
+    pairs: list[tuple[str, str]], *, existing_keys: frozenset[str] = frozenset()
+) -> list[TagPair]:
     """Validate a full tag set: each tag, unique keys, at most 50 including existing tags."""
     tags = [validate_tag(key, value) for key, value in pairs]
     seen: set[str] = set()
@@ -251,7 +266,9 @@ def validate_tags(pairs: list[tuple[str, str]], *, existing_keys: frozenset[str]
                 code="duplicate",
             )
         seen.add(tag.key)
-    total = len(seen | set(existing_keys))
+    # Tags with the reserved aws: prefix (set by AWS itself) don't count towards the limit.
+    counted = {key for key in existing_keys if not key.lower().startswith(RESERVED_TAG_PREFIX)}
+    total = len(seen | counted)
     if total > MAX_TAGS:
         raise LimitExceededError(
             f"A resource can have at most {MAX_TAGS} tags; this would give it {total}. "
@@ -264,7 +281,9 @@ def validate_tags(pairs: list[tuple[str, str]], *, existing_keys: frozenset[str]
 def validate_selector(value: str) -> str:
     selector = (value or "").strip()
     if not selector:
-        raise ValidationError("Enter the selector name you published the public key under.", code="required")
+        raise ValidationError(
+            "Enter the selector name you published the public key under.", code="required"
+        )
     if len(selector) > 63 or not SELECTOR_PATTERN.match(selector):
         raise ValidationError(
             f"“{selector}” is not a valid selector. Use 1–63 letters, digits and hyphens, "
@@ -312,7 +331,9 @@ def parse_byodkim_private_key(value: str) -> ParsedPrivateKey:
             code="invalid",
         ) from exc
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise ValidationError("The private key must be an RSA key; DKIM with SES uses RSA.", code="invalid")
+        raise ValidationError(
+            "The private key must be an RSA key; DKIM with SES uses RSA.", code="invalid"
+        )
     if not 1024 <= key.key_size <= 2048:
         raise ValidationError(
             f"The private key is {key.key_size} bits; SES accepts RSA keys from 1024 to 2048 bits.",

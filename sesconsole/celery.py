@@ -11,6 +11,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sesconsole.settings")
 app = Celery("sesconsole")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.conf.include = ["sesconsole.maintenance"]
 
-# Periodic jobs, one line each. Issues add their sweeps here.
-app.conf.beat_schedule = {}
+# Periodic jobs, each with a comment in plain words.
+app.conf.beat_schedule = {
+    # The embedded SQLite broker keeps delivered messages; delete those older than an hour.
+    "purge-delivered-broker-messages": {
+        "task": "sesconsole.maintenance.purge_delivered_broker_messages",
+        "schedule": 15 * 60,
+    },
+}

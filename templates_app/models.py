@@ -11,7 +11,9 @@ MAX_TEMPLATES_PER_REGION = 50
 
 
 class CustomVerificationEmailTemplate(models.Model):
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="verification_templates")
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="verification_templates"
+    )
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
     name = models.CharField(max_length=64)
     from_email_address = models.CharField(max_length=320)

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from accounts.models import Account, Membership, Region
+from accounts.regions import seed_regions
 from identities import provisioning, validators
 from identities.models import Identity, IdentityType
 from tests.support.services import require
@@ -20,19 +21,28 @@ PASSWORD = "correct-horse-battery-staple"
 
 
 def _user(username: str, account: Account | None, *, staff: bool = False) -> Any:
-    user = get_user_model().objects.create_user(username=username, password=PASSWORD, is_staff=staff)
+    user = get_user_model().objects.create_user(
+        username=username, password=PASSWORD, is_staff=staff
+    )
     if account is not None:
         Membership.objects.create(user=user, account=account)
     return user
 
 
 @pytest.fixture
-def region(db: None) -> Region:
+def regions(db: None) -> None:
+    # Transactional tests flush the tables the migration seeded, so seed again when needed.
+    if not Region.objects.exists():
+        seed_regions(Region)
+
+
+@pytest.fixture
+def region(regions: None) -> Region:
     return Region.objects.get(code="us-east-1")
 
 
 @pytest.fixture
-def other_region(db: None) -> Region:
+def other_region(regions: None) -> Region:
     return Region.objects.get(code="eu-west-1")
 
 
@@ -102,7 +112,13 @@ def operator_client(operator: Any) -> Client:
 def make_domain(account: Account, region: Region) -> Callable[..., Identity]:
     """Create a domain identity through the same path as the console and the API."""
 
-    def make(name: str = "example.com", *, acct: Account | None = None, reg: Region | None = None, **kwargs: Any) -> Identity:
+    def make(
+        name: str = "example.com",
+        *,
+        acct: Account | None = None,
+        reg: Region | None = None,
+        **kwargs: Any,
+    ) -> Identity:
         spec = provisioning.NewIdentity(
             identity_type=IdentityType.DOMAIN, name=validators.normalize_domain(name), **kwargs
         )
@@ -113,9 +129,17 @@ def make_domain(account: Account, region: Region) -> Callable[..., Identity]:
 
 @pytest.fixture
 def make_email(account: Account, region: Region) -> Callable[..., Identity]:
-    def make(address: str = "sender@example.com", *, acct: Account | None = None, reg: Region | None = None, **kwargs: Any) -> Identity:
+    def make(
+        address: str = "sender@example.com",
+        *,
+        acct: Account | None = None,
+        reg: Region | None = None,
+        **kwargs: Any,
+    ) -> Identity:
         spec = provisioning.NewIdentity(
-            identity_type=IdentityType.EMAIL_ADDRESS, name=validators.normalize_email(address), **kwargs
+            identity_type=IdentityType.EMAIL_ADDRESS,
+            name=validators.normalize_email(address),
+            **kwargs,
         )
         return provisioning.create_identity(acct or account, reg or region, spec)
 

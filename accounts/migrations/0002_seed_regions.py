@@ -2,16 +2,14 @@ from __future__ import annotations
 
 from django.db import migrations
 
-from accounts.regions import SES_REGIONS
+from accounts.regions import seed_regions
 
 
-def seed_regions(apps, schema_editor):
-    Region = apps.get_model("accounts", "Region")
-    for code, name, zone in SES_REGIONS:
-        Region.objects.update_or_create(code=code, defaults={"name": name, "dkim_signing_zone": zone})
+def seed(apps, schema_editor):
+    seed_regions(apps.get_model("accounts", "Region"))
 
 
 class Migration(migrations.Migration):
     dependencies = [("accounts", "0001_initial")]
 
-    operations = [migrations.RunPython(seed_regions, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(seed, migrations.RunPython.noop)]

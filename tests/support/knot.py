@@ -179,6 +179,11 @@ class KnotServer:
             if self._port is None:
                 self._port = free_port(self._host)
             self._write_files(Path(self._tmp.name))
+        else:
+            # Started before: the journal holds the zone as tests left it. Loading the zone file
+            # again ("difference") would revert every dynamic update, so load the journal only.
+            base = Path(self._tmp.name)
+            (base / "knot.conf").write_text(self._config(base, zonefile_load="none"))
         base = Path(self._tmp.name)
         self._stderr_file = base / "knotd.stderr"
         with self._stderr_file.open("ab") as err:
@@ -206,9 +211,6 @@ class KnotServer:
     def restart(self) -> KnotServer:
         """Stop and start again on the same port; the zone survives through Knot's journal."""
         self.stop()
-        if self._tmp is not None:
-            base = Path(self._tmp.name)
-            (base / "knot.conf").write_text(self._config(base, zonefile_load="none"))
         return self.start()
 
     def close(self) -> None:
@@ -244,9 +246,11 @@ class KnotServer:
         (base / "knot.conf").write_text(self._config(base))
 
     def _config(self, base: Path, zonefile_load: str = "difference-no-serial") -> str:
-        # zonefile-sync: -1 never writes the zone file back; journal-content: all keeps the whole
-        # zone in the journal so restart() keeps what tests published. semantic-checks are off
-        # because tests deliberately publish broken data (CNAME next to TXT, several MX, ...).
+        # zonefile-sync: -1 never writes the zone file back (updates stay fast); journal-content:
+        # all keeps the whole zone in the journal, which later starts load (zonefile-load: none)
+        # so restart() keeps what tests published. The ACL also allows AXFR for reset().
+        # semantic-checks are off because tests publish broken data on purpose (CNAME next to
+        # TXT, several MX, ...).
         return f"""\
 server:
     listen: {self._host}@{self.port}
