@@ -8,7 +8,6 @@ and the TSIG secret is a write-only form field.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
@@ -64,13 +63,11 @@ class PolicyForm(forms.ModelForm):
         model = IdentityPolicy
         fields = ["name", "document"]
 
+    def clean_name(self) -> str:
+        return validators.validate_policy_name(self.cleaned_data["name"])
+
     def clean_document(self) -> str:
-        document = self.cleaned_data["document"]
-        try:
-            json.loads(document)
-        except ValueError as exc:
-            raise ValidationError(f"The policy is not valid JSON: {exc}.") from exc
-        return document
+        return validators.validate_policy_document(self.cleaned_data["document"])
 
 
 class IdentityPolicyInline(admin.StackedInline):

@@ -30,8 +30,11 @@ import dns.tsigkeyring
 import dns.update
 
 # RRsets per UPDATE message: Knot applies ~4,000 RRsets/s in batches of this size against ~60/s
-# with one RRset per message, and 500 DKIM-sized records stay well under the 64 KiB TCP limit.
+# with one RRset per message.
 BATCH_SIZE = 500
+# A DNS message cannot exceed 64 KiB and a 2048-bit DKIM TXT record is ~450 bytes, so batches
+# are also cut by size (estimated uncompressed, leaving room for the TSIG record).
+BATCH_BYTES = 48_000
 
 # How often a batch is re-read and re-sent after its prerequisites failed because the zone
 # changed between our read and our update. More than this means something keeps editing it.
@@ -158,7 +161,10 @@ def _parse(record: Record, zone: dns.name.Name) -> _Wanted:
                 dns.rdataclass.IN, rdtype, split_txt(text)
             )
         else:
-            rdata = dns.rdata.from_text(dns.rdataclass.IN, rdtype, record.value, dns.name.root)
+            # Names in values are absolute, whatever the zone ("10 feedback-smtp...com").
+            rdata = dns.rdata.from_text(
+                dns.rdataclass.IN, rdtype, record.value, origin=dns.name.root, relativize=False
+            )
             text = _value_text(rdata)
     except (dns.exception.DNSException, ValueError, UnicodeError) as exc:
         raise PublishError(f"Cannot publish {record.name} {record.rdtype}: {exc}") from exc
@@ -173,7 +179,7 @@ def _value_text(rdata: dns.rdata.Rdata) -> str:
     if rdata.rdtype == dns.rdatatype.TXT:
         return b"".join(rdata.strings).decode(errors="backslashreplace")  # type: ignore[attr-defined]
     if rdata.rdtype == dns.rdatatype.CNAME:
-        return rdata.target.to_text(omit_final_dot=True)  # type: ignore[attr-defined]
+        return str(rdata.target.to_text(omit_final_dot=True))  # type: ignore[attr-defined]
     if rdata.rdtype == dns.rdatatype.MX:
         exchange = rdata.exchange.to_text(omit_final_dot=True)  # type: ignore[attr-defined]
         return f"{rdata.preference} {exchange}"  # type: ignore[attr-defined]
@@ -259,7 +265,7 @@ class _Connection:
 
     def update(self) -> dns.update.UpdateMessage:
         return dns.update.UpdateMessage(
-            self.zone, keyring=self.keyring, keyname=self.target.key_name
+            self.zone, keyring=self.keyring, keyname=dns.name.from_text(self.target.key_name)
         )
 
     def send(self, message: dns.message.Message) -> dns.message.Message:
@@ -280,7 +286,9 @@ class _Connection:
                 raise PublishError(f"{self.where} answered without signing with the TSIG key.")
             self.raise_for_rcode(raw.rcode())
         try:
-            return dns.message.from_wire(raw.wire, keyring=self.keyring, request_mac=message.mac)
+            return dns.message.from_wire(
+                raw.wire or b"", keyring=self.keyring, request_mac=message.mac
+            )
         except TSIG_ERRORS as exc:
             raise PublishError(
                 f"The DNS server rejected the TSIG key {self.target.key_name} "
@@ -322,7 +330,7 @@ class _Connection:
 
 
 def _tsig_error_name(exc: Exception) -> str:
-    names = {
+    names: dict[type[Exception], str] = {
         dns.tsig.PeerBadKey: "BADKEY",
         dns.tsig.PeerBadSignature: "BADSIG",
         dns.tsig.PeerBadTime: "BADTIME",
@@ -425,17 +433,27 @@ def _guard(update: dns.update.UpdateMessage, group: _Group) -> None:
 
 
 def _batches(groups: list[_Group]) -> Iterator[list[_Group]]:
-    """Groups in runs of at most BATCH_SIZE records (before deciding, every record may be added)."""
+    """Groups in runs of at most BATCH_SIZE records and BATCH_BYTES bytes, counting every record
+    as added (the decision comes later, per batch)."""
     batch: list[_Group] = []
-    size = 0
+    count = size = 0
     for group in groups:
-        if batch and size + len(group.wanted) > BATCH_SIZE:
+        group_size = _wire_size(group)
+        if batch and (count + len(group.wanted) > BATCH_SIZE or size + group_size > BATCH_BYTES):
             yield batch
-            batch, size = [], 0
+            batch, count, size = [], 0, 0
         batch.append(group)
-        size += len(group.wanted)
+        count += len(group.wanted)
+        size += group_size
     if batch:
         yield batch
+
+
+def _wire_size(group: _Group) -> int:
+    # Owner + type/class/TTL/length (10 bytes) + rdata per record, plus two prerequisites.
+    owner = len(group.owner.to_wire() or b"")
+    records = sum(owner + 10 + len(w.rdata.to_wire() or b"") for w in group.wanted)
+    return records + 2 * (owner + 10)
 
 
 def _send_batch(conn: _Connection, batch: list[_Group]) -> bool:

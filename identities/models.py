@@ -239,24 +239,26 @@ class Identity(models.Model):
         self.dkim_origin = DkimOrigin.AWS_SES
         self.dkim_tokens = [new_dkim_token() for _ in range(3)]
         self.dkim_next_key_length = key_length
-        self._set_dkim_status(VerificationStatus.PENDING, now)
+        self._set_dkim_status(VerificationStatus.PENDING, now, restart=True)
 
     def start_byodkim(self, selector: str, now: datetime | None = None) -> None:
         now = now or timezone.now()
         self.dkim_origin = DkimOrigin.EXTERNAL
         self.dkim_tokens = [selector]
-        self._set_dkim_status(VerificationStatus.PENDING, now)
+        self._set_dkim_status(VerificationStatus.PENDING, now, restart=True)
 
-    def _set_dkim_status(self, status: str, now: datetime) -> None:
-        if self.dkim_status != status:
+    def _set_dkim_status(self, status: str, now: datetime, restart: bool = False) -> None:
+        # restart: a new DKIM setup (fresh tokens or selector) starts SES's 72-hour search
+        # window again, even when the status was already PENDING.
+        if self.dkim_status != status or restart:
             self.dkim_status = status
             self.dkim_status_changed_at = now
         if self.is_domain:
             # A domain identity is verified through its DKIM records (SES v2).
-            self._set_verification_status(status, now)
+            self._set_verification_status(status, now, restart=restart)
 
-    def _set_verification_status(self, status: str, now: datetime) -> None:
-        if self.verification_status != status:
+    def _set_verification_status(self, status: str, now: datetime, restart: bool = False) -> None:
+        if self.verification_status != status or restart:
             self.verification_status = status
             self.verification_status_changed_at = now
         if status == VerificationStatus.SUCCESS and self.verified_at is None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.models import Account, Region
 
@@ -23,6 +24,7 @@ from .models import (
     DkimKey,
     Identity,
     IdentityEvent,
+    IdentityPolicy,
     IdentityType,
     KeyLength,
     Tag,
@@ -152,6 +154,10 @@ def _after_create(identity_id: int, identity_type: str, dkim_origin: str) -> Non
 
     if identity_type == IdentityType.DOMAIN and dkim_origin == "AWS_SES":
         tasks.generate_easy_dkim_keys.delay(identity_id=identity_id)
+    if identity_type == IdentityType.EMAIL_ADDRESS:
+        from verification.flows import start_identity_verification
+
+        start_identity_verification(identity_id=identity_id)
 
 
 def identity_exists(account: Account, region: Region, name: str) -> bool:
@@ -174,3 +180,50 @@ def replace_tags(identity: Identity, tags: Sequence[validators.TagPair]) -> None
 def assert_domain(identity: Identity) -> None:
     if not identity.is_domain:
         raise ValidationError("This setting applies to domain identities only.", code="invalid")
+
+
+MAX_POLICIES_PER_IDENTITY = 20
+
+
+def _require_verified_for_policies(identity: Identity) -> None:
+    # The SES model: policy operations "return an error if you have not verified the identity".
+    if not identity.verified_for_sending:
+        raise ValidationError(
+            f"{identity.name} is not verified. Verify the identity before you attach sending "
+            "authorization policies to it.",
+            code="not_verified",
+        )
+
+
+def create_policy(identity: Identity, name: str, document: str) -> IdentityPolicy:
+    """Attach a new policy (name and document already validated); at most 20 per identity."""
+    _require_verified_for_policies(identity)
+    if identity.policies.filter(name=name).exists():
+        raise validators.AlreadyExistsError(
+            f"The identity {identity.name} already has a policy named {name}. Update it instead.",
+            code="already_exists",
+        )
+    if identity.policies.count() >= MAX_POLICIES_PER_IDENTITY:
+        raise validators.LimitExceededError(
+            f"The identity {identity.name} already has {MAX_POLICIES_PER_IDENTITY} policies, "
+            "the most SES allows. Delete one first.",
+            code="limit",
+        )
+    try:
+        with transaction.atomic():
+            return IdentityPolicy.objects.create(identity=identity, name=name, document=document)
+    except IntegrityError as exc:
+        raise validators.AlreadyExistsError(
+            f"The identity {identity.name} already has a policy named {name}.",
+            code="already_exists",
+        ) from exc
+
+
+def update_policy(identity: Identity, name: str, document: str) -> None:
+    """Replace a policy's document; like SES, a missing policy is not an error."""
+    _require_verified_for_policies(identity)
+    identity.policies.filter(name=name).update(document=document, updated_at=timezone.now())
+
+
+def delete_policy(identity: Identity, name: str) -> None:
+    identity.policies.filter(name=name).delete()

@@ -220,7 +220,7 @@ def _cname_at(response: dns.message.Message, qname: dns.name.Name) -> str:
     rrset = _rrset_at(response, qname, dns.rdatatype.CNAME)
     if rrset is None or len(rrset) == 0:
         return ""
-    return _name_text(rrset[0].target)  # type: ignore[attr-defined]
+    return _name_text(rrset[0].target)
 
 
 def _found(query: Query, rrset: dns.rrset.RRset) -> Answer:
@@ -344,9 +344,9 @@ def _soa_record(rrset: dns.rrset.RRset) -> SOARecord:
     soa = rrset[0]
     return SOARecord(
         zone=rrset.name.to_text(),
-        primary_name_server=_name_text(soa.mname),  # type: ignore[attr-defined]
-        admin_email=rname_to_email(soa.rname),  # type: ignore[attr-defined]
-        serial_number=soa.serial,  # type: ignore[attr-defined]
+        primary_name_server=_name_text(soa.mname),
+        admin_email=rname_to_email(soa.rname),
+        serial_number=soa.serial,
     )
 
 

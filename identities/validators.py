@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -362,3 +363,41 @@ def validate_configuration_set_name(value: str) -> str:
             code="invalid",
         )
     return name
+
+
+POLICY_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
+MAX_POLICY_BYTES = 4096
+
+
+def validate_policy_name(value: str) -> str:
+    name = value or ""
+    if not POLICY_NAME_PATTERN.match(name):
+        raise ValidationError(
+            f"“{name[:70]}” is not a valid policy name. Use 1–64 letters, digits, hyphens "
+            "and underscores.",
+            code="invalid",
+        )
+    return name
+
+
+def validate_policy_document(value: str) -> str:
+    """A sending authorization policy: a JSON object of at most 4 KB, stored as sent."""
+    size = len((value or "").encode("utf-8", "surrogatepass"))
+    if size > MAX_POLICY_BYTES:
+        raise ValidationError(
+            f"The policy is {size:,} bytes; a sending authorization policy can be at most "
+            f"{MAX_POLICY_BYTES:,} bytes (4 KB).",
+            code="invalid",
+        )
+    try:
+        document = json.loads(value or "")
+    except (ValueError, RecursionError) as exc:
+        raise ValidationError(
+            f"The policy is not valid JSON ({exc}). Send the policy document as a JSON object.",
+            code="invalid",
+        ) from exc
+    if not isinstance(document, dict):
+        raise ValidationError(
+            "The policy must be a JSON object with Version and Statement members.", code="invalid"
+        )
+    return value

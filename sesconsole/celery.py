@@ -20,4 +20,10 @@ app.conf.beat_schedule = {
         "task": "sesconsole.maintenance.purge_delivered_broker_messages",
         "schedule": 15 * 60,
     },
+    # Email identities nobody verified within 24 hours of the mail become Failed, and
+    # verification mails whose task was lost are queued again.
+    "expire-verification-requests": {
+        "task": "verification.tasks.expire_verification_requests",
+        "schedule": 5 * 60,
+    },
 }

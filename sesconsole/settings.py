@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "identities",
     "templates_app",
     "api",
+    "verification",
 ]
 
 MIDDLEWARE = [
@@ -137,6 +138,10 @@ DMARC_RECOMMENDED_VALUE = env.str("DMARC_RECOMMENDED_VALUE", default="v=DMARC1; 
 # --- Limits from the SES documentation -------------------------------------------------
 MAX_IDENTITIES_PER_REGION = env.int("MAX_IDENTITIES_PER_REGION", default=10_000)
 
+# --- Benchmarks ----------------------------------------------------------------------------
+# Routes the unauthenticated /_bench/noop view bench/api.py uses as its ceiling. Never in prod.
+SESCONSOLE_BENCH = env.bool("SESCONSOLE_BENCH", default=False)
+
 # --- DNS lookups ---------------------------------------------------------------------------
 DNS_NAMESERVERS = env.list("DNS_NAMESERVERS", default=[])
 DNS_PORT = env.int("DNS_PORT", default=53)
@@ -159,7 +164,13 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # --- Mail ------------------------------------------------------------------------------------
 # Embedded mode keeps sent mail in the console's Mailbox; production uses SMTP.
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+# Without EMAIL_HOST, mail goes to the Mailbox page; with it, to that SMTP server.
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if env.str("EMAIL_HOST", default="")
+    else "verification.mailbox_backend.MailboxBackend",
+)
 EMAIL_HOST = env.str("EMAIL_HOST", default="127.0.0.1")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
@@ -167,6 +178,12 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@sesconsole.localhost")
+# Verification mails: the name in the subject ("<brand> – Email Address Verification Request
+# in region …"), the address the fixed footer tells worried recipients to write to (SES FAQ
+# Q10), and how often Resend may be used per identity.
+VERIFICATION_MAIL_BRAND = env.str("VERIFICATION_MAIL_BRAND", default="sesconsole")
+VERIFICATION_CONCERNS_ADDRESS = env.str("VERIFICATION_CONCERNS_ADDRESS", default=DEFAULT_FROM_EMAIL)
+VERIFICATION_RESEND_INTERVAL = env.int("VERIFICATION_RESEND_INTERVAL", default=60)
 # The address verification links are built on (scheme://host[:port]).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 

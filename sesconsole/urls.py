@@ -5,5 +5,10 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Before identities.urls: verification's pages sit under /<region>/verified-identities/.
+    path("", include("verification.urls")),
+    path("", include("templates_app.urls")),
     path("", include("accounts.urls")),
+    path("", include("api.urls")),
+    path("", include("identities.urls")),
 ]

@@ -83,6 +83,23 @@ def test_publish_again_reports_already_present(dns_zone: KnotServer) -> None:
     assert result == PublishResult(published=[], already_present=SES_RECORDS, conflicts=[])
 
 
+def test_publish_into_a_child_zone(dns_zone: KnotServer) -> None:
+    records = [
+        Record("sel1._domainkey.example.net", "CNAME", "sel1.dkim.amazonses.com"),
+        Record("mail.example.net", "MX", "10 feedback-smtp.eu-west-1.amazonses.com"),
+    ]
+
+    result = publish(target_for(dns_zone, zone="example.net"), records)
+
+    assert result.published == records
+    assert lookup(dns_zone, "sel1._domainkey.example.net", "CNAME").values == (
+        "sel1.dkim.amazonses.com",
+    )
+    assert lookup(dns_zone, "mail.example.net", "MX").values == (
+        "10 feedback-smtp.eu-west-1.amazonses.com",
+    )
+
+
 def test_publish_different_cname_is_conflict_and_untouched(dns_zone: KnotServer) -> None:
     dns_zone.add("abc._domainkey.example.com", "CNAME", "abc.dkim.other-provider.example")
 

@@ -244,18 +244,26 @@ def test_resolve_300_queries_at_concurrency_100_keep_order(dns_zone: KnotServer)
 def test_find_soa_from_deep_name(dns_zone: KnotServer) -> None:
     soa = asyncio.run(
         find_soa(
-            "x.abc._domainkey.mail.example.com", nameservers=[dns_zone.host], port=dns_zone.port
+            "x.abc._domainkey.mail.example.net", nameservers=[dns_zone.host], port=dns_zone.port
         )
     )
 
-    assert soa is not None
     assert soa == SOARecord(
-        zone=".",
+        zone="example.net.",
         primary_name_server="ns.test",
-        admin_email="hostmaster@test",
-        serial_number=soa.serial_number,
+        admin_email="hostmaster@example.net",
+        serial_number=soa.serial_number if soa else 0,
     )
     assert soa.serial_number >= 1
+
+
+def test_find_soa_at_apex_and_in_root(dns_zone: KnotServer) -> None:
+    def zone_of(name: str) -> str | None:
+        soa = asyncio.run(find_soa(name, nameservers=[dns_zone.host], port=dns_zone.port))
+        return soa.zone if soa else None
+
+    assert zone_of("example.net") == "example.net."
+    assert zone_of("abc._domainkey.example.com") == "."
 
 
 def test_resolve_soa_value_format(dns_zone: KnotServer) -> None:

@@ -1,6 +1,12 @@
-"""pytest fixtures for a real Knot DNS server; import them into a test module or conftest:
+"""pytest fixtures for a real Knot DNS server. Bind them in a test module (or a conftest):
 
-    from tests.support.dns_fixtures import dns_zone, knot_server  # noqa: F401
+    from tests.support import dns_fixtures
+
+    knot_server = dns_fixtures.knot_server
+    dns_zone = dns_fixtures.dns_zone
+
+(Assignments rather than `from ... import dns_zone`: ruff reports F811 for every test whose
+parameter has the name of an imported fixture.)
 
 Without knotd the tests skip locally and fail in CI (CI=true), with the command to install it.
 """
@@ -14,6 +20,10 @@ import pytest
 from tests.support.knot import INSTALL_HINT, KnotServer, find_knotd
 from tests.support.services import require
 
+# The root zone answers for any realistic name; the child zone gives tests a real zone apex
+# (its own SOA, updates addressed to a zone other than ".").
+ROOT_AND_CHILD = (".", "example.net")
+
 # Test modules import the fixtures, so pytest registers one session fixture per module. They all
 # share this one knotd, started by the first and closed when the last is torn down.
 _shared: KnotServer | None = None
@@ -22,11 +32,11 @@ _users = 0
 
 @pytest.fixture(scope="session")
 def knot_server() -> Iterator[KnotServer]:
-    """One knotd for the whole session, serving the root zone on a free loopback port."""
+    """One knotd for the whole session on a free loopback port, serving "." and example.net."""
     global _shared, _users
     require(find_knotd() is not None, "Knot DNS (knotd)", f"Install it with: {INSTALL_HINT}")
     if _shared is None:
-        _shared = KnotServer().start()
+        _shared = KnotServer(zones=ROOT_AND_CHILD).start()
     _users += 1
     try:
         yield _shared

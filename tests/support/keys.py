@@ -51,7 +51,12 @@ def _small_rsa_key(bits: int) -> rsa.RSAPrivateKey:
     p, q = _prime(bits // 2), _prime(bits // 2)
     d = pow(e, -1, (p - 1) * (q - 1))
     numbers = rsa.RSAPrivateNumbers(
-        p, q, d, rsa.rsa_crt_dmp1(d, p), rsa.rsa_crt_dmq1(d, q), rsa.rsa_crt_iqmp(p, q),
+        p,
+        q,
+        d,
+        rsa.rsa_crt_dmp1(d, p),
+        rsa.rsa_crt_dmq1(d, q),
+        rsa.rsa_crt_iqmp(p, q),
         rsa.RSAPublicNumbers(e, p * q),
     )
     return numbers.private_key()

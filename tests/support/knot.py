@@ -2,8 +2,9 @@
 
 `KnotServer` runs `knotd -c <conf>` in the foreground with every file in a temporary directory. It
 serves the root zone "." so that any realistic name (`abc._domainkey.example.com`) gets an
-authoritative answer or NXDOMAIN, and it accepts TSIG-signed RFC 2136 updates (and zone transfers,
-which `reset()` uses to find what a test left behind).
+authoritative answer or NXDOMAIN, plus any child zones asked for (`zones=(".", "example.net")`,
+for tests that need a real zone apex and SOA). It accepts TSIG-signed RFC 2136 updates, and zone
+transfers, which `reset()` uses to find what a test left behind.
 
 Nothing here imports Django: the module is usable from any test, benchmark or script.
 """
@@ -19,7 +20,8 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -41,13 +43,13 @@ INSTALL_HINT = "apt-get install -y knot knot-dnsutils"
 # Knot installs into /usr/sbin, which is not on a non-root user's PATH.
 _KNOTD_FALLBACKS = ("/usr/sbin/knotd", "/usr/local/sbin/knotd")
 
-# One UPDATE message carries at most this many RRsets: ~500 keeps Knot at ~4,000 RRsets/s while
-# staying far below the 64 KiB TCP message limit even for 2048-bit DKIM TXT values.
+# One UPDATE message carries at most this many RRsets (~500 keeps Knot at ~4,000 RRsets/s) and
+# about this many bytes: a DNS message cannot exceed 64 KiB, and a 2048-bit DKIM TXT is ~450.
 BATCH_SIZE = 500
+BATCH_BYTES = 48_000
 
 ROOT = dns.name.root
 NS_NAME = "ns.test."
-SOA_TEXT = f"{NS_NAME} hostmaster.test. 1 3600 900 604800 300"
 
 # What a TXT value can be: a str (split automatically into <= 255-byte strings) or a tuple of
 # strings published exactly as given (to reproduce a badly split record).
@@ -78,7 +80,7 @@ def free_port(host: str = "127.0.0.1", attempts: int = 50) -> int:
     for _ in range(attempts):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
             tcp.bind((host, 0))
-            port = tcp.getsockname()[1]
+            port: int = tcp.getsockname()[1]
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
                 try:
                     udp.bind((host, port))
@@ -103,11 +105,26 @@ def make_rdata(rdtype: str, value: TxtValue) -> dns.rdata.Rdata:
         return dns.rdtypes.ANY.TXT.TXT(dns.rdataclass.IN, rdtype_, txt_strings(value))
     if isinstance(value, tuple):
         raise TypeError(f"Only TXT values may be a tuple of strings, not {rdtype}.")
-    return dns.rdata.from_text(dns.rdataclass.IN, rdtype_, value, origin=ROOT)
+    return dns.rdata.from_text(dns.rdataclass.IN, rdtype_, value, origin=ROOT, relativize=False)
 
 
 def absolute(name: str) -> dns.name.Name:
     return dns.name.from_text(name, origin=ROOT)
+
+
+def zone_file_text(zone: dns.name.Name) -> str:
+    """SOA and NS for a zone (rname hostmaster@<zone>, or hostmaster@test for the root)."""
+    rname = "hostmaster.test." if zone == ROOT else f"hostmaster.{zone}"
+    text = (
+        f"{zone} 3600 IN SOA {NS_NAME} {rname} 1 3600 900 604800 300\n{zone} 3600 IN NS {NS_NAME}\n"
+    )
+    if zone == ROOT:
+        text += f"{NS_NAME} 3600 IN A 127.0.0.1\n"
+    return text
+
+
+def zone_file_name(zone: dns.name.Name) -> str:
+    return "root.zone" if zone == ROOT else f"{zone.to_text(omit_final_dot=True)}.zone"
 
 
 class KnotServer:
@@ -119,9 +136,13 @@ class KnotServer:
         host: str = "127.0.0.1",
         port: int | None = None,
         tsig_name: str = "sesconsole-test-key.",
+        zones: Sequence[str] = (".",),
         startup_timeout: float = 10.0,
     ) -> None:
+        if not zones:
+            raise ValueError("Serve at least one zone.")
         self._host = host
+        self._zones = [absolute(zone) for zone in zones]
         self._port = port
         self._tsig_name = tsig_name
         self._tsig_secret = base64.b64encode(secrets.token_bytes(32)).decode()
@@ -156,6 +177,10 @@ class KnotServer:
         return "hmac-sha256"
 
     @property
+    def zones(self) -> list[str]:
+        return [zone.to_text() for zone in self._zones]
+
+    @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
@@ -168,7 +193,8 @@ class KnotServer:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> KnotServer:
-        """Start knotd and wait until it answers an SOA query for "."; raise with its stderr."""
+        """Start knotd and wait until it answers an SOA query for its first zone; raise with its
+        stderr if it exits or stays silent for `startup_timeout` seconds."""
         if self.running:
             return self
         knotd = find_knotd()
@@ -240,9 +266,8 @@ class KnotServer:
     def _write_files(self, base: Path) -> None:
         for sub in ("run", "db", "zones"):
             (base / sub).mkdir()
-        (base / "zones" / "root.zone").write_text(
-            f". 3600 IN SOA {SOA_TEXT}\n. 3600 IN NS {NS_NAME}\n{NS_NAME} 3600 IN A 127.0.0.1\n"
-        )
+        for zone in self._zones:
+            (base / "zones" / zone_file_name(zone)).write_text(zone_file_text(zone))
         (base / "knot.conf").write_text(self._config(base))
 
     def _config(self, base: Path, zonefile_load: str = "difference-no-serial") -> str:
@@ -251,6 +276,9 @@ class KnotServer:
         # so restart() keeps what tests published. The ACL also allows AXFR for reset().
         # semantic-checks are off because tests publish broken data on purpose (CNAME next to
         # TXT, several MX, ...).
+        zone_list = "".join(
+            f'  - domain: "{zone}"\n    file: "{zone_file_name(zone)}"\n' for zone in self._zones
+        )
         return f"""\
 server:
     listen: {self._host}@{self.port}
@@ -279,13 +307,11 @@ template:
     semantic-checks: off
     acl: tsig_update
 zone:
-  - domain: "."
-    file: root.zone
-"""
+{zone_list}"""
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self._startup_timeout
-        query = dns.message.make_query(ROOT, dns.rdatatype.SOA)
+        query = dns.message.make_query(self._zones[0], dns.rdatatype.SOA)
         while time.monotonic() < deadline:
             assert self._proc is not None
             if self._proc.poll() is not None:
@@ -307,65 +333,78 @@ zone:
 
     def add(self, name: str, rdtype: str, *values: TxtValue, ttl: int = 300) -> None:
         """Add records (TXT: a str is split into <= 255-byte strings, a tuple is kept exact)."""
-        update = self._update()
-        update.add(absolute(name), ttl, *(make_rdata(rdtype, v) for v in values))
+        owner = absolute(name)
+        update = self._update(self.zone_of(owner))
+        update.add(owner, ttl, *(make_rdata(rdtype, v) for v in values))
         self.send(update)
 
     def replace(self, name: str, rdtype: str, *values: TxtValue, ttl: int = 300) -> None:
         """Replace the whole RRset of `rdtype` at `name` with `values`."""
-        update = self._update()
-        update.replace(absolute(name), ttl, *(make_rdata(rdtype, v) for v in values))
+        owner = absolute(name)
+        update = self._update(self.zone_of(owner))
+        update.replace(owner, ttl, *(make_rdata(rdtype, v) for v in values))
         self.send(update)
 
     def delete(self, name: str, rdtype: str | None = None) -> None:
         """Delete one RRset, or every RRset at `name` when `rdtype` is None."""
-        update = self._update()
+        owner = absolute(name)
+        update = self._update(self.zone_of(owner))
         if rdtype is None:
-            update.delete(absolute(name))
+            update.delete(owner)
         else:
-            update.delete(absolute(name), rdtype)
+            update.delete(owner, rdtype)
         self.send(update)
 
     def add_many(self, records: Iterable[RecordSpec], *, ttl: int = 300) -> None:
-        """Add many records, ~500 RRsets per UPDATE message (one RRset per UPDATE is ~60/s)."""
-        update, count = self._update(), 0
+        """Add many records in few UPDATE messages (one RRset per UPDATE is ~60/s on Knot)."""
+        batches: dict[dns.name.Name, _Batch] = {}
         for spec in records:
-            name, rdtype, value = spec[0], spec[1], spec[2]
-            record_ttl = spec[3] if len(spec) == 4 else ttl  # type: ignore[misc]
-            update.add(absolute(name), record_ttl, make_rdata(rdtype, value))
-            count += 1
-            if count == BATCH_SIZE:
-                self.send(update)
-                update, count = self._update(), 0
-        if count:
-            self.send(update)
+            owner, rdata = absolute(spec[0]), make_rdata(spec[1], spec[2])
+            record_ttl = spec[3] if len(spec) == 4 else ttl
+            zone = self.zone_of(owner)
+            batch = batches.setdefault(zone, _Batch(self._update(zone)))
+            size = len(owner.to_wire() or b"") + 10 + len(rdata.to_wire() or b"")
+            if batch.count and (batch.count == BATCH_SIZE or batch.size + size > BATCH_BYTES):
+                self.send(batch.update)
+                batch = batches[zone] = _Batch(self._update(zone))
+            batch.update.add(owner, record_ttl, rdata)
+            batch.count, batch.size = batch.count + 1, batch.size + size
+        for batch in batches.values():
+            self.send(batch.update)
 
-    def names(self) -> list[dns.name.Name]:
-        """Every owner name in the zone, read with a TSIG-signed AXFR."""
+    def zone_of(self, owner: dns.name.Name) -> dns.name.Name:
+        """The served zone an update for `owner` goes to: the closest enclosing one."""
+        enclosing = [zone for zone in self._zones if owner.is_subdomain(zone)]
+        if not enclosing:
+            raise KnotError(f"{owner} is in none of the served zones {self.zones}.")
+        return max(enclosing, key=len)
+
+    def names(self, zone: str = ".") -> list[dns.name.Name]:
+        """Every owner name in `zone`, read with a TSIG-signed AXFR."""
         messages = dns.query.xfr(
             self._host,
-            ROOT,
+            absolute(zone),
             port=self.port,
             keyring=self.keyring,
             keyname=self._tsig_name,
             relativize=False,
         )
-        names = {rrset.name for message in messages for rrset in message.answer}
-        return sorted(names)
+        return sorted({rrset.name for message in messages for rrset in message.answer})
 
     def reset(self) -> None:
-        """Delete every record that is not part of the initial zone (SOA, NS, ns.test A).
+        """Delete every record that is not part of the initial zones (SOA, NS, ns.test A).
 
-        Works from a zone transfer rather than from a list of names added through the helpers, so
+        Works from zone transfers rather than from a list of names added through the helpers, so
         records published by the code under test (dns_publish) are cleared too.
         """
-        keep = {ROOT, absolute(NS_NAME)}
-        stale = [n for n in self.names() if n not in keep]
-        for start in range(0, len(stale), BATCH_SIZE):
-            update = self._update()
-            for name in stale[start : start + BATCH_SIZE]:
-                update.delete(name)
-            self.send(update)
+        keep = {*self._zones, absolute(NS_NAME)}
+        for zone in self._zones:
+            stale = [n for n in self.names(zone.to_text()) if n not in keep]
+            for start in range(0, len(stale), BATCH_SIZE):
+                update = self._update(zone)
+                for name in stale[start : start + BATCH_SIZE]:
+                    update.delete(name)
+                self.send(update)
 
     def send(self, update: dns.update.UpdateMessage) -> dns.message.Message:
         """Send a signed UPDATE over TCP; raise KnotError unless Knot answers NOERROR."""
@@ -374,7 +413,14 @@ zone:
             raise KnotError(f"Knot answered {dns.rcode.to_text(response.rcode())} to an update.")
         return response
 
-    def _update(self) -> dns.update.UpdateMessage:
+    def _update(self, zone: dns.name.Name) -> dns.update.UpdateMessage:
         return dns.update.UpdateMessage(
-            ROOT, keyring=self.keyring, keyname=self._tsig_name, keyalgorithm=self.tsig_algorithm
+            zone, keyring=self.keyring, keyname=dns.name.from_text(self._tsig_name)
         )
+
+
+@dataclass
+class _Batch:
+    update: dns.update.UpdateMessage
+    count: int = 0
+    size: int = 0

@@ -1,0 +1,386 @@
+"""Email identity operations: create, get, list, delete, the five Put*Attributes, policies.
+
+Each operation validates with `identities.validators` and changes state through the model
+methods and `identities.provisioning`, the same calls the console makes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from identities import provisioning, validators
+from identities.models import (
+    BehaviorOnMxFailure,
+    DkimOrigin,
+    Identity,
+    IdentityType,
+    KeyLength,
+)
+
+from .errors import bad_request, not_found
+from .pagination import keyset_page, list_scope, page_size
+from .wire import Call, compact, epoch, path_value, query_value
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+DEED_NOT_SUPPORTED = (
+    "Deterministic Easy DKIM (copying DKIM from a parent identity in another region, origin "
+    "{origin}) is not supported by this server. Leave DomainSigningAttributesOrigin out and use "
+    "Easy DKIM (NextSigningKeyLength) or BYODKIM (DomainSigningSelector and "
+    "DomainSigningPrivateKey)."
+)
+
+
+# --- shared -----------------------------------------------------------------------------------
+def find_identity(call: Call, raw_name: str) -> Identity:
+    """The caller's identity of that name in the call's region, or NotFoundException."""
+    name = path_value(raw_name, "EmailIdentity")
+    lookup = name
+    if not validators.looks_like_email(name):
+        # Domains are stored IDNA-encoded and lower-cased: Example.COM finds example.com.
+        try:
+            lookup = validators.normalize_domain(name)
+        except ValidationError:
+            lookup = name
+    identity = Identity.objects.in_scope(call.account, call.region).filter(name=lookup).first()
+    if identity is None:
+        raise not_found(f"Email identity {name} does not exist in {call.region.code}.")
+    identity.region = call.region  # already loaded; saves a query for the DKIM zone
+    return identity
+
+
+def dkim_attributes(identity: Identity) -> dict[str, Any]:
+    """DkimAttributes as SES reports them; an email address has no tokens or key of its own."""
+    easy = identity.dkim_origin == DkimOrigin.AWS_SES
+    has_tokens = identity.is_domain and bool(identity.dkim_tokens)
+    return compact(
+        {
+            "SigningEnabled": identity.dkim_signing_enabled,
+            "Status": identity.dkim_status,
+            "Tokens": list(identity.dkim_tokens) if has_tokens else None,
+            "SigningHostedZone": identity.region.signing_hosted_zone
+            if has_tokens and easy
+            else None,
+            "SigningAttributesOrigin": identity.dkim_origin,
+            "NextSigningKeyLength": identity.dkim_next_key_length if easy else None,
+            "CurrentSigningKeyLength": (identity.dkim_current_key_length or None) if easy else None,
+            "LastKeyGenerationTimestamp": epoch(identity.dkim_last_key_generation_at)
+            if easy
+            else None,
+        }
+    )
+
+
+def mail_from_attributes(identity: Identity) -> dict[str, Any]:
+    # Without a custom MAIL FROM, SES answers with the behaviour alone (ses-behaviour.md §1.9).
+    if not identity.mail_from_domain:
+        return {"BehaviorOnMxFailure": identity.mail_from_behavior}
+    return {
+        "MailFromDomain": identity.mail_from_domain,
+        "MailFromDomainStatus": identity.mail_from_status,
+        "BehaviorOnMxFailure": identity.mail_from_behavior,
+    }
+
+
+def verification_info(identity: Identity) -> dict[str, Any]:
+    soa = compact(
+        {
+            "PrimaryNameServer": identity.soa_primary_name_server or None,
+            "AdminEmail": identity.soa_admin_email or None,
+            "SerialNumber": identity.soa_serial_number,
+        }
+    )
+    return compact(
+        {
+            "LastCheckedTimestamp": epoch(identity.last_checked_at),
+            "LastSuccessTimestamp": epoch(identity.last_success_at),
+            "ErrorType": identity.verification_error or None,
+            "SOARecord": soa or None,
+        }
+    )
+
+
+def _queue_easy_dkim_keys(identity: Identity) -> None:
+    from identities import tasks  # Celery app setup stays out of module import
+
+    identity_id = identity.pk
+    transaction.on_commit(lambda: tasks.generate_easy_dkim_keys.delay(identity_id=identity_id))
+
+
+# --- CreateEmailIdentity ----------------------------------------------------------------------
+def create_email_identity(call: Call) -> dict[str, Any]:
+    body = call.body
+    identity_type, name = validators.normalize_identity(body["EmailIdentity"])
+    dkim = _dkim_for_create(identity_type, body.get("DkimSigningAttributes"))
+    tags = validators.validate_tags([(tag["Key"], tag["Value"]) for tag in body.get("Tags", [])])
+    spec = provisioning.NewIdentity(
+        identity_type=identity_type,
+        name=name,
+        dkim=dkim,
+        configuration_set_name=body.get("ConfigurationSetName", ""),
+        tags=tags,
+    )
+    identity = provisioning.create_identity(call.account, call.region, spec, actor=call.actor)
+    return compact(
+        {
+            "IdentityType": identity.identity_type,
+            "VerifiedForSendingStatus": identity.verified_for_sending,
+            # SES's answer for a new address is just the type and the sending status.
+            "DkimAttributes": dkim_attributes(identity) if identity.is_domain else None,
+        }
+    )
+
+
+def _dkim_for_create(
+    identity_type: str, attributes: dict[str, Any] | None
+) -> provisioning.EasyDkim | provisioning.Byodkim:
+    if attributes is None:
+        return provisioning.EasyDkim()
+    if identity_type != IdentityType.DOMAIN:
+        raise bad_request(
+            "DkimSigningAttributes apply to domain identities only. An email address is signed "
+            "with the DKIM setup of its verified domain."
+        )
+    origin = attributes.get("DomainSigningAttributesOrigin")
+    if origin in (DkimOrigin.AWS_SES, DkimOrigin.EXTERNAL):
+        raise bad_request(
+            "DomainSigningAttributesOrigin names the region to copy DKIM from "
+            "(AWS_SES_<REGION>); AWS_SES and EXTERNAL are not accepted here. Leave it out."
+        )
+    if origin is not None:
+        raise bad_request(DEED_NOT_SUPPORTED.format(origin=origin))
+    selector = attributes.get("DomainSigningSelector")
+    private_key = attributes.get("DomainSigningPrivateKey")
+    if selector is None and private_key is None:
+        return provisioning.EasyDkim(attributes.get("NextSigningKeyLength", KeyLength.RSA_2048_BIT))
+    return _byodkim(attributes)
+
+
+def _byodkim(attributes: dict[str, Any]) -> provisioning.Byodkim:
+    selector = attributes.get("DomainSigningSelector")
+    private_key = attributes.get("DomainSigningPrivateKey")
+    if not selector or not private_key:
+        raise bad_request(
+            "To bring your own DKIM key, give both DomainSigningSelector and "
+            "DomainSigningPrivateKey (the base64 RSA private key without BEGIN/END lines)."
+        )
+    if "NextSigningKeyLength" in attributes:
+        raise bad_request(
+            "NextSigningKeyLength applies to Easy DKIM only; leave it out when you bring your "
+            "own key."
+        )
+    return provisioning.Byodkim(
+        selector=validators.validate_selector(selector),
+        key=validators.parse_byodkim_private_key(private_key),
+    )
+
+
+# --- GetEmailIdentity, ListEmailIdentities, DeleteEmailIdentity -------------------------------
+def get_email_identity(call: Call, email_identity: str) -> dict[str, Any]:
+    identity = find_identity(call, email_identity)
+    tags = [
+        {"Key": key, "Value": value} for key, value in identity.tags.values_list("key", "value")
+    ]
+    return compact(
+        {
+            "IdentityType": identity.identity_type,
+            "FeedbackForwardingStatus": identity.feedback_forwarding_enabled,
+            "VerifiedForSendingStatus": identity.verified_for_sending,
+            "DkimAttributes": dkim_attributes(identity),
+            "MailFromAttributes": mail_from_attributes(identity),
+            "Policies": dict(identity.policies.values_list("name", "document")),
+            "Tags": tags,
+            "ConfigurationSetName": identity.configuration_set_name or None,
+            "VerificationStatus": identity.verification_status,
+            "VerificationInfo": verification_info(identity),
+        }
+    )
+
+
+def list_email_identities_query(call: Call) -> dict[str, Any]:
+    """The GET form older clients send (aws-cli v1's bundled model): query parameters."""
+    return _list_identities(
+        call, call.query.get("PageSize"), query_value(call, "NextToken"), filters={}
+    )
+
+
+def list_email_identities(call: Call) -> dict[str, Any]:
+    """The POST /v2/email/list-identities form of current botocore: a body with Filter."""
+    body = call.body
+    return _list_identities(
+        call, body.get("PageSize"), body.get("NextToken"), filters=body.get("Filter", {})
+    )
+
+
+def _list_identities(
+    call: Call, raw_page_size: Any, token: str | None, filters: dict[str, str]
+) -> dict[str, Any]:
+    size = page_size(raw_page_size, default=DEFAULT_PAGE_SIZE, low=0, high=MAX_PAGE_SIZE)
+    queryset = Identity.objects.in_scope(call.account, call.region)
+    if "IDENTITY_NAME_CONTAINS" in filters:
+        queryset = queryset.filter(name__icontains=filters["IDENTITY_NAME_CONTAINS"])
+    if "IDENTITY_TYPE" in filters:
+        queryset = queryset.filter(
+            identity_type=_filter_choice(filters, "IDENTITY_TYPE", IdentityType.values)
+        )
+    if "VERIFICATION_STATUS" in filters:
+        statuses = ["PENDING", "SUCCESS", "FAILED", "TEMPORARY_FAILURE", "NOT_STARTED"]
+        queryset = queryset.filter(
+            verification_status=_filter_choice(filters, "VERIFICATION_STATUS", statuses)
+        )
+    rows, next_token = keyset_page(
+        queryset.values_list("identity_type", "name", "verification_status"),
+        scope=list_scope(call, "identities"),
+        token=token,
+        size=size,
+        name_of=lambda row: row[1],
+    )
+    identities = [
+        {
+            "IdentityType": identity_type,
+            "IdentityName": name,
+            "SendingEnabled": status == "SUCCESS",
+            "VerificationStatus": status,
+        }
+        for identity_type, name, status in rows
+    ]
+    return compact({"EmailIdentities": identities, "NextToken": next_token})
+
+
+def _filter_choice(filters: dict[str, str], key: str, choices: list[str]) -> str:
+    value = filters[key]
+    if value not in choices:
+        raise bad_request(f"Filter.{key} must be one of {', '.join(choices)}.")
+    return value
+
+
+def delete_email_identity(call: Call, email_identity: str) -> dict[str, Any]:
+    identity = find_identity(call, email_identity)
+    provisioning.delete_identities([identity])
+    return {}
+
+
+# --- Put*Attributes -------------------------------------------------------------------------
+def put_dkim_attributes(call: Call, email_identity: str) -> dict[str, Any]:
+    identity = find_identity(call, email_identity)
+    # An absent boolean means false, as in SES's own (Java) request model.
+    identity.set_dkim_signing(call.body.get("SigningEnabled", False))
+    return {}
+
+
+def put_dkim_signing_attributes(call: Call, email_identity: str) -> dict[str, Any]:
+    identity = find_identity(call, email_identity)
+    if not identity.is_domain:
+        raise bad_request(
+            "DKIM signing attributes can be set for domain identities only. An email address "
+            "is signed with the DKIM setup of its verified domain."
+        )
+    origin = call.body["SigningAttributesOrigin"]
+    attributes = call.body.get("SigningAttributes", {})
+    if origin == DkimOrigin.AWS_SES:
+        _use_easy_dkim(identity, attributes)
+    elif origin == DkimOrigin.EXTERNAL:
+        _use_byodkim(identity, attributes)
+    else:
+        raise bad_request(
+            f"SigningAttributesOrigin must be AWS_SES (Easy DKIM) or EXTERNAL (BYODKIM); {origin} "
+            "is only meaningful when creating an identity, and this server does not support it."
+        )
+    return compact(
+        {
+            "DkimStatus": identity.dkim_status,
+            "DkimTokens": list(identity.dkim_tokens),
+            "SigningHostedZone": (
+                identity.region.signing_hosted_zone if not identity.uses_byodkim else None
+            ),
+        }
+    )
+
+
+def _use_easy_dkim(identity: Identity, attributes: dict[str, Any]) -> None:
+    if "DomainSigningSelector" in attributes or "DomainSigningPrivateKey" in attributes:
+        raise bad_request(
+            "DomainSigningSelector and DomainSigningPrivateKey go with SigningAttributesOrigin "
+            "EXTERNAL (BYODKIM), not AWS_SES."
+        )
+    length = attributes.get("NextSigningKeyLength")
+    if identity.uses_byodkim:
+        with transaction.atomic():
+            identity.switch_to_easy_dkim(length or KeyLength.RSA_2048_BIT)
+    elif length:
+        identity.change_easy_dkim_key_length(length)
+    else:
+        return  # already Easy DKIM and no new length: nothing changes
+    identity.schedule_dns_check()
+    _queue_easy_dkim_keys(identity)
+
+
+def _use_byodkim(identity: Identity, attributes: dict[str, Any]) -> None:
+    byodkim = _byodkim(
+        {key: value for key, value in attributes.items() if key != "NextSigningKeyLength"}
+    )
+    key = byodkim.key
+    with transaction.atomic():
+        identity.switch_to_byodkim(
+            byodkim.selector, key.base64_der, key.public_key_base64, key.key_size
+        )
+    identity.schedule_dns_check()
+
+
+def put_mail_from_attributes(call: Call, email_identity: str) -> dict[str, Any]:
+    identity = find_identity(call, email_identity)
+    domain = call.body.get("MailFromDomain")
+    behavior = call.body.get("BehaviorOnMxFailure", BehaviorOnMxFailure.USE_DEFAULT_VALUE)
+    if not domain:
+        identity.clear_mail_from()  # `{}` turns custom MAIL FROM off, as in SES
+        return {}
+    identity.set_mail_from(validators.normalize_mail_from_domain(domain, identity.domain), behavior)
+    if identity.is_domain:
+        identity.schedule_dns_check()
+    return {}
+
+
+def put_configuration_set_attributes(call: Call, email_identity: str) -> dict[str, Any]:
+    identity = find_identity(call, email_identity)
+    name = call.body.get("ConfigurationSetName", "")
+    provisioning.check_configuration_set_exists(call.account, call.region, name)
+    identity.set_configuration_set(name)  # an empty name removes the default set
+    return {}
+
+
+def put_feedback_attributes(call: Call, email_identity: str) -> dict[str, Any]:
+    identity = find_identity(call, email_identity)
+    identity.set_feedback_forwarding(call.body.get("EmailForwardingEnabled", False))
+    return {}
+
+
+# --- sending authorization policies ---------------------------------------------------------
+def create_policy(call: Call, email_identity: str, policy_name: str) -> dict[str, Any]:
+    identity = find_identity(call, email_identity)
+    name = validators.validate_policy_name(path_value(policy_name, "PolicyName"))
+    document = validators.validate_policy_document(call.body["Policy"])
+    provisioning.create_policy(identity, name, document)
+    return {}
+
+
+def update_policy(call: Call, email_identity: str, policy_name: str) -> dict[str, Any]:
+    identity = find_identity(call, email_identity)
+    name = validators.validate_policy_name(path_value(policy_name, "PolicyName"))
+    document = validators.validate_policy_document(call.body["Policy"])
+    provisioning.update_policy(identity, name, document)
+    return {}
+
+
+def delete_policy(call: Call, email_identity: str, policy_name: str) -> dict[str, Any]:
+    identity = find_identity(call, email_identity)
+    name = validators.validate_policy_name(path_value(policy_name, "PolicyName"))
+    provisioning.delete_policy(identity, name)
+    return {}
+
+
+def get_policies(call: Call, email_identity: str) -> dict[str, Any]:
+    identity = find_identity(call, email_identity)
+    return {"Policies": dict(identity.policies.values_list("name", "document"))}

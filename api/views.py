@@ -1,0 +1,111 @@
+"""Thin dispatch for the SES v2 API: one view per URI, one operation per HTTP method.
+
+Every request goes through `_handle`: read the body, authenticate (SigV4), check the body
+against botocore's model, run the operation, answer in SES's JSON and error shapes. Domain
+errors (`ValidationError` and its subclasses) become SES error codes; anything unexpected is
+logged and answered as InternalServiceErrorException, never as an HTML error page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from . import shapes
+from .auth import authenticate
+from .errors import ApiError, bad_request, from_sigv4_error, from_validation_error
+from .sigv4 import SigV4Error
+from .wire import Call, Operation, error_response, json_response, new_request_id, read_json_body
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Route:
+    """An operation: its botocore name (for the body check) and the function that runs it.
+
+    `model_name` is None for the legacy GET list forms, which take no body.
+    """
+
+    model_name: str | None
+    function: Operation
+
+
+def endpoint(**routes: Route) -> Callable[..., HttpResponse]:
+    """A view for one URI that dispatches on the HTTP method (GET=Route(...), ...)."""
+
+    @csrf_exempt
+    def view(request: HttpRequest, **path: str) -> HttpResponse:
+        request_id = new_request_id()
+        route = routes.get(request.method or "")
+        try:
+            if route is None:
+                raise ApiError(
+                    "UnknownOperationException",
+                    f"No SES v2 operation matches {request.method} {request.path}.",
+                    404,
+                )
+            return json_response(_handle(request, route, path), request_id)
+        except ApiError as exc:
+            return error_response(exc, request_id)
+        except SigV4Error as exc:
+            return error_response(from_sigv4_error(exc), request_id)
+        except ValidationError as exc:
+            return error_response(from_validation_error(exc), request_id)
+        except Exception:
+            log.exception("API request %s failed: %s %s", request_id, request.method, request.path)
+            error = ApiError(
+                "InternalServiceErrorException",
+                f"The request failed because of an internal error (request {request_id}).",
+            )
+            return error_response(error, request_id)
+
+    return view
+
+
+def _handle(request: HttpRequest, route: Route, path: dict[str, str]) -> dict[str, Any]:
+    try:
+        raw_body = request.body
+    except RequestDataTooBig:
+        raise bad_request(
+            "The request body is too large; SES requests must be under 10 MB."
+        ) from None
+    caller = authenticate(request, raw_body)
+    body = read_json_body(request)
+    if route.model_name is not None:
+        body = shapes.validate_body(route.model_name, body)
+    elif body:
+        raise bad_request("This operation takes no request body.")
+    call = Call(
+        account=caller.account,
+        region=caller.region,
+        access_key=caller.access_key,
+        body=body,
+        query=request.GET,
+    )
+    return route.function(call, **path)
+
+
+@csrf_exempt
+def unknown_operation(request: HttpRequest, **path: str) -> HttpResponse:
+    """Any other /v2/ URI: SES's JSON 404 instead of Django's HTML page."""
+    error = ApiError(
+        "UnknownOperationException",
+        f"No SES v2 operation matches {request.method} {request.path}. This server implements "
+        "the identity, configuration set, custom verification template, tagging and account "
+        "operations.",
+        404,
+    )
+    return error_response(error, new_request_id())
+
+
+@csrf_exempt
+def bench_noop(request: HttpRequest) -> HttpResponse:
+    """The benchmark's ceiling: an unauthenticated `{}` (routed only with SESCONSOLE_BENCH=1)."""
+    return json_response({}, new_request_id())

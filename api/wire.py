@@ -1,0 +1,114 @@
+"""What every SES v2 response and request has in common on the wire.
+
+Responses are JSON with `x-amzn-RequestId`; errors add `x-amzn-ErrorType` and
+`{"message": ...}`. Absent members are omitted, never null; timestamps are epoch seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, QueryDict
+
+from accounts.models import AccessKey, Account, Region
+
+from .errors import ApiError, bad_request
+from .shapes import check_text
+
+MAX_NUMBER_DIGITS = 40
+
+
+@dataclass(frozen=True)
+class Call:
+    """One authenticated API call: who (account, region, key) and what (body, query)."""
+
+    account: Account
+    region: Region
+    access_key: AccessKey
+    body: dict[str, Any] = field(default_factory=dict)
+    query: QueryDict = field(default_factory=QueryDict)
+
+    @property
+    def actor(self) -> str:
+        return f"API ({self.access_key.access_key_id})"
+
+
+Operation = Callable[..., dict[str, Any]]
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def json_response(data: dict[str, Any], request_id: str, status: int = 200) -> HttpResponse:
+    response = HttpResponse(
+        json.dumps(data, separators=(",", ":")), status=status, content_type="application/json"
+    )
+    response["x-amzn-RequestId"] = request_id
+    return response
+
+
+def error_response(error: ApiError, request_id: str) -> HttpResponse:
+    response = json_response({"message": error.message}, request_id, status=error.status)
+    response["x-amzn-ErrorType"] = error.code
+    return response
+
+
+def epoch(moment: datetime | None) -> float | None:
+    """A timestamp as SES sends it: seconds since the epoch, as a JSON number."""
+    return None if moment is None else round(moment.timestamp(), 3)
+
+
+def compact(data: dict[str, Any]) -> dict[str, Any]:
+    """Drop members that are None: SES omits absent members rather than sending null."""
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def read_json_body(request: HttpRequest) -> dict[str, Any]:
+    """The body as a JSON object; empty means `{}`, anything else invalid is a 400."""
+    raw = request.body
+    if not raw.strip():
+        return {}
+    try:
+        text = raw.decode("utf-8")
+        data = json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise bad_request(
+            "The request body is not valid JSON. Send a JSON object such as "
+            '{"EmailIdentity": "example.com"}.'
+        ) from None
+    if not isinstance(data, dict):
+        raise bad_request("The request body must be a JSON object, not another JSON value.")
+    return data
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse_int(text: str) -> int:
+    # Python refuses only past 4,300 digits; no SES member needs more than a long.
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise ValueError("number too long")
+    return int(text)
+
+
+def path_value(value: str, what: str) -> str:
+    """A decoded path parameter, checked for text no database can store."""
+    if not value:
+        raise bad_request(f"{what} must not be empty.")
+    return check_text(value, what)
+
+
+def query_value(call: Call, name: str, *, required: bool = False) -> str | None:
+    value = call.query.get(name)
+    if value is None or value == "":
+        if required:
+            raise bad_request(f"The query parameter {name} is required.")
+        return None
+    return check_text(value, name)

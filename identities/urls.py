@@ -1,0 +1,57 @@
+"""Console URLs. The region is in every URL; identity names may contain @ and +."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+app_name = "identities"
+
+IDENTITY = "<slug:region>/verified-identities/<path:name>"
+
+urlpatterns = [
+    path("<slug:region>/verified-identities/", views.identity_list, name="list"),
+    path("<slug:region>/verified-identities/create/", views.create, name="create"),
+    path("<slug:region>/verified-identities/delete/", views.bulk_delete, name="bulk_delete"),
+    # The identity's own pages. <path:> because an address may contain "/"; every pattern
+    # below ends in a fixed word, so the name is never ambiguous.
+    path(
+        f"{IDENTITY}/configuration-set/",
+        views.detail,
+        {"tab": "configuration_set"},
+        name="tab_configuration_set",
+    ),
+    path(f"{IDENTITY}/tags/", views.detail, {"tab": "tags"}, name="tab_tags"),
+    path(
+        f"{IDENTITY}/notifications/",
+        views.detail,
+        {"tab": "notifications"},
+        name="tab_notifications",
+    ),
+    path(f"{IDENTITY}/status/", views.status, name="status"),
+    path(f"{IDENTITY}/dkim/edit/", views.edit_dkim, name="edit_dkim"),
+    path(f"{IDENTITY}/mail-from/edit/", views.edit_mail_from, name="edit_mail_from"),
+    path(
+        f"{IDENTITY}/configuration-set/edit/",
+        views.edit_configuration_set,
+        name="edit_configuration_set",
+    ),
+    path(f"{IDENTITY}/tags/edit/", views.edit_tags, name="edit_tags"),
+    path(f"{IDENTITY}/notifications/edit/", views.edit_feedback, name="edit_feedback"),
+    path(f"{IDENTITY}/delete/", views.delete, name="delete"),
+    path(f"{IDENTITY}/records.csv", views.records_csv, name="records_csv"),
+    path(f"{IDENTITY}/records.zone", views.records_zone, name="records_zone"),
+    path(f"{IDENTITY}/", views.detail, {"tab": "authentication"}, name="detail"),
+    path("<slug:region>/configuration-sets/", views.configuration_sets, name="configuration_sets"),
+    path(
+        "<slug:region>/configuration-sets/create/",
+        views.configuration_set_create,
+        name="configuration_set_create",
+    ),
+    path(
+        "<slug:region>/configuration-sets/<str:name>/delete/",
+        views.configuration_set_delete,
+        name="configuration_set_delete",
+    ),
+]

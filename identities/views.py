@@ -1,0 +1,503 @@
+"""The Verified identities console: list, create wizard, identity page with tabs, edits,
+delete and record downloads; and the configuration sets pages.
+
+Every view starts with `console_scope` and loads objects through it, so another account's
+identity is a 404. Pages work without JavaScript (POST/redirect/GET); htmx requests get the
+page's partial instead of the whole page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import IntegrityError, transaction
+from django.db.models import Case, Count, IntegerField, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
+
+from accounts.access import Scope, console_scope
+
+from . import forms, provisioning, records, tasks, validators
+from .models import ConfigurationSet, Identity, IdentityEvent, VerificationStatus
+
+PAGE_SIZE = 50
+TABS = ("authentication", "configuration_set", "tags", "notifications")
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def _partial_wanted(request: HttpRequest) -> bool:
+    # A history-restore request after a cache miss needs the whole page, not a fragment.
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request
+
+
+def _render(
+    request: HttpRequest, template: str, context: dict[str, Any], part: str
+) -> HttpResponse:
+    name = f"{template}#{part}" if _partial_wanted(request) else template
+    return render(request, name, context)
+
+
+def _redirect(request: HttpRequest, url: str) -> HttpResponse:
+    if _partial_wanted(request):
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+def _identity(scope: Scope, name: str) -> Identity:
+    queryset = Identity.objects.in_scope(scope.account, scope.region).select_related("region")
+    return get_object_or_404(queryset, name=name)
+
+
+def _url(view: str, identity: Identity) -> str:
+    return reverse(
+        f"identities:{view}", kwargs={"region": identity.region_id, "name": identity.name}
+    )
+
+
+def _actor(request: HttpRequest) -> str:
+    return request.user.get_username()
+
+
+def _is_settling(identity: Identity) -> bool:
+    """Still waiting on DNS or a click: the page keeps polling while this is true."""
+    pending = VerificationStatus.PENDING
+    return pending in (
+        identity.verification_status,
+        identity.dkim_status if identity.is_domain else "",
+        identity.mail_from_status,
+    )
+
+
+def _page_context(scope: Scope, identity: Identity | None = None, **extra: Any) -> dict[str, Any]:
+    return {"region": scope.region, "nav": "identities", "identity": identity, **extra}
+
+
+def _queue_key_generation(identity: Identity) -> None:
+    transaction.on_commit(partial(tasks.generate_easy_dkim_keys.delay, identity_id=identity.pk))
+
+
+# --- list and bulk delete -----------------------------------------------------------------------
+def _status_order() -> Case:
+    # "Sort by status" sorts by the words the user sees, not by the API enum.
+    ranked = sorted(VerificationStatus, key=lambda status: status.label)
+    whens = [
+        When(verification_status=status.value, then=Value(i)) for i, status in enumerate(ranked)
+    ]
+    return Case(*whens, output_field=IntegerField())
+
+
+def _filtered_identities(scope: Scope, filters: forms.IdentityFilterForm) -> QuerySet[Identity]:
+    queryset = Identity.objects.in_scope(scope.account, scope.region).only(
+        "id", "name", "identity_type", "verification_status"
+    )
+    if q := filters.value("q").strip():
+        queryset = queryset.filter(name__icontains=q)
+    if identity_type := filters.value("type"):
+        queryset = queryset.filter(identity_type=identity_type)
+    if status := filters.value("status"):
+        queryset = queryset.filter(verification_status=status)
+    sort = filters.value("sort", "name")
+    if sort.lstrip("-") == "status":
+        rank = _status_order()
+        return queryset.order_by(rank.desc() if sort.startswith("-") else rank.asc(), "name")
+    return queryset.order_by(sort)
+
+
+@require_GET
+@login_required
+@vary_on_headers("HX-Request")
+def identity_list(request: HttpRequest, region: str) -> HttpResponse:
+    scope = console_scope(request, region)
+    filters = forms.IdentityFilterForm(request.GET)
+    # The paginator counts once (cached); the page is one sliced query, whatever the size.
+    paginator = Paginator(_filtered_identities(scope, filters), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    context = _page_context(
+        scope,
+        filters=filters,
+        page=page,
+        rows=rows,
+        sort=filters.value("sort", "name"),
+        page_range=paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+        any_pending=any(row.verification_status == VerificationStatus.PENDING for row in rows),
+    )
+    return _render(request, "identities/list.html", context, "results")
+
+
+@require_POST
+@login_required
+def bulk_delete(request: HttpRequest, region: str) -> HttpResponse:
+    scope = console_scope(request, region)
+    names = request.POST.getlist("identity")
+    selected = list(Identity.objects.in_scope(scope.account, scope.region).filter(name__in=names))
+    list_url = reverse("identities:list", kwargs={"region": scope.region.code})
+    if not selected:
+        messages.error(request, "Select at least one identity to delete, then choose Delete.")
+        return _redirect(request, list_url)
+    if request.POST.get("confirm") != "yes":
+        context = _page_context(scope, selected=selected)
+        return _render(request, "identities/bulk_delete.html", context, "confirm")
+    count = provisioning.delete_identities(selected)
+    noun = "identity" if count == 1 else "identities"
+    messages.success(request, f"Deleted {count} {noun}.")
+    return _redirect(request, list_url)
+
+
+# --- create ----------------------------------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+@login_required
+def create(request: HttpRequest, region: str) -> HttpResponse:
+    scope = console_scope(request, region)
+    data = request.POST if request.method == "POST" else None
+    form = forms.IdentityCreateForm(data, scope=scope)
+    if form.is_valid():
+        try:
+            identity = provisioning.create_identity(
+                scope.account, scope.region, form.new_identity(), actor=_actor(request)
+            )
+        except ValidationError as exc:
+            form.add_provisioning_error(exc)
+        else:
+            if form.key_was_cleaned:
+                messages.info(request, validators.BYODKIM_CLEANED_NOTICE)
+            messages.success(request, f"The identity {identity.name} was created.")
+            return _redirect(request, _url("detail", identity))
+    return _render(request, "identities/create.html", _page_context(scope, form=form), "form")
+
+
+# --- identity page ---------------------------------------------------------------------------------
+def _authentication_context(scope: Scope, identity: Identity) -> dict[str, Any]:
+    if not identity.is_domain:
+        domain_verified = (
+            Identity.objects.in_scope(scope.account, scope.region)
+            .domains()
+            .verified()
+            .filter(name=identity.domain)
+            .exists()
+        )
+        return {"domain_verified": domain_verified}
+    expected = records.expected_records(identity, include_recommended=True)
+    return {
+        "dkim_records": [r for r in expected if r.purpose == records.Purpose.DKIM],
+        "mail_from_records": [r for r in expected if r.is_mail_from],
+        "recommended_records": [r for r in expected if r.recommended],
+    }
+
+
+def _configuration_set_context(scope: Scope, identity: Identity) -> dict[str, Any]:
+    name = identity.configuration_set_name
+    exists = (
+        bool(name)
+        and ConfigurationSet.objects.filter(
+            account=scope.account, region=scope.region, name=name
+        ).exists()
+    )
+    return {"configuration_set_missing": bool(name) and not exists}
+
+
+def _tags_context(scope: Scope, identity: Identity) -> dict[str, Any]:
+    return {"tags": list(identity.tags.all())}
+
+
+TAB_CONTEXT: dict[str, Callable[[Scope, Identity], dict[str, Any]]] = {
+    "authentication": _authentication_context,
+    "configuration_set": _configuration_set_context,
+    "tags": _tags_context,
+    "notifications": lambda scope, identity: {},
+}
+
+
+@require_GET
+@login_required
+@vary_on_headers("HX-Request")
+def detail(request: HttpRequest, region: str, name: str, tab: str) -> HttpResponse:
+    scope = console_scope(request, region)
+    identity = _identity(scope, name)
+    context = _page_context(scope, identity, tab=tab, tabs=TABS, settling=_is_settling(identity))
+    context.update(TAB_CONTEXT[tab](scope, identity))
+    return _render(request, "identities/detail.html", context, "tabs")
+
+
+@require_GET
+@login_required
+def status(request: HttpRequest, region: str, name: str) -> HttpResponse:
+    """The summary's status, polled by htmx while the identity is pending."""
+    scope = console_scope(request, region)
+    identity = _identity(scope, name)
+    if not _partial_wanted(request):
+        return redirect(_url("detail", identity))
+    if not _is_settling(identity):
+        # Settled: reload once so every container shows the new state; the new page no
+        # longer polls.
+        return HttpResponseClientRefresh()
+    context = _page_context(scope, identity, settling=True)
+    return render(request, "identities/detail.html#status", context)
+
+
+# --- edits ----------------------------------------------------------------------------------------
+def _render_edit(
+    request: HttpRequest, scope: Scope, identity: Identity, form: Any, template: str
+) -> HttpResponse:
+    context = _page_context(scope, identity, form=form)
+    return _render(request, f"identities/{template}", context, "form")
+
+
+def _apply_dkim(form: forms.DkimSigningForm, identity: Identity, actor: str) -> None:
+    """Apply a valid DKIM form: signing switch, origin switch or key length, with events."""
+    enabled = form.cleaned_data["dkim_signing_enabled"]
+    if enabled != identity.dkim_signing_enabled:
+        identity.set_dkim_signing(enabled)
+        word = "enabled" if enabled else "disabled"
+        IdentityEvent.record(identity, "dkim_signing", f"DKIM signing {word}.", actor)
+    if not isinstance(form, forms.DomainDkimForm):
+        return
+    data = form.cleaned_data
+    if form.parsed_key is not None:
+        key = form.parsed_key
+        identity.switch_to_byodkim(
+            data["selector"], key.base64_der, key.public_key_base64, key.key_size
+        )
+        message = f"DKIM set to BYODKIM with selector {data['selector']} ({key.key_size}-bit key)."
+        IdentityEvent.record(identity, "dkim_byodkim", message, actor)
+    elif form.switches_to_easy_dkim:
+        identity.switch_to_easy_dkim(data["key_length"])
+        message = f"DKIM switched to Easy DKIM ({data['key_length']})."
+        IdentityEvent.record(identity, "dkim_easy", message, actor)
+        _queue_key_generation(identity)
+    elif length := form.new_key_length:
+        identity.change_easy_dkim_key_length(length)
+        IdentityEvent.record(
+            identity, "dkim_key_length", f"DKIM key length set to {length}.", actor
+        )
+        _queue_key_generation(identity)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def edit_dkim(request: HttpRequest, region: str, name: str) -> HttpResponse:
+    scope = console_scope(request, region)
+    identity = _identity(scope, name)
+    form_class = forms.DomainDkimForm if identity.is_domain else forms.DkimSigningForm
+    form = form_class(request.POST if request.method == "POST" else None, identity=identity)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                _apply_dkim(form, identity, _actor(request))
+        except ValidationError as exc:
+            # The 24-hour rule can still trip if someone else changed the length meanwhile.
+            form.add_error(None, forms.INVALID_INPUT_PREFIX + exc.messages[0])
+        else:
+            if form.parsed_key is not None and form.parsed_key.cleaned:
+                messages.info(request, validators.BYODKIM_CLEANED_NOTICE)
+            messages.success(request, "The DKIM settings were saved.")
+            return _redirect(request, _url("detail", identity))
+    return _render_edit(request, scope, identity, form, "edit_dkim.html")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def edit_mail_from(request: HttpRequest, region: str, name: str) -> HttpResponse:
+    scope = console_scope(request, region)
+    identity = _identity(scope, name)
+    if not identity.is_domain:
+        return redirect(_url("detail", identity))
+    form = forms.MailFromForm(request.POST if request.method == "POST" else None, identity=identity)
+    if form.is_valid():
+        domain = form.cleaned_data["mail_from_domain"]
+        if domain:
+            identity.set_mail_from(domain, form.cleaned_data["mail_from_behavior"])
+            message = f"Custom MAIL FROM domain set to {domain}."
+        else:
+            identity.clear_mail_from()
+            message = "Custom MAIL FROM domain removed."
+        IdentityEvent.record(identity, "mail_from", message, _actor(request))
+        messages.success(request, message)
+        return _redirect(request, _url("detail", identity))
+    return _render_edit(request, scope, identity, form, "edit_mail_from.html")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def edit_configuration_set(request: HttpRequest, region: str, name: str) -> HttpResponse:
+    scope = console_scope(request, region)
+    identity = _identity(scope, name)
+    data = request.POST if request.method == "POST" else None
+    form = forms.ConfigurationSetChoiceForm(data, identity=identity, scope=scope)
+    if form.is_valid():
+        chosen = form.cleaned_data["configuration_set"]
+        identity.set_configuration_set(chosen)
+        message = (
+            f"Default configuration set set to {chosen}."
+            if chosen
+            else ("Default configuration set removed.")
+        )
+        IdentityEvent.record(identity, "configuration_set", message, _actor(request))
+        messages.success(request, message)
+        return _redirect(request, _url("tab_configuration_set", identity))
+    return _render_edit(request, scope, identity, form, "edit_configuration_set.html")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def edit_tags(request: HttpRequest, region: str, name: str) -> HttpResponse:
+    scope = console_scope(request, region)
+    identity = _identity(scope, name)
+    form = forms.TagsForm(request.POST if request.method == "POST" else None, identity=identity)
+    if form.is_valid():
+        tags = form.cleaned_data["tags"]
+        provisioning.replace_tags(identity, tags)
+        message = f"Tags saved: {len(tags)} tag{'' if len(tags) == 1 else 's'}."
+        IdentityEvent.record(identity, "tags", message, _actor(request))
+        messages.success(request, message)
+        return _redirect(request, _url("tab_tags", identity))
+    return _render_edit(request, scope, identity, form, "edit_tags.html")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def edit_feedback(request: HttpRequest, region: str, name: str) -> HttpResponse:
+    scope = console_scope(request, region)
+    identity = _identity(scope, name)
+    data = request.POST if request.method == "POST" else None
+    form = forms.FeedbackForwardingForm(data, identity=identity)
+    if form.is_valid():
+        enabled = form.cleaned_data["feedback_forwarding_enabled"]
+        identity.set_feedback_forwarding(enabled)
+        message = f"Email feedback forwarding {'enabled' if enabled else 'disabled'}."
+        IdentityEvent.record(identity, "feedback_forwarding", message, _actor(request))
+        messages.success(request, message)
+        return _redirect(request, _url("tab_notifications", identity))
+    return _render_edit(request, scope, identity, form, "edit_notifications.html")
+
+
+# --- delete and downloads ---------------------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+@login_required
+def delete(request: HttpRequest, region: str, name: str) -> HttpResponse:
+    scope = console_scope(request, region)
+    identity = _identity(scope, name)
+    data = request.POST if request.method == "POST" else None
+    form = forms.ConfirmNameForm(data, expected=identity.name)
+    if form.is_valid():
+        provisioning.delete_identities([identity])
+        messages.success(request, f"The identity {identity.name} was deleted.")
+        return _redirect(request, reverse("identities:list", kwargs={"region": scope.region.code}))
+    return _render_edit(request, scope, identity, form, "delete.html")
+
+
+def _download_name(identity: Identity, suffix: str) -> str:
+    # Addresses may hold characters that are unsafe in a file name or a header.
+    return re.sub(r"[^A-Za-z0-9._@+-]", "_", identity.name) + suffix
+
+
+def _attachment(content: str, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
+
+
+@require_GET
+@login_required
+def records_csv(request: HttpRequest, region: str, name: str) -> HttpResponse:
+    scope = console_scope(request, region)
+    identity = _identity(scope, name)
+    content = records.records_csv(records.expected_records(identity))
+    return _attachment(content, "text/csv; charset=utf-8", _download_name(identity, "-records.csv"))
+
+
+@require_GET
+@login_required
+def records_zone(request: HttpRequest, region: str, name: str) -> HttpResponse:
+    scope = console_scope(request, region)
+    identity = _identity(scope, name)
+    content = records.zone_file(
+        identity, records.expected_records(identity, include_recommended=True)
+    )
+    return _attachment(content, "text/plain; charset=utf-8", _download_name(identity, ".zone"))
+
+
+# --- configuration sets ------------------------------------------------------------------------
+def _set_context(scope: Scope, **extra: Any) -> dict[str, Any]:
+    return {"region": scope.region, "nav": "configuration_sets", **extra}
+
+
+def _sets_url(scope: Scope) -> str:
+    return reverse("identities:configuration_sets", kwargs={"region": scope.region.code})
+
+
+@require_GET
+@login_required
+def configuration_sets(request: HttpRequest, region: str) -> HttpResponse:
+    scope = console_scope(request, region)
+    # One query: the number of identities using each set as default is a subquery, so the
+    # page costs the same with 1 set or 1,000.
+    users = (
+        Identity.objects.in_scope(scope.account, scope.region)
+        .filter(configuration_set_name=OuterRef("name"))
+        .order_by()
+        .values("configuration_set_name")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    sets = list(
+        ConfigurationSet.objects.filter(account=scope.account, region=scope.region).annotate(
+            identity_count=Coalesce(Subquery(users), Value(0))
+        )
+    )
+    return _render(
+        request, "identities/configuration_sets.html", _set_context(scope, sets=sets), "table"
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def configuration_set_create(request: HttpRequest, region: str) -> HttpResponse:
+    scope = console_scope(request, region)
+    data = request.POST if request.method == "POST" else None
+    form = forms.ConfigurationSetCreateForm(data, scope=scope)
+    if form.is_valid():
+        name = form.cleaned_data["name"]
+        try:
+            with transaction.atomic():
+                ConfigurationSet.objects.create(
+                    account=scope.account, region=scope.region, name=name
+                )
+        except IntegrityError:
+            # Someone created the same name between the check and the insert.
+            form.add_error("name", ValidationError(forms.already_exists_message(name, scope)))
+        else:
+            messages.success(request, f"The configuration set {name} was created.")
+            return _redirect(request, _sets_url(scope))
+    context = _set_context(scope, form=form)
+    return _render(request, "identities/configuration_set_create.html", context, "form")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def configuration_set_delete(request: HttpRequest, region: str, name: str) -> HttpResponse:
+    scope = console_scope(request, region)
+    config_set = get_object_or_404(
+        ConfigurationSet.objects.filter(account=scope.account, region=scope.region), name=name
+    )
+    users = list(config_set.identities_using_as_default().only("name", "region_id"))
+    if request.method == "POST":
+        config_set.delete()
+        messages.success(request, f"The configuration set {name} was deleted.")
+        return _redirect(request, _sets_url(scope))
+    context = _set_context(scope, config_set=config_set, users=users)
+    return _render(request, "identities/configuration_set_delete.html", context, "confirm")

@@ -1,0 +1,313 @@
+"""Render, DKIM-sign and send one verification mail through Django's email backend.
+
+This is the one module that talks to the mail server, so tests point it at a real local SMTP
+server (aiosmtpd) and the embedded mode at the Mailbox backend. The default mail mirrors SES's
+("… – Email Address Verification Request in region <Region name>"); a custom template's mail
+is its subject and HTML, then our link, then SES's fixed footer, which templates can't remove
+(FAQ Q10). Embedded base64 images become inline attachments (FAQ Q4). No tracking and no
+custom headers are ever added (FAQ Q8, Q9).
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import html
+import logging
+import re
+import smtplib
+from dataclasses import dataclass, field
+from email.mime.image import MIMEImage
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urlsplit
+
+import dkim
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    load_der_private_key,
+)
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from identities.hierarchy import dkim_signing_identity
+from identities.models import DkimKey
+from templates_app import html_rules
+
+from .models import VerificationLink
+
+log = logging.getLogger(__name__)
+
+FOOTER_TEXT = (
+    "If you did not request to verify this email address, please disregard this message. "
+    "If you have any concerns, please forward this message to the following email address "
+    "along with your questions or comments."
+)
+_BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
+_BLOCK_TAGS = frozenset(
+    "address blockquote br center dd div dl dt fieldset form h1 h2 h3 h4 h5 h6 hr li ol p pre "
+    "table tr ul".split()
+)
+
+
+class MailRenderError(Exception):
+    """The mail can't be built (template deleted or broken): retrying won't help."""
+
+
+@dataclass(frozen=True)
+class DkimSigner:
+    domain: str
+    selector: str
+    private_key_pem: bytes = field(repr=False)
+
+
+@dataclass
+class RenderedMail:
+    subject: str
+    from_email: str
+    to: str
+    text: str
+    html: str
+    images: list[html_rules.InlineImage] = field(default_factory=list)
+
+
+# --- transient or permanent -------------------------------------------------------------------
+def is_transient(exc: BaseException) -> bool:
+    """Worth retrying later: the server is unreachable, hung up, or answered 4xx."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return bool(codes) and all(400 <= code < 500 for code in codes)
+    if isinstance(exc, smtplib.SMTPConnectError | smtplib.SMTPServerDisconnected):
+        return True
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 400 <= exc.smtp_code < 500
+    return isinstance(exc, ConnectionError | TimeoutError)
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        details = "; ".join(
+            f"{address}: {code} {message.decode(errors='replace')}"
+            for address, (code, message) in exc.recipients.items()
+        )
+        return f"The mail server refused the recipient ({details})."
+    if isinstance(exc, smtplib.SMTPResponseException):
+        message = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+        return f"The mail server answered {exc.smtp_code} {message}."
+    if isinstance(exc, ConnectionRefusedError):
+        return "The mail server refused the connection (is it running?)."
+    return f"{type(exc).__name__}: {exc}"
+
+
+# --- rendering --------------------------------------------------------------------------------
+def link_url(token: str) -> str:
+    return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("verification:confirm", kwargs={"token": token})
+
+
+def render(link: VerificationLink, token: str) -> RenderedMail:
+    url = link_url(token)
+    if link.template_name:
+        return _render_custom(link, url)
+    return _render_default(link, url)
+
+
+def _render_default(link: VerificationLink, url: str) -> RenderedMail:
+    context = {
+        "brand": settings.VERIFICATION_MAIL_BRAND,
+        "region": link.region,
+        "address": link.email_address,
+        "url": url,
+        "concerns_address": settings.VERIFICATION_CONCERNS_ADDRESS,
+    }
+    subject = f"{settings.VERIFICATION_MAIL_BRAND} – Email Address Verification Request in region {link.region.name}"
+    return RenderedMail(
+        subject=subject,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=link.email_address,
+        text=render_to_string("verification/mail/default.txt", context),
+        html=render_to_string("verification/mail/default.html", context),
+    )
+
+
+def _render_custom(link: VerificationLink, url: str) -> RenderedMail:
+    template = link.template
+    if template is None:
+        raise MailRenderError(
+            f"The custom verification email template {link.template_name} was deleted before "
+            "the mail could be sent. Send the verification email again with another template."
+        )
+    try:
+        content, images = html_rules.extract_inline_images(template.content)
+    except html_rules.TemplateHtmlError as exc:
+        raise MailRenderError(f"The template {template.name} is not valid: {exc}") from exc
+    concerns = settings.VERIFICATION_CONCERNS_ADDRESS
+    appended = (
+        f'<p>To verify {html.escape(link.email_address)}, open this link within 24 hours:<br>'
+        f'<a href="{html.escape(url)}">{html.escape(url)}</a></p>'
+        f"<p>{html.escape(FOOTER_TEXT).replace('following email address', _mailto(concerns))}</p>"
+    )
+    text = (
+        f"{html_to_text(content)}\n\nTo verify {link.email_address}, open this link within "
+        f"24 hours:\n{url}\n\n{FOOTER_TEXT}\n{concerns}\n"
+    )
+    return RenderedMail(
+        subject=template.subject,
+        from_email=template.from_email_address,
+        to=link.email_address,
+        text=text,
+        html=_append_to_body(content, appended),
+        images=images,
+    )
+
+
+def _mailto(address: str) -> str:
+    return f'following <a href="mailto:{html.escape(address)}">email address</a>'
+
+
+def _append_to_body(content: str, addition: str) -> str:
+    ends = list(_BODY_END.finditer(content))
+    if not ends:
+        return content + addition
+    at = ends[-1].start()
+    return content[:at] + addition + content[at:]
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "head":
+            self._skip += 1
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+        if tag == "img":
+            alt = dict(attrs).get("alt")
+            if alt:
+                self.parts.append(f"[{alt}]")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "head":
+            self._skip = max(0, self._skip - 1)
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(content: str) -> str:
+    """A readable text part for a template (already validated, so html.parser is safe)."""
+    extractor = _TextExtractor()
+    extractor.feed(content)
+    extractor.close()
+    lines = (" ".join(line.split()) for line in "".join(extractor.parts).splitlines())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+# --- DKIM -------------------------------------------------------------------------------------
+def signer_for(link: VerificationLink, from_email: str) -> DkimSigner | None:
+    """Sign when the From address's domain has a verified DKIM setup in this account and
+    region, with the key of its first token (Easy DKIM) or its selector (BYODKIM)."""
+    identity = dkim_signing_identity(link.account_id, link.region_id, from_email)
+    if identity is None or not identity.dkim_tokens:
+        return None
+    selector = identity.dkim_tokens[0]
+    key = DkimKey.objects.filter(identity=identity, selector=selector).first()
+    if key is None:
+        log.warning("identity %s: DKIM verified but no key for %s; sending unsigned", identity.pk, selector)
+        return None
+    der = base64.b64decode(key.private_key_base64())
+    pem = load_der_private_key(der, password=None).private_bytes(
+        Encoding.PEM, PrivateFormat.TraditionalOpenSSL, NoEncryption()
+    )
+    return DkimSigner(domain=identity.domain, selector=selector, private_key_pem=pem)
+
+
+class _SignedMessage:
+    """The MIME message with a DKIM-Signature prepended to the exact bytes that were signed.
+
+    Setting the header on the MIME object would let the email package re-fold it; prepending
+    to the serialised bytes keeps the signed and the sent message identical.
+    """
+
+    def __init__(self, mime: Any, signer: DkimSigner) -> None:
+        self._mime = mime
+        raw = mime.as_bytes(linesep="\r\n")
+        signature = dkim.sign(
+            raw,
+            signer.selector.encode(),
+            signer.domain.encode(),
+            signer.private_key_pem,
+            canonicalize=(b"relaxed", b"relaxed"),
+        )
+        self._bytes = signature + raw
+
+    def as_bytes(self, unixfrom: bool = False, linesep: str = "\n") -> bytes:
+        return self._bytes if linesep == "\r\n" else self._bytes.replace(b"\r\n", linesep.encode())
+
+    def as_string(self, unixfrom: bool = False, linesep: str = "\n") -> str:
+        return self.as_bytes(linesep=linesep).decode("utf-8", errors="replace")
+
+    def __getitem__(self, name: str) -> Any:
+        return self._mime[name]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._mime, name)
+
+
+class VerificationEmail(EmailMultiAlternatives):
+    """An EmailMultiAlternatives that signs itself, and knows whose mail it is (Mailbox)."""
+
+    def __init__(
+        self, *args: Any, signer: DkimSigner | None = None, account_id: str | None = None,
+        region_id: str | None = None, **kwargs: Any,
+    ) -> None:  # fmt: skip
+        super().__init__(*args, **kwargs)
+        self.signer = signer
+        self.account_id = account_id
+        self.region_id = region_id
+
+    def message(self, *args: Any, **kwargs: Any) -> Any:
+        mime = super().message(*args, **kwargs)
+        return mime if self.signer is None else _SignedMessage(mime, self.signer)
+
+
+def build(link: VerificationLink, mail: RenderedMail, signer: DkimSigner | None) -> VerificationEmail:
+    host = urlsplit(settings.PUBLIC_BASE_URL).hostname or "sesconsole.localhost"
+    message = VerificationEmail(
+        subject=mail.subject,
+        body=mail.text,
+        from_email=mail.from_email,
+        to=[mail.to],
+        # Set here so Django doesn't look up the machine's FQDN, which can block for seconds.
+        headers={"Message-ID": f"<{link.message_id}@{host}>", "Date": email.utils.formatdate()},
+        signer=signer,
+        account_id=link.account_id,
+        region_id=link.region_id,
+    )
+    message.attach_alternative(mail.html, "text/html")
+    if mail.images:
+        # multipart/related keeps the images with the HTML that shows them.
+        message.mixed_subtype = "related"
+        for image in mail.images:
+            part = MIMEImage(image.data, _subtype=image.subtype)
+            part.add_header("Content-ID", f"<{image.content_id}>")
+            part.add_header("Content-Disposition", "inline", filename=f"{image.content_id.split('@')[0]}.{image.subtype}")
+            message.attach(part)
+    return message
+
+
+def send(link: VerificationLink, token: str) -> None:
+    """Render, sign and hand the mail to the email backend. Raises what the backend raises."""
+    mail = render(link, token)
+    message = build(link, mail, signer_for(link, mail.from_email))
+    with get_connection(fail_silently=False) as connection:
+        connection.send_messages([message])
