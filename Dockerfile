@@ -1,6 +1,7 @@
 # Production image: gunicorn for the web, the same image runs Celery worker and beat.
 FROM python:3.11-slim-bookworm
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 SESCONSOLE_VAR_DIR=/var/lib/sesconsole
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 SESCONSOLE_VAR_DIR=/var/lib/sesconsole \
+    STATIC_ROOT=/app/staticfiles
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY sesconsole sesconsole

@@ -7,6 +7,7 @@ message that follows the "Create access key" action. State changes go through mo
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
@@ -71,6 +72,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(AccountRegion)
 class AccountRegionAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = [
         "account",
         "region",

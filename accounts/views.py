@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
+from .access import console_scope
+from .forms import ProductionAccessForm
 from .models import Region
 from .regions import DEFAULT_REGION
 
@@ -25,3 +28,37 @@ def switch_region(request: HttpRequest) -> HttpResponse:
     if not Region.objects.filter(code=code, enabled=True).exists():
         code = DEFAULT_REGION
     return redirect(reverse("identities:list", kwargs={"region": code}))
+
+
+SANDBOX_QUOTA = {"max_24_hour_send": 200, "max_send_rate": 1}
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def account_dashboard(request: HttpRequest, region: str) -> HttpResponse:
+    """Sandbox or production in this region, the quotas, and "Request production access"."""
+    scope = console_scope(request, region)
+    state = scope.account.region_settings(scope.region)
+    form = ProductionAccessForm(request.POST or None, initial={"contact_language": "EN"})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        state.request_production_access(
+            mail_type=data["mail_type"],
+            website_url=data["website_url"],
+            use_case_description=data["use_case_description"],
+            contact_language=data["contact_language"],
+            additional_contact_email_addresses=data["additional_contacts"],
+        )
+        messages.success(
+            request,
+            f"Your request for production access in {scope.region.name} was sent for review.",
+        )
+        return redirect("account_dashboard", region=scope.region.code)
+    context = {
+        "region": scope.region,
+        "state": state,
+        "form": form,
+        "quota": SANDBOX_QUOTA,
+        "nav": "account",
+    }
+    return render(request, "accounts/dashboard.html", context)

@@ -40,10 +40,14 @@ def body_member_names(operation: str) -> list[str]:
     return [name for name, member in shape.members.items() if not _in_uri_or_query(member)]
 
 
-def validate_body(operation: str, body: dict[str, Any]) -> dict[str, Any]:
+def validate_body(
+    operation: str, body: dict[str, Any], *, top_level_required: bool = True
+) -> dict[str, Any]:
     """Return `body` with null members dropped, or raise BadRequestException.
 
     Members carried in the URI or query string are not accepted in the body.
+    `top_level_required=False` lets a client leave out members the model requires (the SES
+    guide says UpdateCustomVerificationEmailTemplate needs none of them).
     """
     shape = operation_model(operation).input_shape
     members = (

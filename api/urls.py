@@ -95,7 +95,9 @@ urlpatterns = [
         TEMPLATE,
         endpoint(
             GET=Route("GetCustomVerificationEmailTemplate", templates.get_template),
-            PUT=Route("UpdateCustomVerificationEmailTemplate", templates.update_template),
+            PUT=Route(
+                "UpdateCustomVerificationEmailTemplate", templates.update_template, lenient=True
+            ),
             DELETE=Route("DeleteCustomVerificationEmailTemplate", templates.delete_template),
         ),
     ),

@@ -30,11 +30,13 @@ log = logging.getLogger(__name__)
 class Route:
     """An operation: its botocore name (for the body check) and the function that runs it.
 
-    `model_name` is None for the legacy GET list forms, which take no body.
+    `model_name` is None for the legacy GET list forms, which take no body; `lenient` accepts
+    bodies without the model's required members.
     """
 
     model_name: str | None
     function: Operation
+    lenient: bool = False
 
 
 def endpoint(**routes: Route) -> Callable[..., HttpResponse]:
@@ -79,7 +81,7 @@ def _handle(request: HttpRequest, route: Route, path: dict[str, str]) -> dict[st
     caller = authenticate(request, raw_body)
     body = read_json_body(request)
     if route.model_name is not None:
-        body = shapes.validate_body(route.model_name, body)
+        body = shapes.validate_body(route.model_name, body, top_level_required=not route.lenient)
     elif body:
         raise bad_request("This operation takes no request body.")
     call = Call(

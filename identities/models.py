@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import secrets
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -19,7 +20,24 @@ from django.utils import timezone
 from accounts.models import Account, Region
 from sesconsole import encryption
 
+if TYPE_CHECKING:
+    from .dns_publish import UpdateTarget
+
 KEY_LENGTH_CHANGE_INTERVAL = timedelta(hours=24)
+
+# SES searches for a pending or temporarily failed setup's records for 72 hours.
+VERIFICATION_WINDOW = timedelta(hours=72)
+# Pending checks back off: minutes at first, then hourly (index: checks since the last change).
+PENDING_BACKOFF = (
+    timedelta(minutes=1),
+    timedelta(minutes=2),
+    timedelta(minutes=5),
+    timedelta(minutes=10),
+    timedelta(minutes=30),
+    timedelta(hours=1),
+)
+VERIFIED_RECHECK = timedelta(hours=24)  # SES "checks continuously"; daily is plenty
+DNS_ERROR_RETRY = timedelta(minutes=5)  # a DNS outage is retried soon, never held against anyone
 
 
 class IdentityType(models.TextChoices):
@@ -68,6 +86,38 @@ class VerificationError(models.TextChoices):
     HOST_NOT_FOUND = "HOST_NOT_FOUND", "Host not found"
     TYPE_NOT_FOUND = "TYPE_NOT_FOUND", "Record type not found"
     INVALID_VALUE = "INVALID_VALUE", "Invalid value"
+
+
+class CheckOutcome(models.TextChoices):
+    """What one DNS check concluded about a setup (DKIM, or MAIL FROM)."""
+
+    FOUND = "FOUND", "All records found"
+    MISSING = "MISSING", "Records missing or wrong"
+    DNS_ERROR = "DNS_ERROR", "DNS did not answer"
+
+
+# Statuses the DNS check still acts on; FAILED stops checking ("setup must be restarted").
+CHECKED_STATUSES = ("PENDING", "SUCCESS", "TEMPORARY_FAILURE")
+
+
+def next_setup_status(current: str, since: datetime, outcome: str, now: datetime) -> str | None:
+    """SES's state machine for one setup, or None when the status stays as it is.
+
+    PENDING → SUCCESS when found; PENDING for 72 h → FAILED. SUCCESS whose records disappear →
+    TEMPORARY_FAILURE, which goes back to SUCCESS when they reappear or to FAILED after 72 h.
+    A DNS error (timeout, SERVFAIL, REFUSED) is never a failure: a verified setup becomes
+    TEMPORARY_FAILURE (SES cannot confirm it right now), anything else stays as it is, and the
+    check is retried in minutes. Only records seen missing can make a setup FAILED.
+    """
+    if current not in CHECKED_STATUSES:
+        return None
+    if outcome == CheckOutcome.DNS_ERROR:
+        return "TEMPORARY_FAILURE" if current == "SUCCESS" else None
+    if outcome == CheckOutcome.FOUND:
+        return "SUCCESS" if current != "SUCCESS" else None
+    if current == "SUCCESS":
+        return "TEMPORARY_FAILURE"
+    return "FAILED" if now - since >= VERIFICATION_WINDOW else None
 
 
 def new_dkim_token() -> str:
@@ -253,6 +303,8 @@ class Identity(models.Model):
         if self.dkim_status != status or restart:
             self.dkim_status = status
             self.dkim_status_changed_at = now
+        if restart and self.is_domain:
+            self._restart_checks(now)
         if self.is_domain:
             # A domain identity is verified through its DKIM records (SES v2).
             self._set_verification_status(status, now, restart=restart)
@@ -309,12 +361,15 @@ class Identity(models.Model):
         if self.dkim_status != VerificationStatus.PENDING:
             self.dkim_status = VerificationStatus.PENDING
             self.dkim_status_changed_at = now
+        self._restart_checks(now)
         self.save(
             update_fields=[
                 "dkim_next_key_length",
                 "dkim_key_length_changed_at",
                 "dkim_status",
                 "dkim_status_changed_at",
+                "next_check_at",
+                "check_count",
             ]
         )
 
@@ -327,6 +382,8 @@ class Identity(models.Model):
         "verification_status",
         "verification_status_changed_at",
         "verified_at",
+        "next_check_at",
+        "check_count",
     )
 
     def switch_to_easy_dkim(self, key_length: str, now: datetime | None = None) -> None:
@@ -393,12 +450,16 @@ class Identity(models.Model):
         if changed:
             self.mail_from_status = MailFromStatus.PENDING
             self.mail_from_status_changed_at = now
+            if self.is_domain:
+                self._restart_checks(now)
         self.save(
             update_fields=[
                 "mail_from_domain",
                 "mail_from_behavior",
                 "mail_from_status",
                 "mail_from_status_changed_at",
+                "next_check_at",
+                "check_count",
             ]
         )
 
@@ -428,6 +489,175 @@ class Identity(models.Model):
         """Ask the sweep to look at this identity at `at` (now by default)."""
         self.next_check_at = at or timezone.now()
         self.save(update_fields=["next_check_at"])
+
+    # --- DNS check state machine (identities.dns_check resolves; these decide) -----------------
+    # Every field a DNS check may change: the sweep writes a chunk of identities with one
+    # bulk_update over exactly these.
+    CHECK_FIELDS = (
+        "verification_status",
+        "verification_status_changed_at",
+        "verified_at",
+        "last_checked_at",
+        "last_success_at",
+        "verification_error",
+        "soa_primary_name_server",
+        "soa_admin_email",
+        "soa_serial_number",
+        "dkim_status",
+        "dkim_status_changed_at",
+        "mail_from_status",
+        "mail_from_status_changed_at",
+        "next_check_at",
+        "check_lease_until",
+        "check_count",
+    )
+
+    def _restart_checks(self, now: datetime) -> None:
+        # A new setup is checked at once, with the pending back-off from its first step.
+        self.next_check_at = now
+        self.check_count = 0
+
+    def _status_event(self, what: str, old: str, new: str, now: datetime) -> IdentityEvent:
+        def label(value: str) -> str:
+            return VerificationStatus(value).label if value else "Not started"
+
+        message = f"{what} status changed from {label(old)} to {label(new)}."
+        return IdentityEvent(identity=self, at=now, kind="status", message=message)
+
+    def apply_dkim_check(self, outcome: str, now: datetime) -> list[IdentityEvent]:
+        """Move DKIM (and, for a domain, the identity with it) by one check's outcome.
+        Returns the unsaved history events; `apply_dns_check` saves everything together."""
+        new = next_setup_status(self.dkim_status, self.dkim_status_changed_at, outcome, now)
+        if new is None:
+            return []
+        old_dkim, old_identity = self.dkim_status, self.verification_status
+        self._set_dkim_status(new, now)
+        self.check_count = 0
+        events = [self._status_event("DKIM", old_dkim, new, now)]
+        if self.verification_status != old_identity:
+            events.append(
+                self._status_event("Identity", old_identity, self.verification_status, now)
+            )
+        return events
+
+    def apply_mail_from_check(self, outcome: str | None, now: datetime) -> list[IdentityEvent]:
+        """Move the custom MAIL FROM status by one check's outcome (None: not configured)."""
+        if outcome is None or not self.mail_from_domain:
+            return []
+        since = self.mail_from_status_changed_at or self.created_at
+        new = next_setup_status(self.mail_from_status, since, outcome, now)
+        if new is None:
+            return []
+        old = self.mail_from_status
+        self.mail_from_status = new
+        self.mail_from_status_changed_at = now
+        self.check_count = 0
+        return [self._status_event("MAIL FROM", old, new, now)]
+
+    def next_check_time(self, now: datetime, *, dns_error: bool = False) -> datetime | None:
+        """When the sweep should look again: soon after a DNS error, backing off while a setup
+        is pending (never past its 72-hour deadline), daily once verified, never once FAILED."""
+        if dns_error:
+            return now + DNS_ERROR_RETRY
+        setups = [(self.dkim_status, self.dkim_status_changed_at)]
+        if self.mail_from_domain:
+            setups.append(
+                (self.mail_from_status, self.mail_from_status_changed_at or self.created_at)
+            )
+        waiting = [since for status, since in setups if status in ("PENDING", "TEMPORARY_FAILURE")]
+        if waiting:
+            step = PENDING_BACKOFF[min(max(self.check_count - 1, 0), len(PENDING_BACKOFF) - 1)]
+            deadline = min(since for since in waiting) + VERIFICATION_WINDOW
+            return max(min(now + step, deadline), now)
+        if any(status == "SUCCESS" for status, _ in setups):
+            return now + VERIFIED_RECHECK
+        return None
+
+    def apply_dns_check(
+        self,
+        *,
+        dkim: str,
+        mail_from: str | None,
+        error: str,
+        soa: tuple[str, str, int] | None,
+        now: datetime,
+        save: bool = True,
+    ) -> list[IdentityEvent]:
+        """Record one DNS check of a domain identity.
+
+        1. Move DKIM (and the identity, which SES v2 verifies through DKIM) and MAIL FROM.
+        2. Keep VerificationInfo: last checked, last success, the DKIM error type, the SOA.
+        3. Schedule the next check with back-off and release the sweep's lease.
+        4. save=True saves with update_fields and the history events; the sweep passes
+           save=False and writes a whole chunk with one bulk_update (CHECK_FIELDS).
+        """
+        if not self.is_domain:
+            return []
+        events = self.apply_dkim_check(dkim, now) + self.apply_mail_from_check(mail_from, now)
+        self.last_checked_at = now
+        if dkim == CheckOutcome.FOUND:
+            self.last_success_at = now
+        self.verification_error = error
+        if soa is not None:
+            self.soa_primary_name_server, self.soa_admin_email, self.soa_serial_number = soa
+        self.check_count += 1
+        dns_error = CheckOutcome.DNS_ERROR in (dkim, mail_from)
+        self.next_check_at = self.next_check_time(now, dns_error=dns_error)
+        self.check_lease_until = None
+        if save:
+            self.save(update_fields=list(self.CHECK_FIELDS))
+            IdentityEvent.objects.bulk_create(events)
+        return events
+
+    def request_check_now(self, now: datetime | None = None, actor: str = "") -> bool:
+        """Check now: due at once; a FAILED setup is restarted to PENDING with a fresh 72-hour
+        window (SES: "stops checking; setup must be restarted" — this button restarts it).
+        False for an email address identity, which DNS does not verify."""
+        if not self.is_domain:
+            return False
+        now = now or timezone.now()
+        events: list[IdentityEvent] = []
+        if self.dkim_status == VerificationStatus.FAILED:
+            old_identity = self.verification_status
+            self._set_dkim_status(VerificationStatus.PENDING, now)
+            events.append(self._status_event("DKIM", "FAILED", "PENDING", now))
+            if old_identity != self.verification_status:
+                events.append(
+                    self._status_event("Identity", old_identity, self.verification_status, now)
+                )
+        if self.mail_from_domain and self.mail_from_status == MailFromStatus.FAILED:
+            self.mail_from_status = MailFromStatus.PENDING
+            self.mail_from_status_changed_at = now
+            events.append(self._status_event("MAIL FROM", "FAILED", "PENDING", now))
+        self._restart_checks(now)
+        self.save(update_fields=list(self.CHECK_FIELDS))
+        for event in events:
+            event.actor = actor
+        IdentityEvent.objects.bulk_create(events)
+        return True
+
+    def verify_without_dns(
+        self, message: str, now: datetime | None = None, actor: str = ""
+    ) -> None:
+        """Verified at once, without looking at DNS (DNS_AUTO_VERIFY, admin "Mark verified (skip
+        DNS)"): for CI setups using sesconsole as a local SES. DNS checks stop — a check would
+        find no records and take the status away — until someone uses "Check now"."""
+        now = now or timezone.now()
+        if self.is_domain:
+            self._set_dkim_status(VerificationStatus.SUCCESS, now)
+            if self.mail_from_domain:
+                self.mail_from_status = MailFromStatus.SUCCESS
+                self.mail_from_status_changed_at = now
+        else:
+            self._set_verification_status(VerificationStatus.SUCCESS, now)
+        self.last_success_at = now
+        self.verification_error = ""
+        self.next_check_at = None
+        self.check_lease_until = None
+        self.save(update_fields=list(self.CHECK_FIELDS))
+        IdentityEvent.objects.create(
+            identity=self, at=now, kind="status", message=message, actor=actor
+        )
 
 
 class DkimKey(models.Model):
@@ -596,7 +826,11 @@ class DnsServer(models.Model):
         HMAC_SHA512 = "hmac-sha512", "HMAC-SHA512"
         HMAC_SHA1 = "hmac-sha1", "HMAC-SHA1"
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="dns_servers")
+    # No account: an operator's server, used for the signing hosted zone that serves the Easy
+    # DKIM public keys (identities.signing_zone); only admin manages those.
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="dns_servers"
+    )
     zone = models.CharField(max_length=253)
     server = models.CharField(max_length=255, help_text="Host name or IP address.")
     port = models.PositiveIntegerField(default=53)
@@ -611,7 +845,12 @@ class DnsServer(models.Model):
         ordering = ["zone"]
         verbose_name = "DNS server"
         constraints = [
-            models.UniqueConstraint(fields=["account", "zone"], name="unique_dns_server_zone")
+            models.UniqueConstraint(fields=["account", "zone"], name="unique_dns_server_zone"),
+            models.UniqueConstraint(
+                fields=["zone"],
+                condition=Q(account__isnull=True),
+                name="unique_operator_dns_server_zone",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -622,3 +861,16 @@ class DnsServer(models.Model):
 
     def secret(self) -> str:
         return encryption.decrypt(self.key_secret_encrypted)
+
+    def update_target(self) -> UpdateTarget:
+        """What identities.dns_publish needs to send updates here (the secret decrypted)."""
+        from .dns_publish import UpdateTarget  # dnspython stays out of model imports
+
+        return UpdateTarget(
+            zone=self.zone,
+            server=self.server,
+            port=self.port,
+            key_name=self.key_name,
+            key_algorithm=self.key_algorithm,
+            key_secret=self.secret(),
+        )

@@ -57,6 +57,9 @@ class NewIdentity:
     tags: Sequence[validators.TagPair] = ()
 
 
+AUTO_VERIFY_MESSAGE = "Verified at once because DNS_AUTO_VERIFY is on (no DNS check)."
+
+
 def check_configuration_set_exists(account: Account, region: Region, name: str) -> None:
     if (
         name
@@ -139,6 +142,8 @@ def create_identity(
                 f"{identity.get_identity_type_display()} identity created.",
                 actor,
             )
+            if settings.DNS_AUTO_VERIFY and identity.is_domain:
+                identity.verify_without_dns(AUTO_VERIFY_MESSAGE, now=identity.created_at)
     except IntegrityError as exc:
         raise validators.AlreadyExistsError(
             f"{spec.name} already exists as an identity in {region.code}.", code="already_exists"
@@ -154,6 +159,8 @@ def _after_create(identity_id: int, identity_type: str, dkim_origin: str) -> Non
 
     if identity_type == IdentityType.DOMAIN and dkim_origin == "AWS_SES":
         tasks.generate_easy_dkim_keys.delay(identity_id=identity_id)
+    if identity_type == IdentityType.DOMAIN and not settings.DNS_AUTO_VERIFY:
+        tasks.check_identity_now.delay(identity_id=identity_id)  # the first DNS check
     if identity_type == IdentityType.EMAIL_ADDRESS:
         from verification.flows import start_identity_verification
 

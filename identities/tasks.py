@@ -7,6 +7,7 @@ import logging
 from celery import shared_task
 from django.db import transaction
 
+from . import dns_check, signing_zone
 from .dkim import generate_key_pair
 from .models import DkimKey, DkimOrigin, Identity, KeyLength
 
@@ -33,3 +34,50 @@ def generate_easy_dkim_keys(*, identity_id: int) -> None:
             DkimKey.store(identity, token, pair.private_key_base64, pair.public_key_base64, bits)
         identity.record_easy_dkim_keys(identity.dkim_next_key_length)
     log.info("identity %s: generated %d Easy DKIM keys (%d bits)", identity_id, len(missing), bits)
+    if signing_zone.has_operator_server():
+        transaction.on_commit(lambda: publish_signing_keys.delay(identity_id=identity_id))
+
+
+# Chunks queued per sweep at most (x CHUNK_SIZE identities): the next sweep takes the rest.
+MAX_CHUNKS_PER_SWEEP = 200
+
+
+@shared_task
+def dns_sweep() -> int:
+    """Beat: lease the identities whose DNS check is due and queue them in chunks."""
+    queued = 0
+    for _ in range(MAX_CHUNKS_PER_SWEEP):
+        identity_ids = dns_check.claim_due()
+        if not identity_ids:
+            break
+        check_identities.delay(identity_ids=identity_ids)
+        queued += len(identity_ids)
+    if queued:
+        log.info("DNS sweep queued %d identities", queued)
+    return queued
+
+
+@shared_task(acks_late=True)
+def check_identities(*, identity_ids: list[int]) -> int:
+    """Check a chunk leased by dns_sweep. Identities gone since are skipped; a chunk run twice
+    only checks twice. A worker killed here leaves the leases to expire (dns_check.LEASE)."""
+    return dns_check.run_checks(identity_ids)
+
+
+@shared_task(acks_late=True)
+def check_identity_now(*, identity_id: int) -> int:
+    """Check now: one identity at once, unless a sweep is checking it right now."""
+    if not dns_check.claim_one(identity_id):
+        log.info("identity %s gone, not a domain, or being checked already", identity_id)
+        return 0
+    return dns_check.run_checks([identity_id])
+
+
+@shared_task(acks_late=True)
+def publish_signing_keys(*, identity_id: int) -> None:
+    """Publish an identity's Easy DKIM public keys in the operator's signing zone."""
+    identity = Identity.objects.select_related("region").filter(pk=identity_id).first()
+    if identity is None or identity.dkim_origin != DkimOrigin.AWS_SES:
+        return
+    outcome = signing_zone.publish_identity_keys(identity)
+    log.info("identity %s: signing keys %s", identity_id, outcome)

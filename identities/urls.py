@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import dns_views, views
 
 app_name = "identities"
 
 IDENTITY = "<slug:region>/verified-identities/<path:name>"
 
 urlpatterns = [
+    # The account's RFC 2136 servers (not per region), and the operator's signing-zone export.
+    path("dns-servers/", dns_views.dns_servers, name="dns_servers"),
+    path("dns-servers/add/", dns_views.dns_server_create, name="dns_server_create"),
+    path("dns-servers/<int:pk>/delete/", dns_views.dns_server_delete, name="dns_server_delete"),
+    path("dns-servers/signing-zone/", dns_views.signing_zone_file, name="signing_zone_file"),
     path("<slug:region>/verified-identities/", views.identity_list, name="list"),
     path("<slug:region>/verified-identities/create/", views.create, name="create"),
     path("<slug:region>/verified-identities/delete/", views.bulk_delete, name="bulk_delete"),
@@ -42,6 +47,8 @@ urlpatterns = [
     path(f"{IDENTITY}/delete/", views.delete, name="delete"),
     path(f"{IDENTITY}/records.csv", views.records_csv, name="records_csv"),
     path(f"{IDENTITY}/records.zone", views.records_zone, name="records_zone"),
+    path(f"{IDENTITY}/check/", dns_views.check_now, name="check_now"),
+    path(f"{IDENTITY}/publish/", dns_views.publish_records, name="publish_records"),
     path(f"{IDENTITY}/", views.detail, {"tab": "authentication"}, name="detail"),
     path("<slug:region>/configuration-sets/", views.configuration_sets, name="configuration_sets"),
     path(

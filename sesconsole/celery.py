@@ -26,4 +26,10 @@ app.conf.beat_schedule = {
         "task": "verification.tasks.expire_verification_requests",
         "schedule": 5 * 60,
     },
+    # Every minute: lease the domain identities whose DNS check is due (new, pending with
+    # back-off, verified ones daily, DNS errors after 5 minutes) and queue them in chunks.
+    "dns-sweep": {
+        "task": "identities.tasks.dns_sweep",
+        "schedule": 60,
+    },
 }

@@ -105,7 +105,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns at start-up when it's missing
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -146,6 +147,11 @@ SESCONSOLE_BENCH = env.bool("SESCONSOLE_BENCH", default=False)
 DNS_NAMESERVERS = env.list("DNS_NAMESERVERS", default=[])
 DNS_PORT = env.int("DNS_PORT", default=53)
 DNS_TIMEOUT = env.float("DNS_TIMEOUT", default=3.0)
+# Lookups in flight per check task: ~100 keeps one process at its ceiling (see TOOLING.md).
+DNS_CONCURRENCY = env.int("DNS_CONCURRENCY", default=100)
+# For running sesconsole as a local SES stand-in in CI: new domain identities are verified at
+# once, without looking at DNS (recorded in each identity's history). Never in production.
+DNS_AUTO_VERIFY = env.bool("DNS_AUTO_VERIFY", default=False)
 
 # --- Celery ------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 
 from identities.admin import TagForm
 from identities.models import Tag
@@ -20,6 +21,7 @@ class TemplateTagInline(admin.TabularInline):
 
 @admin.register(CustomVerificationEmailTemplate)
 class CustomVerificationEmailTemplateAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "from_email_address", "account", "region", "updated_at"]
     list_filter = ["region"]
     search_fields = ["name", "from_email_address", "subject", "account__id", "account__name"]

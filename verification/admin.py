@@ -34,10 +34,25 @@ class VerificationLinkAdmin(_ReadOnly):
     list_select_related = ["account", "region"]
     date_hierarchy = "created_at"
     fields = [
-        "account", "region", "email_address", "identity", "template", "template_name",
-        "success_redirection_url", "failure_redirection_url", "configuration_set_name",
-        "message_id", "created_at", "sent_at", "expires_at", "used_at", "superseded_at",
-        "mail_status", "mail_error", "attempts", "claimed_at",
+        "account",
+        "region",
+        "email_address",
+        "identity",
+        "template",
+        "template_name",
+        "success_redirection_url",
+        "failure_redirection_url",
+        "configuration_set_name",
+        "message_id",
+        "created_at",
+        "sent_at",
+        "expires_at",
+        "used_at",
+        "superseded_at",
+        "mail_status",
+        "mail_error",
+        "attempts",
+        "claimed_at",
     ]  # fmt: skip  (token_hash and token_encrypted are left out on purpose)
     actions = ["queue_again"]
 

@@ -68,7 +68,10 @@ def start_identity_verification(*, identity_id: int) -> VerificationLink | None:
         return None  # deleted, or verified in the same transaction (a custom template click)
     with transaction.atomic():
         link = VerificationLink.issue(
-            account=identity.account, region=identity.region, email_address=identity.name, identity=identity
+            account=identity.account,
+            region=identity.region,
+            email_address=identity.name,
+            identity=identity,
         )
         queue_mail(link)
     return link
@@ -99,7 +102,9 @@ def resend_verification_email(
             code="invalid",
         )
     if identity.verification_status == VerificationStatus.SUCCESS:
-        raise ValidationError(f"{identity.name} is already verified; there is nothing to resend.", code="invalid")
+        raise ValidationError(
+            f"{identity.name} is already verified; there is nothing to resend.", code="invalid"
+        )
     wait = resend_wait(identity, now)
     if wait:
         raise TooManyRequestsError(
@@ -111,9 +116,15 @@ def resend_verification_email(
     with transaction.atomic():
         identity.mark_pending(now)
         link = VerificationLink.issue(
-            account=identity.account, region=identity.region, email_address=identity.name, identity=identity, now=now
+            account=identity.account,
+            region=identity.region,
+            email_address=identity.name,
+            identity=identity,
+            now=now,
         )
-        IdentityEvent.record(identity, "verification_resent", "Verification email sent again.", actor)
+        IdentityEvent.record(
+            identity, "verification_resent", "Verification email sent again.", actor
+        )
         queue_mail(link)
     return link
 
@@ -138,7 +149,9 @@ def send_custom_verification_email(
             "Account dashboard.",
             code="production_access_not_granted",
         )
-    template = CustomVerificationEmailTemplate.objects.filter(account=account, region=region, name=template_name).first()
+    template = CustomVerificationEmailTemplate.objects.filter(
+        account=account, region=region, name=template_name
+    ).first()
     if template is None:
         raise validators.NotFoundError(
             f"There is no custom verification email template named {template_name} in "
@@ -202,7 +215,11 @@ class Confirmation:
         """The template's own page for this outcome, or "" for our built-in page."""
         if self.link is None:
             return ""
-        return self.link.success_redirection_url if self.succeeded else self.link.failure_redirection_url
+        return (
+            self.link.success_redirection_url
+            if self.succeeded
+            else self.link.failure_redirection_url
+        )
 
 
 def confirm(token: str, now: datetime | None = None) -> Confirmation:
@@ -233,10 +250,16 @@ def _verify_address(link: VerificationLink, now: datetime) -> Identity:
     identity = _address_identity(link).select_for_update().first()
     if identity is None:
         # FAQ Q3: a custom verification email's click creates the identity.
-        spec = provisioning.NewIdentity(identity_type=IdentityType.EMAIL_ADDRESS, name=link.email_address)
-        identity = provisioning.create_identity(link.account, link.region, spec, actor="verification link")
+        spec = provisioning.NewIdentity(
+            identity_type=IdentityType.EMAIL_ADDRESS, name=link.email_address
+        )
+        identity = provisioning.create_identity(
+            link.account, link.region, spec, actor="verification link"
+        )
     identity.mark_verified(now)
-    IdentityEvent.record(identity, "verified", "Email address verified: the verification link was opened.")
+    IdentityEvent.record(
+        identity, "verified", "Email address verified: the verification link was opened."
+    )
     return identity
 
 
@@ -270,7 +293,10 @@ def requeue_stalled(now: datetime | None = None) -> int:
     now = now or timezone.now()
     stalled = list(
         VerificationLink.objects.live()
-        .filter(mail_status__in=[MailStatus.QUEUED, MailStatus.SENDING], created_at__lte=now - STALLED_AFTER)
+        .filter(
+            mail_status__in=[MailStatus.QUEUED, MailStatus.SENDING],
+            created_at__lte=now - STALLED_AFTER,
+        )
         .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lte=now - IDLE_AFTER))
         .exclude(token_encrypted="")
         .values_list("pk", flat=True)[:BATCH]

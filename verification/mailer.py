@@ -49,8 +49,32 @@ FOOTER_TEXT = (
 )
 _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 _BLOCK_TAGS = frozenset(
-    "address blockquote br center dd div dl dt fieldset form h1 h2 h3 h4 h5 h6 hr li ol p pre "
-    "table tr ul".split()
+    [
+        "address",
+        "blockquote",
+        "br",
+        "center",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "li",
+        "ol",
+        "p",
+        "pre",
+        "table",
+        "tr",
+        "ul",
+    ]
 )
 
 
@@ -96,7 +120,11 @@ def describe(exc: BaseException) -> str:
         )
         return f"The mail server refused the recipient ({details})."
     if isinstance(exc, smtplib.SMTPResponseException):
-        message = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+        message = (
+            exc.smtp_error.decode(errors="replace")
+            if isinstance(exc.smtp_error, bytes)
+            else exc.smtp_error
+        )
         return f"The mail server answered {exc.smtp_code} {message}."
     if isinstance(exc, ConnectionRefusedError):
         return "The mail server refused the connection (is it running?)."
@@ -105,7 +133,9 @@ def describe(exc: BaseException) -> str:
 
 # --- rendering --------------------------------------------------------------------------------
 def link_url(token: str) -> str:
-    return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("verification:confirm", kwargs={"token": token})
+    return settings.PUBLIC_BASE_URL.rstrip("/") + reverse(
+        "verification:confirm", kwargs={"token": token}
+    )
 
 
 def render(link: VerificationLink, token: str) -> RenderedMail:
@@ -146,7 +176,7 @@ def _render_custom(link: VerificationLink, url: str) -> RenderedMail:
         raise MailRenderError(f"The template {template.name} is not valid: {exc}") from exc
     concerns = settings.VERIFICATION_CONCERNS_ADDRESS
     appended = (
-        f'<p>To verify {html.escape(link.email_address)}, open this link within 24 hours:<br>'
+        f"<p>To verify {html.escape(link.email_address)}, open this link within 24 hours:<br>"
         f'<a href="{html.escape(url)}">{html.escape(url)}</a></p>'
         f"<p>{html.escape(FOOTER_TEXT).replace('following email address', _mailto(concerns))}</p>"
     )
@@ -222,7 +252,9 @@ def signer_for(link: VerificationLink, from_email: str) -> DkimSigner | None:
     selector = identity.dkim_tokens[0]
     key = DkimKey.objects.filter(identity=identity, selector=selector).first()
     if key is None:
-        log.warning("identity %s: DKIM verified but no key for %s; sending unsigned", identity.pk, selector)
+        log.warning(
+            "identity %s: DKIM verified but no key for %s; sending unsigned", identity.pk, selector
+        )
         return None
     der = base64.b64decode(key.private_key_base64())
     pem = load_der_private_key(der, password=None).private_bytes(
@@ -280,7 +312,9 @@ class VerificationEmail(EmailMultiAlternatives):
         return mime if self.signer is None else _SignedMessage(mime, self.signer)
 
 
-def build(link: VerificationLink, mail: RenderedMail, signer: DkimSigner | None) -> VerificationEmail:
+def build(
+    link: VerificationLink, mail: RenderedMail, signer: DkimSigner | None
+) -> VerificationEmail:
     host = urlsplit(settings.PUBLIC_BASE_URL).hostname or "sesconsole.localhost"
     message = VerificationEmail(
         subject=mail.subject,
@@ -300,7 +334,11 @@ def build(link: VerificationLink, mail: RenderedMail, signer: DkimSigner | None)
         for image in mail.images:
             part = MIMEImage(image.data, _subtype=image.subtype)
             part.add_header("Content-ID", f"<{image.content_id}>")
-            part.add_header("Content-Disposition", "inline", filename=f"{image.content_id.split('@')[0]}.{image.subtype}")
+            part.add_header(
+                "Content-Disposition",
+                "inline",
+                filename=f"{image.content_id.split('@')[0]}.{image.subtype}",
+            )
             message.attach(part)
     return message
 

@@ -111,7 +111,9 @@ class VerificationLink(models.Model):
     used_at = models.DateTimeField(null=True, blank=True)
     superseded_at = models.DateTimeField(null=True, blank=True)
 
-    mail_status = models.CharField(max_length=8, choices=MailStatus.choices, default=MailStatus.QUEUED)
+    mail_status = models.CharField(
+        max_length=8, choices=MailStatus.choices, default=MailStatus.QUEUED
+    )
     mail_error = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -168,7 +170,11 @@ class VerificationLink(models.Model):
     def find(cls, token: str) -> VerificationLink | None:
         if not token or len(token) > MAX_TOKEN_LENGTH:
             return None
-        return cls.objects.select_related("region", "identity").filter(token_hash=hash_token(token)).first()
+        return (
+            cls.objects.select_related("region", "identity")
+            .filter(token_hash=hash_token(token))
+            .first()
+        )
 
     def token(self) -> str:
         """The plain token, readable only until the mail has been sent or has failed."""
@@ -182,12 +188,16 @@ class VerificationLink(models.Model):
     def claim_for_sending(self, now: datetime) -> bool:
         """QUEUED (or SENDING by a worker that died) → SENDING, for one worker only."""
         claimed = (
-            VerificationLink.objects.filter(pk=self.pk, superseded_at__isnull=True, used_at__isnull=True)
+            VerificationLink.objects.filter(
+                pk=self.pk, superseded_at__isnull=True, used_at__isnull=True
+            )
             .filter(
                 Q(mail_status=MailStatus.QUEUED)
                 | Q(mail_status=MailStatus.SENDING, claimed_at__lt=now - SENDING_LEASE)
             )
-            .update(mail_status=MailStatus.SENDING, claimed_at=now, attempts=models.F("attempts") + 1)
+            .update(
+                mail_status=MailStatus.SENDING, claimed_at=now, attempts=models.F("attempts") + 1
+            )
         )
         if claimed:
             self.refresh_from_db(fields=["mail_status", "claimed_at", "attempts"])
@@ -209,7 +219,9 @@ class VerificationLink(models.Model):
         self.expires_at = now + LINK_LIFETIME
         self.mail_error = ""
         self.token_encrypted = ""
-        self.save(update_fields=["mail_status", "sent_at", "expires_at", "mail_error", "token_encrypted"])
+        self.save(
+            update_fields=["mail_status", "sent_at", "expires_at", "mail_error", "token_encrypted"]
+        )
 
     def mark_failed(self, error: str) -> None:
         self.mail_status = MailStatus.FAILED

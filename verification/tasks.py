@@ -26,9 +26,15 @@ def retry_delay(retries: int) -> int:
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
 def send_verification_email(self: Task, *, link_id: int) -> None:
     """Send the mail of one link; retry transient SMTP failures, then record the outcome."""
-    link = VerificationLink.objects.select_related("account", "region", "template").filter(pk=link_id).first()
+    link = (
+        VerificationLink.objects.select_related("account", "region", "template")
+        .filter(pk=link_id)
+        .first()
+    )
     if link is None or not link.needs_sending or not link.claim_for_sending(timezone.now()):
-        log.info("verification link %s gone, superseded, sent or being sent; nothing to do", link_id)
+        log.info(
+            "verification link %s gone, superseded, sent or being sent; nothing to do", link_id
+        )
         return
     try:
         mailer.send(link, link.token())

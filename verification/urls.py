@@ -11,9 +11,7 @@ urlpatterns = [
     path("mailbox/", views.mailbox, name="mailbox"),
     path("mailbox/<int:pk>/", views.mailbox_message, name="mailbox_message"),
     path("<slug:region>/verified-identities/which/", views.which_identity, name="which_identity"),
-    path(
-        "<slug:region>/verified-identities/<path:name>/resend/", views.resend, name="resend"
-    ),
+    path("<slug:region>/verified-identities/<path:name>/resend/", views.resend, name="resend"),
     path(
         "<slug:region>/verified-identities/<path:name>/verification-mail/",
         views.mail_status,

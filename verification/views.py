@@ -138,8 +138,12 @@ def mailbox_message(request: HttpRequest, pk: int) -> HttpResponse:
 def which_identity(request: HttpRequest, region: str) -> HttpResponse:
     scope = console_scope(request, region)
     form = WhichIdentityForm(request.GET if "address" in request.GET else None)
-    lookup = explain(scope.account, scope.region, form.cleaned_data["address"]) if form.is_valid() else None
-    context = {"form": form, "lookup": lookup, "region": scope.region, "nav": "identities"}
+    lookup = (
+        explain(scope.account, scope.region, form.cleaned_data["address"])
+        if form.is_valid()
+        else None
+    )
+    context = {"form": form, "lookup": lookup, "region": scope.region, "nav": "which_identity"}
     if request.htmx:
         return render(request, "verification/which_identity.html#result", context)
     return render(request, "verification/which_identity.html", context)

@@ -42,7 +42,9 @@ TOKEN = re.compile(r"^[a-z2-7]{32}\Z")
 
 
 def byodkim(bits: int = 2048, selector: str = "sel2024") -> Byodkim:
-    return Byodkim(selector=selector, key=parse_byodkim_private_key(keys.der_base64(keys.rsa_key(bits))))
+    return Byodkim(
+        selector=selector, key=parse_byodkim_private_key(keys.der_base64(keys.rsa_key(bits)))
+    )
 
 
 def reload(identity: Identity) -> Identity:
@@ -122,9 +124,7 @@ def test_create_identity_rejects_same_email(make_email: Callable[..., Identity])
     make_email("sender@example.com")
     with pytest.raises(AlreadyExistsError) as info:
         make_email(" sender@example.com ")
-    assert info.value.messages == [
-        "sender@example.com already exists as an identity in us-east-1."
-    ]
+    assert info.value.messages == ["sender@example.com already exists as an identity in us-east-1."]
 
 
 def test_create_identity_emails_are_case_sensitive(make_email: Callable[..., Identity]) -> None:
@@ -245,12 +245,17 @@ def test_create_identity_byodkim_and_email_queue_no_key_generation(
     django_capture_on_commit_callbacks: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from verification import flows
+
     queued: list[dict[str, int]] = []
+    verifications: list[dict[str, int]] = []
     monkeypatch.setattr(tasks.generate_easy_dkim_keys, "delay", lambda **kw: queued.append(kw))
+    monkeypatch.setattr(flows, "start_identity_verification", lambda **kw: verifications.append(kw))
     with django_capture_on_commit_callbacks(execute=True):
         make_domain("example.com", dkim=byodkim(1024))
-        make_email("a@example.com")
+        email = make_email("a@example.com")
     assert queued == []
+    assert verifications == [{"identity_id": email.pk}]
 
 
 def test_delete_identities_removes_dependents(make_domain: Callable[..., Identity]) -> None:
@@ -450,7 +455,9 @@ def test_set_mail_from_same_domain_keeps_status(make_domain: Callable[..., Ident
     identity.set_mail_from("mail.example.com", BehaviorOnMxFailure.USE_DEFAULT_VALUE, now=T0)
     Identity.objects.filter(pk=identity.pk).update(mail_from_status=MailFromStatus.SUCCESS)
     identity = reload(identity)
-    identity.set_mail_from("mail.example.com", BehaviorOnMxFailure.REJECT_MESSAGE, now=T0 + timedelta(hours=1))
+    identity.set_mail_from(
+        "mail.example.com", BehaviorOnMxFailure.REJECT_MESSAGE, now=T0 + timedelta(hours=1)
+    )
     identity = reload(identity)
     assert (identity.mail_from_status, identity.mail_from_behavior) == (
         MailFromStatus.SUCCESS,

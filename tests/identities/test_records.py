@@ -138,10 +138,16 @@ def test_expected_records_mail_from_settings(
     identity = make_domain("example.com", mail_from_domain="mail.example.com")
     assert expected_records(identity)[3:] == [
         DnsRecord(
-            Purpose.MAIL_FROM_MX, "mail.example.com", "MX", "10 feedback-smtp.us-east-1.mx.example.net"
+            Purpose.MAIL_FROM_MX,
+            "mail.example.com",
+            "MX",
+            "10 feedback-smtp.us-east-1.mx.example.net",
         ),
         DnsRecord(
-            Purpose.MAIL_FROM_SPF, "mail.example.com", "TXT", '"v=spf1 include:spf.example.net ~all"'
+            Purpose.MAIL_FROM_SPF,
+            "mail.example.com",
+            "TXT",
+            '"v=spf1 include:spf.example.net ~all"',
         ),
     ]
 

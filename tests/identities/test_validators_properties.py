@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -97,15 +98,12 @@ def test_validate_tag_accepts_valid_key_and_value(key: str, value: str) -> None:
     tag_value,
 )
 def test_validate_tag_rejects_over_long_key(key: str, value: str) -> None:
-    try:
+    with pytest.raises(ValidationError) as info:
         validate_tag(key, value)
-    except ValidationError as error:
-        assert error.messages == [
-            f"The tag key “{key[:30]}…” is {len(key)} characters long; keys can have at most "
-            f"{MAX_TAG_KEY_LENGTH}."
-        ]
-    else:
-        raise AssertionError("an over-long key was accepted")
+    assert info.value.messages == [
+        f"The tag key “{key[:30]}…” is {len(key)} characters long; keys can have at most "
+        f"{MAX_TAG_KEY_LENGTH}."
+    ]
 
 
 @SETTINGS
@@ -114,15 +112,12 @@ def test_validate_tag_rejects_over_long_key(key: str, value: str) -> None:
     st.text(tag_char, min_size=MAX_TAG_VALUE_LENGTH + 1, max_size=MAX_TAG_VALUE_LENGTH + 40),
 )
 def test_validate_tag_rejects_over_long_value(key: str, value: str) -> None:
-    try:
+    with pytest.raises(ValidationError) as info:
         validate_tag(key, value)
-    except ValidationError as error:
-        assert error.messages == [
-            f"The value of tag “{key}” is {len(value)} characters long; values can have at "
-            f"most {MAX_TAG_VALUE_LENGTH}."
-        ]
-    else:
-        raise AssertionError("an over-long value was accepted")
+    assert info.value.messages == [
+        f"The value of tag “{key}” is {len(value)} characters long; values can have at "
+        f"most {MAX_TAG_VALUE_LENGTH}."
+    ]
 
 
 @SETTINGS

@@ -1,0 +1,353 @@
+"""DNS checks of domain identities (DESIGN flow 2): claim, resolve, judge, record.
+
+The sweep (`claim_due` + `run_checks`, called by the Celery tasks) works on chunks of a few
+hundred identities. For a chunk it builds every expected record from `records.expected_records`,
+resolves them all concurrently in one `resolver.resolve_all` call (with each zone's SOA
+alongside), judges each answer with `diagnosis`, then resolves the diagnosis probes of the
+records that are absent — a second concurrent batch, only for those, so a chunk of correct
+records costs exactly one lookup per record. The verdicts go through the Identity state
+machine (`Identity.apply_dns_check`) and are written in bulk.
+
+Several workers may sweep at once: an identity is only checked under a lease
+(`check_lease_until`) taken with a conditional UPDATE; a worker that dies leaves the lease to
+expire, and the identity is claimed again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+
+from . import diagnosis, records
+from .diagnosis import Expected, Finding
+from .models import (
+    CheckOutcome,
+    DkimKey,
+    DkimOrigin,
+    Identity,
+    IdentityEvent,
+    IdentityType,
+    RecordCheck,
+    VerificationStatus,
+)
+from .resolver import Answer, Query, SOARecord, find_soa, resolve_all
+
+log = logging.getLogger(__name__)
+
+# Identities per check task: big enough to keep ~100 lookups in flight, small enough that a
+# chunk finishes well within the task time limit even when every lookup times out.
+CHUNK_SIZE = 250
+# Longer than a check task may run (its hard time limit), so a live worker never loses its
+# lease; a dead worker's identities come back after this.
+LEASE = timedelta(seconds=max(300, settings.CELERY_TASK_TIME_LIMIT + 60))
+
+
+# -- results ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    record: records.DnsRecord
+    finding: Finding
+
+
+@dataclass
+class IdentityResult:
+    identity: Identity
+    records: list[RecordResult]
+    soa: SOARecord | None
+
+    def outcome(self, purposes: Iterable[str]) -> tuple[str | None, str]:
+        """(CheckOutcome, SES error type) over the records of `purposes`; (None, "") if none.
+        One DNS error makes the whole setup inconclusive: we do not know, so nothing moves."""
+        wanted = set(purposes)
+        findings = [r.finding for r in self.records if r.record.purpose in wanted]
+        if not findings:
+            return None, ""
+        if any(f.dns_error for f in findings):
+            return CheckOutcome.DNS_ERROR, diagnosis.ErrorType.DNS_SERVER_ERROR.value
+        wrong = [f for f in findings if not f.ok]
+        if wrong:
+            return CheckOutcome.MISSING, str(wrong[0].error or "")
+        return CheckOutcome.FOUND, ""
+
+    @property
+    def dkim(self) -> tuple[str | None, str]:
+        return self.outcome([records.Purpose.DKIM])
+
+    @property
+    def mail_from(self) -> str | None:
+        # SES moves the MAIL FROM status on the MX record alone; the SPF record is checked and
+        # explained, but a missing SPF only hurts SPF alignment, not the MAIL FROM setup.
+        return self.outcome([records.Purpose.MAIL_FROM_MX])[0]
+
+
+# -- resolving -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DnsConfig:
+    nameservers: tuple[str, ...]
+    port: int
+    timeout: float
+    concurrency: int
+
+    @classmethod
+    def from_settings(cls) -> DnsConfig:
+        return cls(
+            tuple(settings.DNS_NAMESERVERS),
+            settings.DNS_PORT,
+            settings.DNS_TIMEOUT,
+            settings.DNS_CONCURRENCY,
+        )
+
+
+def expected_for(identity: Identity, record: records.DnsRecord) -> Expected:
+    return Expected(
+        purpose=str(record.purpose),
+        name=record.name,
+        rdtype=record.type,
+        value=record.value,
+        domain=identity.name,
+        region=identity.region_id,
+        spf_domain=settings.SPF_INCLUDE_DOMAIN,
+    )
+
+
+async def _lookup(
+    queries: Sequence[Query], soa_names: Sequence[str], config: DnsConfig
+) -> tuple[dict[Query, Answer], list[SOARecord | None]]:
+    """One concurrent batch: every distinct query, plus the SOA of each name in `soa_names`."""
+    unique = list(dict.fromkeys(queries))
+    # SOA walks get a quarter of the budget on top, so they never starve the records.
+    soa_slots = asyncio.Semaphore(max(1, config.concurrency // 4))
+
+    async def soa(name: str) -> SOARecord | None:
+        async with soa_slots:
+            return await find_soa(
+                name, nameservers=config.nameservers, port=config.port, timeout=config.timeout
+            )
+
+    answers, *soas = await asyncio.gather(
+        resolve_all(
+            unique,
+            nameservers=config.nameservers,
+            port=config.port,
+            timeout=config.timeout,
+            concurrency=config.concurrency,
+        ),
+        *(soa(name) for name in soa_names),
+    )
+    return dict(zip(unique, answers, strict=True)), list(soas)
+
+
+async def check_async(
+    identities: Sequence[Identity], config: DnsConfig, *, with_soa: bool = True
+) -> list[IdentityResult]:
+    """Resolve and judge every expected record of `identities` (no database writes).
+
+    1. Expected records of every identity (BYODKIM keys must be prefetched by the caller).
+    2. Batch 1: all of them, and each domain's SOA, concurrently.
+    3. Judge each answer; collect the probes of the records that are absent.
+    4. Batch 2: the probes, concurrently; explain each absent record with them.
+    """
+    plans = [
+        (identity, [(r, expected_for(identity, r)) for r in records.expected_records(identity)])
+        for identity in identities
+    ]
+    queries = [Query(e.name, e.rdtype) for _, planned in plans for _, e in planned]
+    soa_names = [identity.name for identity, _ in plans] if with_soa else []
+    answers, soas = await _lookup(queries, soa_names, config)
+    judged = [
+        [(r, e, diagnosis.judge(e, answers[Query(e.name, e.rdtype)])) for r, e in planned]
+        for _, planned in plans
+    ]
+    probe_queries = [q for rows in judged for _, e, f in rows for q in diagnosis.probes(e, f)]
+    probe_answers, _ = await _lookup(probe_queries, [], config) if probe_queries else ({}, [])
+    results = []
+    for index, (identity, _) in enumerate(plans):
+        rows = [
+            RecordResult(r, diagnosis.explain_missing(e, f, probe_answers))
+            for r, e, f in judged[index]
+        ]
+        results.append(IdentityResult(identity, rows, soas[index] if with_soa else None))
+    return results
+
+
+def check(
+    identities: Sequence[Identity], config: DnsConfig | None = None, *, with_soa: bool = True
+) -> list[IdentityResult]:
+    """`check_async` for synchronous callers (Celery tasks)."""
+    return asyncio.run(
+        check_async(identities, config or DnsConfig.from_settings(), with_soa=with_soa)
+    )
+
+
+# -- claiming ------------------------------------------------------------------------------------
+
+
+def _lease_token(now: datetime) -> datetime:
+    # Random microseconds make the lease value this claim's own, so the rows a claim won can be
+    # found again by value on databases where the UPDATE's row count is not enough.
+    return now + LEASE + timedelta(microseconds=secrets.randbelow(1_000_000))
+
+
+def _free(now: datetime) -> Q:
+    return Q(check_lease_until__isnull=True) | Q(check_lease_until__lt=now)
+
+
+def claim_due(now: datetime | None = None, limit: int = CHUNK_SIZE) -> list[int]:
+    """Lease up to `limit` identities whose check is due; return their ids.
+
+    1. Select due rows, oldest first; on PostgreSQL with FOR UPDATE SKIP LOCKED, so concurrent
+       sweeps pass over each other's rows instead of waiting (SQLite serialises the whole
+       transaction instead: the project opens it with BEGIN IMMEDIATE).
+    2. Lease them with an UPDATE that repeats the "not leased" condition, and check the row
+       count; if another claim won some rows meanwhile, keep only those carrying our lease.
+    """
+    now = now or timezone.now()
+    token = _lease_token(now)
+    with transaction.atomic():
+        due = Identity.objects.due_for_dns_check(now).order_by("next_check_at", "pk")
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        ids = list(due.values_list("pk", flat=True)[:limit])
+        if not ids:
+            return []
+        won = Identity.objects.filter(_free(now), pk__in=ids).update(check_lease_until=token)
+        if won != len(ids):
+            ids = list(
+                Identity.objects.filter(pk__in=ids, check_lease_until=token).values_list(
+                    "pk", flat=True
+                )
+            )
+    return ids
+
+
+def claim_one(identity_id: int, now: datetime | None = None) -> bool:
+    """Lease one domain identity for "Check now", due or not; False if a sweep holds it."""
+    now = now or timezone.now()
+    return bool(
+        Identity.objects.filter(
+            _free(now), pk=identity_id, identity_type=IdentityType.DOMAIN
+        ).update(check_lease_until=_lease_token(now))
+    )
+
+
+# -- recording -----------------------------------------------------------------------------------
+
+
+def load_identities(identity_ids: Sequence[int]) -> list[Identity]:
+    """Domain identities with what the check needs in three queries, whatever their number:
+    the region (signing zone) and BYODKIM public keys (never Easy DKIM or private keys)."""
+    byodkim_keys = DkimKey.objects.filter(identity__dkim_origin=DkimOrigin.EXTERNAL).defer(
+        "private_key_encrypted"
+    )
+    return list(
+        Identity.objects.filter(pk__in=identity_ids, identity_type=IdentityType.DOMAIN)
+        .select_related("region")
+        .prefetch_related(Prefetch("dkim_keys", queryset=byodkim_keys))
+        .order_by("pk")
+    )
+
+
+# A result is stale when its setup changed while it was being resolved (new tokens, another
+# MAIL FROM domain, a restart): writing it would undo that change.
+_SETUP_FIELDS = ("dkim_origin", "dkim_tokens", "mail_from_domain", "dkim_status_changed_at")
+
+
+def _setup(identity: Identity) -> tuple[object, ...]:
+    return tuple(getattr(identity, field) for field in _SETUP_FIELDS)
+
+
+def _record_rows(result: IdentityResult, now: datetime) -> list[RecordCheck]:
+    identity = result.identity
+    rows = []
+    for item in result.records:
+        record, finding = item.record, item.finding
+        setup_status = (
+            identity.dkim_status
+            if record.purpose == records.Purpose.DKIM
+            else identity.mail_from_status
+        )
+        rows.append(
+            RecordCheck(
+                identity=identity,
+                purpose=str(record.purpose),
+                name=record.name,
+                record_type=record.type,
+                # A wrong record shows where its setup stands: Pending while SES keeps looking.
+                status=VerificationStatus.SUCCESS if finding.ok else setup_status,
+                error=str(finding.error or ""),
+                found=list(finding.found),
+                diagnosis=str(finding.code),
+                hint=finding.hint,
+                checked_at=now,
+            )
+        )
+    return rows
+
+
+def record_results(results: Sequence[IdentityResult], now: datetime | None = None) -> int:
+    """Apply each result to its identity and write the chunk in bulk; returns how many.
+
+    1. Lock the identities (PostgreSQL: FOR UPDATE, so a concurrent delete waits) and drop the
+       results that are stale or whose identity is gone; release their leases.
+    2. Move each identity through its state machine in memory (`apply_dns_check(save=False)`).
+    3. One bulk_update of CHECK_FIELDS, the chunk's RecordCheck rows replaced, events inserted.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = {
+            row[0]: row[1:]
+            for row in Identity.objects.select_for_update()
+            .filter(pk__in=[r.identity.pk for r in results])
+            .values_list("pk", *_SETUP_FIELDS)
+        }
+        fresh = [r for r in results if current.get(r.identity.pk) == _setup(r.identity)]
+        fresh_ids = {r.identity.pk for r in fresh}
+        stale = [pk for pk in current if pk not in fresh_ids]
+        if stale:
+            Identity.objects.filter(pk__in=stale).update(check_lease_until=None)
+        events: list[IdentityEvent] = []
+        rows: list[RecordCheck] = []
+        for result in fresh:
+            dkim, error = result.dkim
+            soa = result.soa
+            events += result.identity.apply_dns_check(
+                dkim=dkim or CheckOutcome.MISSING,  # a domain without DKIM records cannot verify
+                mail_from=result.mail_from,
+                error=error,
+                soa=(soa.primary_name_server, soa.admin_email, soa.serial_number) if soa else None,
+                now=now,
+                save=False,
+            )
+            rows += _record_rows(result, now)
+        identities = [r.identity for r in fresh]
+        Identity.objects.bulk_update(identities, list(Identity.CHECK_FIELDS), batch_size=500)
+        RecordCheck.objects.filter(identity__in=identities).delete()
+        RecordCheck.objects.bulk_create(rows, batch_size=1000)
+        IdentityEvent.objects.bulk_create(events, batch_size=1000)
+    return len(fresh)
+
+
+def run_checks(identity_ids: Sequence[int], now: datetime | None = None) -> int:
+    """Check the (already claimed) identities and record the results: what the tasks call."""
+    identities = load_identities(identity_ids)
+    if not identities:
+        return 0
+    results = check(identities)
+    return record_results(results, now)
+
+
+def release(identity_ids: Sequence[int]) -> None:
+    Identity.objects.filter(pk__in=identity_ids).update(check_lease_until=None)

@@ -1,0 +1,180 @@
+"""Console pages for DNS: "Check now" and "Publish DNS records" on an identity, the account's
+RFC 2136 servers (list, add, delete), and the operator's signing-zone export.
+
+TSIG secrets are write-only: the form never renders them back and no page shows them.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRefresh
+
+from accounts.access import console_scope
+from accounts.models import Account, account_for_user
+
+from . import records, signing_zone, tasks
+from .dns_forms import DnsServerForm
+from .dns_publish import PublishError, Record, UpdateTarget, choose_target, publish
+from .models import DnsServer, Identity
+
+SKIP_DNS_MESSAGE = "Marked verified without a DNS check (admin action “Mark verified (skip DNS)”)."
+
+
+def queue_check_now(identity: Identity) -> None:
+    transaction.on_commit(partial(tasks.check_identity_now.delay, identity_id=identity.pk))
+
+
+def _identity(request: HttpRequest, region: str, name: str) -> Identity:
+    scope = console_scope(request, region)
+    queryset = Identity.objects.in_scope(scope.account, scope.region).select_related("region")
+    return get_object_or_404(queryset, name=name)
+
+
+def _back_to_identity(request: HttpRequest, identity: Identity) -> HttpResponse:
+    # htmx: reload the page so the summary, the record table and the history all update.
+    if getattr(request, "htmx", False):
+        return HttpResponseClientRefresh()
+    return redirect("identities:detail", region=identity.region_id, name=identity.name)
+
+
+def _account(request: HttpRequest) -> Account:
+    account = account_for_user(request.user)
+    if account is None:
+        raise Http404("Your user is not a member of any account. Ask an operator to add you.")
+    return account
+
+
+# --- identity actions -----------------------------------------------------------------------
+@require_POST
+@login_required
+def check_now(request: HttpRequest, region: str, name: str) -> HttpResponse:
+    identity = _identity(request, region, name)
+    if identity.request_check_now(actor=request.user.get_username()):
+        queue_check_now(identity)
+        messages.success(request, f"A DNS check of {identity.name} is on its way.")
+    else:
+        messages.info(
+            request,
+            "Email address identities are verified with the link in the verification email, "
+            "not through DNS.",
+        )
+    return _back_to_identity(request, identity)
+
+
+@require_POST
+@login_required
+def publish_records(request: HttpRequest, region: str, name: str) -> HttpResponse:
+    identity = _identity(request, region, name)
+    targets = [server.update_target() for server in identity.account.dns_servers.all()]
+    for level, text in _publish(identity, targets):
+        messages.add_message(request, level, text)
+    return _back_to_identity(request, identity)
+
+
+def _publish(identity: Identity, targets: list[UpdateTarget]) -> list[tuple[int, str]]:
+    """Send each expected record to the server of its closest zone; messages to show.
+    Conflicting records are reported and left alone (dns_publish never overwrites)."""
+    wanted = [
+        Record(r.name, r.type, r.value)
+        for r in records.expected_records(identity)
+        if not r.recommended
+    ]
+    groups: dict[UpdateTarget, list[Record]] = {}
+    for record in wanted:
+        target = choose_target(record.name, targets)
+        if target is None:
+            return [(messages.ERROR, _no_server_message(identity.domain))]
+        groups.setdefault(target, []).append(record)
+    notes: list[tuple[int, str]] = []
+    for target, group in groups.items():
+        try:
+            result = publish(target, group)
+        except PublishError as exc:
+            notes.append((messages.ERROR, str(exc)))
+            continue
+        notes += _publish_notes(target, result)
+    return notes
+
+
+def _no_server_message(domain: str) -> str:
+    return (
+        f"No DNS server is registered for a zone containing {domain}. "
+        "Add one under DNS servers."
+    )
+
+
+def _publish_notes(target: UpdateTarget, result: Any) -> list[tuple[int, str]]:
+    zone = target.zone.rstrip(".") or "."
+    notes = []
+    if result.published:
+        notes.append((messages.SUCCESS, f"Published {len(result.published)} DNS records in {zone}."))
+    if result.already_present:
+        notes.append(
+            (messages.INFO, f"{len(result.already_present)} DNS records were already in {zone}.")
+        )
+    for record, existing in result.conflicts:
+        notes.append(
+            (
+                messages.WARNING,
+                f"Not published: {record.name} already has {', '.join(existing)}. It was left "
+                f"unchanged; replace it with {record.rdtype} {record.value} yourself if it is "
+                "not needed.",
+            )
+        )
+    return notes
+
+
+# --- DNS servers ----------------------------------------------------------------------------
+def _servers_context(**extra: Any) -> dict[str, Any]:
+    return {"nav": "dns_servers", **extra}
+
+
+@require_GET
+@login_required
+def dns_servers(request: HttpRequest) -> HttpResponse:
+    servers = list(_account(request).dns_servers.all())
+    return render(request, "identities/dns_servers.html", _servers_context(servers=servers))
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def dns_server_create(request: HttpRequest) -> HttpResponse:
+    account = _account(request)
+    form = DnsServerForm(request.POST if request.method == "POST" else None, account=account)
+    if form.is_valid():
+        server = form.save()
+        messages.success(request, f"The DNS server for {server.zone} was added.")
+        return redirect("identities:dns_servers")
+    return render(request, "identities/dns_server_form.html", _servers_context(form=form))
+
+
+@require_POST
+@login_required
+def dns_server_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    server = get_object_or_404(_account(request).dns_servers, pk=pk)
+    server.delete()
+    messages.success(request, f"The DNS server for {server.zone} was deleted.")
+    return redirect(reverse("identities:dns_servers"))
+
+
+@require_GET
+@staff_member_required
+def signing_zone_file(request: HttpRequest) -> HttpResponse:
+    """Operator export: the TXT records the signing hosted zone must serve (zone-file syntax)."""
+    zone = request.GET.get("zone") or settings.SIGNING_HOSTED_ZONE
+    if zone not in signing_zone.signing_zones():
+        raise Http404(f"{zone} is not a signing hosted zone of this deployment.")
+    response = HttpResponse(signing_zone.zone_file(zone), content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{zone}.zone"'
+    return response

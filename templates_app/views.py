@@ -1,0 +1,142 @@
+"""Console pages for custom verification email templates (SES offers only the API, FAQ Q7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.access import Scope, console_scope
+from verification.flows import send_custom_verification_email
+
+from . import html_rules, rules
+from .forms import SendTestForm, TemplateForm
+from .models import MAX_TEMPLATES_PER_REGION, CustomVerificationEmailTemplate
+
+
+def _template(
+    request: HttpRequest, region: str, name: str
+) -> tuple[Scope, CustomVerificationEmailTemplate]:
+    scope = console_scope(request, region)
+    template = get_object_or_404(
+        CustomVerificationEmailTemplate, account=scope.account, region=scope.region, name=name
+    )
+    return scope, template
+
+
+def _context(scope: Scope, **extra: Any) -> dict[str, Any]:
+    return {"region": scope.region, "nav": "templates", **extra}
+
+
+@require_GET
+@login_required
+def template_list(request: HttpRequest, region: str) -> HttpResponse:
+    scope = console_scope(request, region)
+    templates = CustomVerificationEmailTemplate.objects.filter(
+        account=scope.account, region=scope.region
+    ).only("name", "from_email_address", "subject", "updated_at")
+    production = scope.account.region_settings(scope.region).production_access_enabled
+    context = _context(
+        scope, templates=templates, limit=MAX_TEMPLATES_PER_REGION, production=production
+    )
+    return render(request, "templates_app/list.html", context)
+
+
+def _save(request: HttpRequest, form: TemplateForm) -> CustomVerificationEmailTemplate | None:
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        template = form.save()
+    except ValidationError as exc:  # a concurrent create took the name or the last slot
+        form.add_error(None, exc)
+        return None
+    messages.success(request, f"The template {template.name} was saved.")
+    return template
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def create(request: HttpRequest, region: str) -> HttpResponse:
+    scope = console_scope(request, region)
+    form = TemplateForm(request.POST or None, account=scope.account, region=scope.region)
+    template = _save(request, form)
+    if template is not None:
+        return redirect("templates_app:detail", region=region, name=template.name)
+    return render(request, "templates_app/form.html", _context(scope, form=form, template=None))
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def edit(request: HttpRequest, region: str, name: str) -> HttpResponse:
+    scope, template = _template(request, region, name)
+    form = TemplateForm(
+        request.POST or None, account=scope.account, region=scope.region, instance=template
+    )
+    saved = _save(request, form)
+    if saved is not None:
+        return redirect("templates_app:detail", region=region, name=saved.name)
+    return render(request, "templates_app/form.html", _context(scope, form=form, template=template))
+
+
+def _detail_context(
+    scope: Scope, template: CustomVerificationEmailTemplate, form: SendTestForm
+) -> dict[str, Any]:
+    try:
+        preview, preview_error = html_rules.sanitize_for_preview(template.content), ""
+    except html_rules.TemplateHtmlError as exc:
+        preview, preview_error = "", str(exc)
+    return _context(
+        scope, template=template, preview=preview, preview_error=preview_error, form=form
+    )
+
+
+@require_GET
+@login_required
+def detail(request: HttpRequest, region: str, name: str) -> HttpResponse:
+    scope, template = _template(request, region, name)
+    return render(
+        request, "templates_app/detail.html", _detail_context(scope, template, SendTestForm())
+    )
+
+
+@require_POST
+@login_required
+def send_test(request: HttpRequest, region: str, name: str) -> HttpResponse:
+    scope, template = _template(request, region, name)
+    form = SendTestForm(request.POST)
+    sent = ""
+    if form.is_valid():
+        address = form.cleaned_data["email_address"]
+        try:
+            message_id = send_custom_verification_email(
+                scope.account, scope.region, address, template.name
+            )
+        except ValidationError as exc:
+            form.add_error("email_address", exc)
+        else:
+            sent = f"The verification email is on its way to {address} (message ID {message_id})."
+    if request.htmx:
+        context = _context(scope, template=template, form=form, sent=sent)
+        return render(request, "templates_app/detail.html#send_test", context)
+    if sent:
+        messages.success(request, sent)
+        return redirect("templates_app:detail", region=region, name=name)
+    return render(
+        request, "templates_app/detail.html", _detail_context(scope, template, form), status=400
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def delete(request: HttpRequest, region: str, name: str) -> HttpResponse:
+    scope, template = _template(request, region, name)
+    if request.method == "POST":
+        rules.delete_template(template)
+        messages.success(request, f"The template {name} was deleted.")
+        return redirect("templates_app:list", region=region)
+    return render(request, "templates_app/delete.html", _context(scope, template=template))

@@ -1,0 +1,145 @@
+"""Console pages for custom verification templates: the access matrix of each view."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from identities.models import Identity
+from templates_app.models import CustomVerificationEmailTemplate
+from verification.models import VerificationLink
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+FORM = {
+    "name": "Welcome",
+    "from_email_address": "noreply@example.com",
+    "subject": "Please confirm",
+    "content": "<p>Hello</p>",
+    "success_redirection_url": "https://www.example.com/ok",
+    "failure_redirection_url": "https://www.example.com/ko",
+}
+
+
+@pytest.fixture
+def verified_domain(make_domain: Callable[..., Identity]) -> Identity:
+    identity = make_domain("example.com")
+    identity.mark_verified()
+    return identity
+
+
+@pytest.fixture
+def template(verified_domain: Identity, make_template: Callable[..., CustomVerificationEmailTemplate]) -> CustomVerificationEmailTemplate:
+    return make_template(content='<p style="color:red">Hello</p><form><input></form>')
+
+
+def url(name: str, **kwargs: Any) -> str:
+    return reverse(f"templates_app:{name}", kwargs={"region": "us-east-1", **kwargs})
+
+
+def test_list_owner_and_query_count(
+    owner_client: Client, template: CustomVerificationEmailTemplate, make_template: Callable[..., Any],
+    django_assert_max_num_queries: Any,
+) -> None:  # fmt: skip
+    response = owner_client.get(url("list"))
+    assert response.status_code == 200
+    assert b"Welcome" in response.content and b"(1/50)" in response.content
+    assert b"Your account is in the sandbox" in response.content
+    make_template("Second")
+    make_template("Third")
+    with django_assert_max_num_queries(10):
+        owner_client.get(url("list"))
+
+
+def test_list_matrix(client: Client, outsider_client: Client, template: CustomVerificationEmailTemplate) -> None:
+    assert client.get(url("list"))["Location"].startswith("/login/")
+    assert b"Welcome" not in outsider_client.get(url("list")).content
+    assert outsider_client.post(url("list")).status_code == 405
+
+
+def test_create(owner_client: Client, verified_domain: Identity) -> None:
+    assert owner_client.get(url("create")).status_code == 200
+    response = owner_client.post(url("create"), FORM)
+    assert response.status_code == 302
+    assert response["Location"] == url("detail", name="Welcome")
+    assert CustomVerificationEmailTemplate.objects.get().content == "<p>Hello</p>"
+
+
+def test_create_shows_precise_errors(teammate_client: Client) -> None:
+    response = teammate_client.post(url("create"), {**FORM, "content": "<p>Hi</p>\n<script>x</script>"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Line 2, column 1: The &lt;script&gt; tag is not allowed in custom verification email templates." in html
+    assert "noreply@example.com is not verified in us-east-1." in html
+    assert not CustomVerificationEmailTemplate.objects.exists()
+
+
+def test_create_anonymous_and_method(client: Client, owner_client: Client) -> None:
+    assert client.post(url("create"), FORM)["Location"].startswith("/login/")
+    assert owner_client.put(url("create")).status_code == 405
+
+
+def test_detail_preview_is_sandboxed(owner_client: Client, template: CustomVerificationEmailTemplate) -> None:
+    html = owner_client.get(url("detail", name="Welcome")).content.decode()
+    assert '<iframe class="mail-preview" title="Preview of Welcome" sandbox srcdoc="' in html
+    assert "&lt;p style=&quot;color:red&quot;&gt;Hello&lt;/p&gt;" in html
+    assert "If you did not request to verify this email address" in html
+
+
+def test_detail_matrix(
+    teammate_client: Client, outsider_client: Client, client: Client, template: CustomVerificationEmailTemplate
+) -> None:
+    assert teammate_client.get(url("detail", name="Welcome")).status_code == 200
+    assert outsider_client.get(url("detail", name="Welcome")).status_code == 404
+    assert client.get(url("detail", name="Welcome")).status_code == 302
+    assert teammate_client.post(url("detail", name="Welcome")).status_code == 405
+
+
+def test_edit(owner_client: Client, outsider_client: Client, template: CustomVerificationEmailTemplate) -> None:
+    page = owner_client.get(url("edit", name="Welcome"))
+    assert page.status_code == 200 and b"Please confirm your email address" in page.content
+    response = owner_client.post(url("edit", name="Welcome"), {**FORM, "subject": "Changed"})
+    assert response.status_code == 302
+    template.refresh_from_db()
+    assert template.subject == "Changed"
+    assert outsider_client.post(url("edit", name="Welcome"), FORM).status_code == 404
+    assert owner_client.delete(url("edit", name="Welcome")).status_code == 405
+
+
+def test_delete(owner_client: Client, outsider_client: Client, client: Client, template: CustomVerificationEmailTemplate) -> None:
+    assert outsider_client.post(url("delete", name="Welcome")).status_code == 404
+    assert client.post(url("delete", name="Welcome")).status_code == 302
+    assert owner_client.get(url("delete", name="Welcome")).status_code == 200
+    assert CustomVerificationEmailTemplate.objects.exists()
+    assert owner_client.post(url("delete", name="Welcome"))["Location"] == url("list")
+    assert not CustomVerificationEmailTemplate.objects.exists()
+
+
+def test_send_test_in_sandbox_shows_production_access_error(owner_client: Client, template: CustomVerificationEmailTemplate) -> None:
+    response = owner_client.post(url("send_test", name="Welcome"), {"email_address": "me@example.org"})
+    assert response.status_code == 400
+    assert "Production access not granted. Custom verification emails can only be sent" in response.content.decode()
+    assert not VerificationLink.objects.exists()
+
+
+def test_send_test_with_production_access(owner_client: Client, template: CustomVerificationEmailTemplate, production: None) -> None:
+    response = owner_client.post(url("send_test", name="Welcome"), {"email_address": "me@example.org"})
+    assert response.status_code == 302
+    link = VerificationLink.objects.get()
+    assert (link.email_address, link.template_name, link.identity) == ("me@example.org", "Welcome", None)
+
+
+def test_send_test_htmx(owner_client: Client, template: CustomVerificationEmailTemplate, production: None) -> None:
+    response = owner_client.post(url("send_test", name="Welcome"), {"email_address": "me@example.org"}, **HTMX)
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div class="container" id="send-test">')
+    assert "The verification email is on its way to me@example.org (message ID" in html
+
+
+def test_send_test_matrix(outsider_client: Client, client: Client, owner_client: Client, template: CustomVerificationEmailTemplate) -> None:
+    assert outsider_client.post(url("send_test", name="Welcome"), {"email_address": "a@b.example"}).status_code == 404
+    assert client.post(url("send_test", name="Welcome"))["Location"].startswith("/login/")
+    assert owner_client.get(url("send_test", name="Welcome")).status_code == 405
