@@ -57,7 +57,9 @@ def validate_body(
             name: member for name, member in shape.members.items() if not _in_uri_or_query(member)
         }
     )
-    required = [] if shape is None else [name for name in shape.required_members if name in members]
+    required = []
+    if shape is not None and top_level_required:
+        required = [name for name in shape.required_members if name in members]
     return _structure(body, members, required, path="", operation=operation)
 
 

@@ -1,110 +1,45 @@
 """Custom verification email templates (create, get, list, update, delete) and
 SendCustomVerificationEmail.
 
-Template HTML is checked by `templates_app.html_rules` and the From address by
-`identities.hierarchy` (the same "which identity applies?" lookup the console uses).
+The field rules, the 50-template limit and saving live in `templates_app.rules`, shared with
+the console; sending lives in `verification.flows`.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
-from accounts.models import Account, Region
-from identities import hierarchy, validators
+from identities import validators
 from identities.models import Tag
-from templates_app.html_rules import TemplateHtmlError, validate_template_html
-from templates_app.models import MAX_TEMPLATES_PER_REGION, CustomVerificationEmailTemplate
+from templates_app import rules
+from templates_app.models import CustomVerificationEmailTemplate
 
-from .errors import ApiError, already_exists, bad_request, limit_exceeded, not_found
+from .errors import ApiError, not_found
 from .pagination import keyset_page, list_scope, page_size
 from .wire import Call, path_value, query_value
 
-TEMPLATE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
-MAX_SUBJECT_LENGTH = 998
-MAX_URL_LENGTH = 2000
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 50
-FIELDS = {
-    "FromEmailAddress": "from_email_address",
-    "TemplateSubject": "subject",
-    "TemplateContent": "content",
-    "SuccessRedirectionURL": "success_redirection_url",
-    "FailureRedirectionURL": "failure_redirection_url",
-}
-_http_url = URLValidator(schemes=["http", "https"])
 
 
-# --- field rules ------------------------------------------------------------------------------
-def _template_name(value: str) -> str:
-    if not TEMPLATE_NAME_PATTERN.match(value):
-        raise bad_request(
-            f"“{value[:70]}” is not a valid template name. Use 1–64 letters, digits, "
-            "underscores and hyphens."
-        )
-    return value
+def _model_fields(body: dict[str, Any]) -> dict[str, str]:
+    """The template members of an API body, under the model's field names."""
+    by_api_name = {api: field for field, api in rules.API_NAMES.items()}
+    return {by_api_name[member]: value for member, value in body.items() if member in by_api_name}
 
 
-def _from_address(account: Account, region: Region, value: str) -> str:
-    address = validators.normalize_email(value)  # refuses display names, as SES does
-    if hierarchy.applicable_identity(account, region, address) is None:
-        raise bad_request(
-            f"The From address {address} is not verified in {region.code}. Verify the address, "
-            "or a domain it belongs to, before using it in a custom verification template."
-        )
-    return address
-
-
-def _subject(value: str) -> str:
-    if not value.strip():
-        raise bad_request("Enter a subject for the verification email (TemplateSubject).")
-    if "\r" in value or "\n" in value:
-        raise bad_request("TemplateSubject must be a single line, without line breaks.")
-    if len(value) > MAX_SUBJECT_LENGTH:
-        raise bad_request(
-            f"TemplateSubject is {len(value)} characters long; a subject can have at most "
-            f"{MAX_SUBJECT_LENGTH}."
-        )
-    return value
-
-
-def _content(value: str) -> str:
-    if not value.strip():
-        raise bad_request("Enter the HTML body of the verification email (TemplateContent).")
-    try:
-        validate_template_html(value)
-    except TemplateHtmlError as exc:
-        problems = " ".join(str(problem) for problem in exc.problems)
-        raise bad_request(f"TemplateContent breaks the SES template rules. {problems}") from None
-    return value
-
-
-def _url(value: str, member: str) -> str:
-    try:
-        if len(value) > MAX_URL_LENGTH:
-            raise ValidationError("too long")
-        _http_url(value)
-    except ValidationError:
-        raise bad_request(
-            f"{member} must be an http:// or https:// URL of at most {MAX_URL_LENGTH} characters."
-        ) from None
-    return value
-
-
-def _clean_fields(call: Call, body: dict[str, Any]) -> dict[str, str]:
-    """Validate whichever of the five template fields `body` has; return model field values."""
-    cleaners = {
-        "FromEmailAddress": lambda v: _from_address(call.account, call.region, v),
-        "TemplateSubject": _subject,
-        "TemplateContent": _content,
-        "SuccessRedirectionURL": lambda v: _url(v, "SuccessRedirectionURL"),
-        "FailureRedirectionURL": lambda v: _url(v, "FailureRedirectionURL"),
-    }
-    return {FIELDS[member]: cleaners[member](body[member]) for member in FIELDS if member in body}
+def _validation_message(exc: ValidationError) -> ValidationError:
+    """Name the API member in each field problem, so the message says which one is wrong."""
+    if not hasattr(exc, "error_dict"):
+        return exc
+    parts = [
+        f"{rules.API_NAMES.get(field, field)}: {' '.join(ValidationError(errors).messages)}"
+        for field, errors in exc.error_dict.items()
+    ]
+    return ValidationError(" ".join(parts))
 
 
 def find_template(call: Call, raw_name: str) -> CustomVerificationEmailTemplate:
@@ -122,29 +57,14 @@ def find_template(call: Call, raw_name: str) -> CustomVerificationEmailTemplate:
 # --- operations -----------------------------------------------------------------------------
 def create_template(call: Call) -> dict[str, Any]:
     body = call.body
-    name = _template_name(body["TemplateName"])
-    fields = _clean_fields(call, body)
     tags = validators.validate_tags([(tag["Key"], tag["Value"]) for tag in body.get("Tags", [])])
-    templates = CustomVerificationEmailTemplate.objects.filter(
-        account=call.account, region=call.region
-    )
-    if templates.filter(name=name).exists():
-        raise already_exists(f"Custom verification email template {name} already exists.")
-    if templates.count() >= MAX_TEMPLATES_PER_REGION:
-        raise limit_exceeded(
-            f"This account already has {MAX_TEMPLATES_PER_REGION} custom verification email "
-            f"templates in {call.region.code}, the most SES allows. Delete one first."
-        )
     try:
-        with transaction.atomic():
-            template = CustomVerificationEmailTemplate.objects.create(
-                account=call.account, region=call.region, name=name, **fields
-            )
-            Tag.objects.bulk_create(
-                [Tag(template=template, key=t.key, value=t.value) for t in tags]
-            )
-    except IntegrityError:
-        raise already_exists(f"Custom verification email template {name} already exists.") from None
+        cleaned = rules.clean_template(call.account, call.region, _model_fields(body))
+    except ValidationError as exc:
+        raise _validation_message(exc) from None
+    with transaction.atomic():
+        template = rules.save_template(call.account, call.region, cleaned)
+        Tag.objects.bulk_create([Tag(template=template, key=t.key, value=t.value) for t in tags])
     return {}
 
 
@@ -201,11 +121,11 @@ def list_templates(call: Call) -> dict[str, Any]:
 def update_template(call: Call, template_name: str) -> dict[str, Any]:
     """Overwrite the fields given; botocore requires all five, the SES guide says none are."""
     template = find_template(call, template_name)
-    fields = _clean_fields(call, call.body)
-    for field, value in fields.items():
-        setattr(template, field, value)
-    if fields:
-        template.save(update_fields=[*fields, "updated_at"])
+    fields = {k: v for k, v in _model_fields(call.body).items() if k != "name"}
+    try:
+        rules.update_template(template, **fields)
+    except ValidationError as exc:
+        raise _validation_message(exc) from None
     return {}
 
 

@@ -44,7 +44,9 @@ class DnsServerForm(forms.ModelForm):
         try:
             dns.name.from_text(zone or ".")
         except (dns.exception.DNSException, ValueError) as exc:
-            raise forms.ValidationError(f"Enter a DNS zone name such as example.com ({exc}).")
+            raise forms.ValidationError(
+                f"Enter a DNS zone name such as example.com ({exc})."
+            ) from None
         zone = zone or "."
         if DnsServer.objects.filter(account=self.account, zone=zone).exists():
             raise forms.ValidationError(

@@ -26,7 +26,7 @@ from accounts.models import Account, account_for_user
 from . import records, signing_zone, tasks
 from .dns_forms import DnsServerForm
 from .dns_publish import PublishError, Record, UpdateTarget, choose_target, publish
-from .models import DnsServer, Identity
+from .models import Identity
 
 SKIP_DNS_MESSAGE = "Marked verified without a DNS check (admin action “Mark verified (skip DNS)”)."
 
@@ -108,17 +108,16 @@ def _publish(identity: Identity, targets: list[UpdateTarget]) -> list[tuple[int,
 
 
 def _no_server_message(domain: str) -> str:
-    return (
-        f"No DNS server is registered for a zone containing {domain}. "
-        "Add one under DNS servers."
-    )
+    return f"No DNS server is registered for a zone containing {domain}. Add one under DNS servers."
 
 
 def _publish_notes(target: UpdateTarget, result: Any) -> list[tuple[int, str]]:
     zone = target.zone.rstrip(".") or "."
     notes = []
     if result.published:
-        notes.append((messages.SUCCESS, f"Published {len(result.published)} DNS records in {zone}."))
+        notes.append(
+            (messages.SUCCESS, f"Published {len(result.published)} DNS records in {zone}.")
+        )
     if result.already_present:
         notes.append(
             (messages.INFO, f"{len(result.already_present)} DNS records were already in {zone}.")

@@ -47,7 +47,7 @@ def dns_sweep() -> int:
     """Beat: lease the identities whose DNS check is due and queue them in chunks."""
     queued = 0
     for _ in range(MAX_CHUNKS_PER_SWEEP):
-        identity_ids = dns_check.claim_due()
+        identity_ids = dns_check.claim_due(limit=dns_check.CHUNK_SIZE)
         if not identity_ids:
             break
         check_identities.delay(identity_ids=identity_ids)

@@ -20,6 +20,13 @@ from tests.support.services import require
 PASSWORD = "correct-horse-battery-staple"
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    # Every persona creates a user with a password; PBKDF2's deliberate slowness (about 0.3 s
+    # a user) would dominate the suite and proves nothing about sesconsole.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def _user(username: str, account: Account | None, *, staff: bool = False) -> Any:
     user = get_user_model().objects.create_user(
         username=username, password=PASSWORD, is_staff=staff

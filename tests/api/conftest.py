@@ -127,7 +127,9 @@ def send_signed(
 ) -> RawResponse:
     """Sign like botocore (optionally at another time) and send with http.client, as is."""
     url = base_url + path + (f"?{query}" if query else "")
-    all_headers = {"Content-Type": "application/json", **(headers or {})} if body else dict(headers or {})
+    all_headers = (
+        {"Content-Type": "application/json", **(headers or {})} if body else dict(headers or {})
+    )
     request = AWSRequest(method=method, url=url, data=body, headers=all_headers)
     if key is not None:
         credentials = Credentials(key.access_key_id, key.secret)
@@ -152,7 +154,9 @@ def send_signed(
 def raw(live_server: Any, owner_key: KeyPair) -> Callable[..., RawResponse]:
     """Send a raw request signed with the owner's key (key=None: unsigned)."""
 
-    def call(method: str, path: str, *, key: KeyPair | None | str = "owner", **kwargs: Any) -> RawResponse:
+    def call(
+        method: str, path: str, *, key: KeyPair | str | None = "owner", **kwargs: Any
+    ) -> RawResponse:
         chosen = owner_key if key == "owner" else key
         assert not isinstance(chosen, str)
         return send_signed(live_server.url, chosen, method, path, **kwargs)

@@ -41,7 +41,7 @@ def test_unknown_key_is_unrecognized_client(make_client: Any) -> None:
 def test_inactive_key_is_unrecognized_client(make_client: Any, owner_key: KeyPair) -> None:
     AccessKey.objects.get(access_key_id=owner_key.access_key_id).deactivate()
 
-    with pytest.raises(Exception) as exc_info:  # noqa: PT011 - botocore's ClientError
+    with pytest.raises(Exception) as exc_info:
         make_client(owner_key).get_account()
 
     assert error_of(exc_info)[0] == "UnrecognizedClientException"
@@ -71,7 +71,7 @@ def test_unserved_region_is_403(make_client: Any, owner_key: KeyPair) -> None:
     Region.objects.filter(code="eu-west-1").update(enabled=False)
 
     for region in ("xx-nowhere-1", "eu-west-1"):
-        with pytest.raises(Exception) as exc_info:  # noqa: PT011
+        with pytest.raises(Exception) as exc_info:
             make_client(owner_key, region=region).get_account()
         code, message, status = error_of(exc_info)
         assert (code, status) == ("InvalidSignatureException", 403)
@@ -85,7 +85,9 @@ def test_successful_call_records_key_use(ses: Any, owner_key: KeyPair) -> None:
 
 
 # --- isolation ---------------------------------------------------------------------------------
-def test_other_account_never_sees_or_touches_resources(ses: Any, outsider_ses: Any, account: Account) -> None:
+def test_other_account_never_sees_or_touches_resources(
+    ses: Any, outsider_ses: Any, account: Account
+) -> None:
     ses.create_email_identity(EmailIdentity="example.com")
     ses.create_configuration_set(ConfigurationSetName="cs1")
     Identity.objects.get(name="example.com").mark_verified()
@@ -101,11 +103,16 @@ def test_other_account_never_sees_or_touches_resources(ses: Any, outsider_ses: A
 
     assert outsider_ses.list_email_identities()["EmailIdentities"] == []
     assert outsider_ses.list_configuration_sets()["ConfigurationSets"] == []
-    assert outsider_ses.list_custom_verification_email_templates()["CustomVerificationEmailTemplates"] == []
+    assert (
+        outsider_ses.list_custom_verification_email_templates()["CustomVerificationEmailTemplates"]
+        == []
+    )
     calls = [
         lambda: outsider_ses.get_email_identity(EmailIdentity="example.com"),
         lambda: outsider_ses.delete_email_identity(EmailIdentity="example.com"),
-        lambda: outsider_ses.put_email_identity_feedback_attributes(EmailIdentity="example.com", EmailForwardingEnabled=False),
+        lambda: outsider_ses.put_email_identity_feedback_attributes(
+            EmailIdentity="example.com", EmailForwardingEnabled=False
+        ),
         lambda: outsider_ses.get_configuration_set(ConfigurationSetName="cs1"),
         lambda: outsider_ses.delete_configuration_set(ConfigurationSetName="cs1"),
         lambda: outsider_ses.get_custom_verification_email_template(TemplateName="t"),
@@ -140,7 +147,9 @@ def test_error_response_has_ses_headers_and_body(raw: Any) -> None:
     assert response.headers["Content-Type"] == "application/json"
     assert response.headers["x-amzn-ErrorType"] == "NotFoundException"
     assert len(response.headers["x-amzn-RequestId"]) == 36
-    assert response.json() == {"message": "Email identity missing.example.com does not exist in us-east-1."}
+    assert response.json() == {
+        "message": "Email identity missing.example.com does not exist in us-east-1."
+    }
 
 
 @pytest.mark.parametrize(
@@ -149,13 +158,25 @@ def test_error_response_has_ses_headers_and_body(raw: Any) -> None:
         (b"{not json", "The request body is not valid JSON."),
         (b"[1, 2]", "The request body must be a JSON object"),
         (b'{"EmailIdentity": 5}', "EmailIdentity must be a string, not a number."),
-        (b'{"EmailIdentity": "example.com", "Tags": {"Key": "a"}}', "Tags must be an array, not an object."),
-        (b'{"EmailIdentity": "example.com", "Tags": [{"Key": 1, "Value": "v"}]}', "Tags[0].Key must be a string, not a number."),
+        (
+            b'{"EmailIdentity": "example.com", "Tags": {"Key": "a"}}',
+            "Tags must be an array, not an object.",
+        ),
+        (
+            b'{"EmailIdentity": "example.com", "Tags": [{"Key": 1, "Value": "v"}]}',
+            "Tags[0].Key must be a string, not a number.",
+        ),
         (b'{"EmailIdentity": "example.com", "Tags": [{"Key": "k"}]}', "Tags[0].Value is required."),
-        (b'{"EmailIdentity": "example.com", "Extra": 1}', "“Extra” is not a member of CreateEmailIdentity's input."),
+        (
+            b'{"EmailIdentity": "example.com", "Extra": 1}',
+            "“Extra” is not a member of CreateEmailIdentity's input.",
+        ),
         (b'{"EmailIdentity": "exa\\u0000mple.com"}', "EmailIdentity contains a NUL character"),
         (b'{"EmailIdentity": "\\ud800@example.com"}', "EmailIdentity contains invalid Unicode"),
-        (b'{"EmailIdentity": "example.com", "Tags": [{"Key": NaN, "Value": "v"}]}', "The request body is not valid JSON."),
+        (
+            b'{"EmailIdentity": "example.com", "Tags": [{"Key": NaN, "Value": "v"}]}',
+            "The request body is not valid JSON.",
+        ),
         (b"\xff\xfe", "The request body is not valid JSON."),
         (b"[" * 100_000, "The request body is not valid JSON."),
     ],
@@ -170,7 +191,10 @@ def test_malformed_bodies_are_bad_request(raw: Any, payload: bytes, message: str
 def test_unknown_operation_is_json_404(raw: Any) -> None:
     for method, path in (("GET", "/v2/email/nothing-here"), ("PATCH", "/v2/email/identities")):
         response = raw(method, path)
-        assert (response.status, response.headers["x-amzn-ErrorType"]) == (404, "UnknownOperationException")
+        assert (response.status, response.headers["x-amzn-ErrorType"]) == (
+            404,
+            "UnknownOperationException",
+        )
 
 
 def test_nul_in_path_is_bad_request(raw: Any) -> None:

@@ -88,7 +88,10 @@ def test_cli_creates_identity_with_default_configuration_set(
     # The guide says the command "exits without providing any output"; aws-cli v1 prints the
     # response's members, which for SES (and for us) are the type and the sending status.
     assert (result.returncode, result.stderr) == (0, "")
-    assert json.loads(result.stdout) == {"IdentityType": "EMAIL_ADDRESS", "VerifiedForSendingStatus": False}
+    assert json.loads(result.stdout) == {
+        "IdentityType": "EMAIL_ADDRESS",
+        "VerifiedForSendingStatus": False,
+    }
     identity = Identity.objects.get(name="sender@example.com")
     assert identity.configuration_set_name == "CONFIG-SET"
 
@@ -103,8 +106,12 @@ def test_cli_reports_errors_like_aws(aws: Any) -> None:
     )
 
 
-def test_cli_lists_identities_with_the_legacy_get_form(aws: Any, account: Account, region: Region) -> None:
-    Identity.objects.create(account=account, region=region, identity_type=IdentityType.DOMAIN, name="example.com")
+def test_cli_lists_identities_with_the_legacy_get_form(
+    aws: Any, account: Account, region: Region
+) -> None:
+    Identity.objects.create(
+        account=account, region=region, identity_type=IdentityType.DOMAIN, name="example.com"
+    )
 
     result = aws("aws sesv2 list-email-identities")
 

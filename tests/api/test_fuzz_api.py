@@ -20,16 +20,24 @@ from .conftest import KeyPair, send_signed
 
 OPERATIONS = {
     "CreateEmailIdentity": ("POST", "/v2/email/identities"),
-    "PutEmailIdentityDkimSigningAttributes": ("PUT", "/v2/email/identities/example.com/dkim/signing"),
+    "PutEmailIdentityDkimSigningAttributes": (
+        "PUT",
+        "/v2/email/identities/example.com/dkim/signing",
+    ),
     "CreateConfigurationSet": ("POST", "/v2/email/configuration-sets"),
-    "CreateCustomVerificationEmailTemplate": ("POST", "/v2/email/custom-verification-email-templates"),
+    "CreateCustomVerificationEmailTemplate": (
+        "POST",
+        "/v2/email/custom-verification-email-templates",
+    ),
     "TagResource": ("POST", "/v2/email/tags"),
     "PutAccountDetails": ("POST", "/v2/email/account/details"),
 }
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 interesting_text = st.sampled_from(
@@ -67,7 +75,9 @@ def shaped(shape: Shape, depth: int = 0) -> st.SearchStrategy[Any]:
     elif kind == "map":
         typed = st.dictionaries(st.text(max_size=10), shaped(shape.value, depth + 1), max_size=3)
     elif kind == "string":
-        typed = st.sampled_from(shape.enum) if shape.enum else (interesting_text | st.text(max_size=30))
+        typed = (
+            st.sampled_from(shape.enum) if shape.enum else (interesting_text | st.text(max_size=30))
+        )
     elif kind == "boolean":
         typed = st.booleans()
     elif kind in ("integer", "long"):
@@ -97,9 +107,15 @@ def fuzz_target(live_server: Any, owner_key: KeyPair, ses: Any) -> tuple[str, Ke
     return live_server.url, owner_key
 
 
-@settings(max_examples=360, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=360,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(request=requests)
-def test_signed_random_bodies_never_answer_5xx(fuzz_target: tuple[str, KeyPair], request: tuple[str, bytes]) -> None:
+def test_signed_random_bodies_never_answer_5xx(
+    fuzz_target: tuple[str, KeyPair], request: tuple[str, bytes]
+) -> None:
     base_url, key = fuzz_target
     operation, payload = request
     method, path = OPERATIONS[operation]

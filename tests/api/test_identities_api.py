@@ -102,7 +102,10 @@ def test_create_domain_identity_with_byodkim(ses: Any) -> None:
         "Tokens": ["sel1"],
         "SigningAttributesOrigin": "EXTERNAL",
     }
-    assert Identity.objects.get(name="byo.example.com").dkim_keys.get().public_key == key.public_key_base64
+    assert (
+        Identity.objects.get(name="byo.example.com").dkim_keys.get().public_key
+        == key.public_key_base64
+    )
 
 
 def test_create_byodkim_with_pem_armour_is_bad_request(ses: Any) -> None:
@@ -117,7 +120,9 @@ def test_create_byodkim_with_pem_armour_is_bad_request(ses: Any) -> None:
 
     code, message, status = error_of(exc_info)
     assert (code, status) == ("BadRequestException", 400)
-    assert message.startswith("DkimSigningAttributes.DomainSigningPrivateKey is not in the expected format")
+    assert message.startswith(
+        "DkimSigningAttributes.DomainSigningPrivateKey is not in the expected format"
+    )
 
 
 def test_create_with_selector_but_no_key_is_bad_request(ses: Any) -> None:
@@ -204,12 +209,17 @@ def test_create_with_reserved_tag_key_is_bad_request(ses: Any) -> None:
 def test_plus_address_round_trips_through_get_and_delete(ses: Any) -> None:
     ses.create_email_identity(EmailIdentity="user+tag@example.com")
 
-    assert ses.get_email_identity(EmailIdentity="user+tag@example.com")["IdentityType"] == "EMAIL_ADDRESS"
+    assert (
+        ses.get_email_identity(EmailIdentity="user+tag@example.com")["IdentityType"]
+        == "EMAIL_ADDRESS"
+    )
     ses.delete_email_identity(EmailIdentity="user+tag@example.com")
 
     with pytest.raises(ses.exceptions.NotFoundException) as exc_info:
         ses.get_email_identity(EmailIdentity="user+tag@example.com")
-    assert error_of(exc_info)[1] == "Email identity user+tag@example.com does not exist in us-east-1."
+    assert (
+        error_of(exc_info)[1] == "Email identity user+tag@example.com does not exist in us-east-1."
+    )
 
 
 def test_address_with_space_is_signed_and_not_found(ses: Any) -> None:
@@ -223,7 +233,9 @@ def test_address_with_space_is_signed_and_not_found(ses: Any) -> None:
 def test_unicode_address_round_trips(ses: Any) -> None:
     ses.create_email_identity(EmailIdentity="jörg@example.com")
 
-    assert ses.get_email_identity(EmailIdentity="jörg@example.com")["VerificationStatus"] == "PENDING"
+    assert (
+        ses.get_email_identity(EmailIdentity="jörg@example.com")["VerificationStatus"] == "PENDING"
+    )
 
 
 def test_get_domain_is_case_insensitive(ses: Any) -> None:
@@ -236,7 +248,9 @@ def test_get_domain_is_case_insensitive(ses: Any) -> None:
 def _bulk_identities(account: Account, region: Region, count: int) -> list[str]:
     names = [f"user{i:05d}@example.com" for i in range(count)]
     Identity.objects.bulk_create(
-        Identity(account=account, region=region, identity_type=IdentityType.EMAIL_ADDRESS, name=name)
+        Identity(
+            account=account, region=region, identity_type=IdentityType.EMAIL_ADDRESS, name=name
+        )
         for name in names
     )
     return names
@@ -247,7 +261,9 @@ def test_list_pages_over_2500_identities(ses: Any, account: Account, region: Reg
     pages, token = [], None
 
     while True:
-        response = ses.list_email_identities(PageSize=1000, **({"NextToken": token} if token else {}))
+        response = ses.list_email_identities(
+            PageSize=1000, **({"NextToken": token} if token else {})
+        )
         pages.append([item["IdentityName"] for item in response["EmailIdentities"]])
         token = response.get("NextToken")
         if not token:
@@ -280,7 +296,9 @@ def test_list_with_bad_next_token_is_bad_request(ses: Any, token: str) -> None:
     assert error_of(exc_info)[1].startswith("The NextToken is not valid.")
 
 
-def test_list_with_tampered_next_token_is_bad_request(ses: Any, account: Account, region: Region) -> None:
+def test_list_with_tampered_next_token_is_bad_request(
+    ses: Any, account: Account, region: Region
+) -> None:
     _bulk_identities(account, region, 3)
     token = ses.list_email_identities(PageSize=1)["NextToken"]
     tampered = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
@@ -403,7 +421,10 @@ def test_put_dkim_signing_switches_to_byodkim_and_back(ses: Any) -> None:
     byo = ses.put_email_identity_dkim_signing_attributes(
         EmailIdentity="example.com",
         SigningAttributesOrigin="EXTERNAL",
-        SigningAttributes={"DomainSigningSelector": "sel", "DomainSigningPrivateKey": key.private_key_base64},
+        SigningAttributes={
+            "DomainSigningSelector": "sel",
+            "DomainSigningPrivateKey": key.private_key_base64,
+        },
     )
     easy = ses.put_email_identity_dkim_signing_attributes(
         EmailIdentity="example.com", SigningAttributesOrigin="AWS_SES"
@@ -413,7 +434,10 @@ def test_put_dkim_signing_switches_to_byodkim_and_back(ses: Any) -> None:
     assert easy["SigningHostedZone"] == "dkim.amazonses.com"
     assert [len(token) for token in easy["DkimTokens"]] == [32, 32, 32]
     got = ses.get_email_identity(EmailIdentity="example.com")["DkimAttributes"]
-    assert (got["SigningAttributesOrigin"], got["NextSigningKeyLength"]) == ("AWS_SES", "RSA_2048_BIT")
+    assert (got["SigningAttributesOrigin"], got["NextSigningKeyLength"]) == (
+        "AWS_SES",
+        "RSA_2048_BIT",
+    )
 
 
 def test_put_dkim_signing_with_unknown_origin_is_bad_request(ses: Any) -> None:
@@ -424,7 +448,9 @@ def test_put_dkim_signing_with_unknown_origin_is_bad_request(ses: Any) -> None:
             EmailIdentity="example.com", SigningAttributesOrigin="BOGUS"
         )
 
-    assert error_of(exc_info)[1].startswith("SigningAttributesOrigin must be one of AWS_SES, EXTERNAL,")
+    assert error_of(exc_info)[1].startswith(
+        "SigningAttributesOrigin must be one of AWS_SES, EXTERNAL,"
+    )
 
 
 def test_put_dkim_signing_on_email_address_is_bad_request(ses: Any) -> None:
@@ -435,14 +461,18 @@ def test_put_dkim_signing_on_email_address_is_bad_request(ses: Any) -> None:
             EmailIdentity="a@example.com", SigningAttributesOrigin="AWS_SES"
         )
 
-    assert error_of(exc_info)[1].startswith("DKIM signing attributes can be set for domain identities only.")
+    assert error_of(exc_info)[1].startswith(
+        "DKIM signing attributes can be set for domain identities only."
+    )
 
 
 def test_put_mail_from_sets_and_clears(ses: Any) -> None:
     ses.create_email_identity(EmailIdentity="example.com")
 
     ses.put_email_identity_mail_from_attributes(
-        EmailIdentity="example.com", MailFromDomain="bounce.example.com", BehaviorOnMxFailure="REJECT_MESSAGE"
+        EmailIdentity="example.com",
+        MailFromDomain="bounce.example.com",
+        BehaviorOnMxFailure="REJECT_MESSAGE",
     )
     on = ses.get_email_identity(EmailIdentity="example.com")["MailFromAttributes"]
     ses.put_email_identity_mail_from_attributes(EmailIdentity="example.com")
@@ -460,7 +490,9 @@ def test_put_mail_from_outside_the_domain_is_bad_request(ses: Any) -> None:
     ses.create_email_identity(EmailIdentity="example.com")
 
     with pytest.raises(ses.exceptions.BadRequestException) as exc_info:
-        ses.put_email_identity_mail_from_attributes(EmailIdentity="example.com", MailFromDomain="mail.other.com")
+        ses.put_email_identity_mail_from_attributes(
+            EmailIdentity="example.com", MailFromDomain="mail.other.com"
+        )
 
     assert error_of(exc_info)[1] == (
         "mail.other.com is not a subdomain of example.com. Enter a subdomain such as mail.example.com."
@@ -472,17 +504,24 @@ def test_put_mail_from_with_unknown_behaviour_is_bad_request(ses: Any) -> None:
 
     with pytest.raises(ses.exceptions.BadRequestException) as exc_info:
         ses.put_email_identity_mail_from_attributes(
-            EmailIdentity="example.com", MailFromDomain="m.example.com", BehaviorOnMxFailure="BOUNCE"
+            EmailIdentity="example.com",
+            MailFromDomain="m.example.com",
+            BehaviorOnMxFailure="BOUNCE",
         )
 
-    assert "BehaviorOnMxFailure must be one of USE_DEFAULT_VALUE, REJECT_MESSAGE" in error_of(exc_info)[1]
+    assert (
+        "BehaviorOnMxFailure must be one of USE_DEFAULT_VALUE, REJECT_MESSAGE"
+        in error_of(exc_info)[1]
+    )
 
 
 def test_put_configuration_set_attributes_sets_and_removes(ses: Any) -> None:
     ses.create_configuration_set(ConfigurationSetName="cs1")
     ses.create_email_identity(EmailIdentity="example.com")
 
-    ses.put_email_identity_configuration_set_attributes(EmailIdentity="example.com", ConfigurationSetName="cs1")
+    ses.put_email_identity_configuration_set_attributes(
+        EmailIdentity="example.com", ConfigurationSetName="cs1"
+    )
     with_set = ses.get_email_identity(EmailIdentity="example.com").get("ConfigurationSetName")
     ses.put_email_identity_configuration_set_attributes(EmailIdentity="example.com")
     without = ses.get_email_identity(EmailIdentity="example.com").get("ConfigurationSetName")
@@ -497,14 +536,20 @@ def test_put_configuration_set_attributes_sets_and_removes(ses: Any) -> None:
 def test_put_feedback_attributes(ses: Any) -> None:
     ses.create_email_identity(EmailIdentity="a@example.com")
 
-    ses.put_email_identity_feedback_attributes(EmailIdentity="a@example.com", EmailForwardingEnabled=False)
+    ses.put_email_identity_feedback_attributes(
+        EmailIdentity="a@example.com", EmailForwardingEnabled=False
+    )
 
-    assert ses.get_email_identity(EmailIdentity="a@example.com")["FeedbackForwardingStatus"] is False
+    assert (
+        ses.get_email_identity(EmailIdentity="a@example.com")["FeedbackForwardingStatus"] is False
+    )
 
 
 def test_put_attributes_on_missing_identity_is_not_found(ses: Any) -> None:
     with pytest.raises(ses.exceptions.NotFoundException):
-        ses.put_email_identity_feedback_attributes(EmailIdentity="nobody@example.com", EmailForwardingEnabled=True)
+        ses.put_email_identity_feedback_attributes(
+            EmailIdentity="nobody@example.com", EmailForwardingEnabled=True
+        )
 
 
 def test_verification_info_timestamps_are_epoch_numbers(ses: Any, raw: Any) -> None:
@@ -515,7 +560,9 @@ def test_verification_info_timestamps_are_epoch_numbers(ses: Any, raw: Any) -> N
 
     assert data["VerificationStatus"] == "SUCCESS"
     assert data["VerifiedForSendingStatus"] is True
-    assert data["VerificationInfo"] == {"LastSuccessTimestamp": round(identity.last_success_at.timestamp(), 3)}
+    assert data["VerificationInfo"] == {
+        "LastSuccessTimestamp": round(identity.last_success_at.timestamp(), 3)
+    }
 
 
 # --- policies --------------------------------------------------------------------------------
@@ -526,7 +573,9 @@ def test_policy_on_unverified_identity_is_bad_request(ses: Any) -> None:
     ses.create_email_identity(EmailIdentity="example.com")
 
     with pytest.raises(ses.exceptions.BadRequestException) as exc_info:
-        ses.create_email_identity_policy(EmailIdentity="example.com", PolicyName="p1", Policy=POLICY)
+        ses.create_email_identity_policy(
+            EmailIdentity="example.com", PolicyName="p1", Policy=POLICY
+        )
 
     assert error_of(exc_info)[1].startswith("example.com is not verified.")
 
@@ -537,9 +586,15 @@ def test_policy_lifecycle(ses: Any) -> None:
 
     ses.create_email_identity_policy(EmailIdentity="example.com", PolicyName="p1", Policy=POLICY)
     with pytest.raises(ses.exceptions.AlreadyExistsException):
-        ses.create_email_identity_policy(EmailIdentity="example.com", PolicyName="p1", Policy=POLICY)
-    ses.update_email_identity_policy(EmailIdentity="example.com", PolicyName="p1", Policy='{"Version": "x"}')
-    ses.update_email_identity_policy(EmailIdentity="example.com", PolicyName="missing", Policy=POLICY)
+        ses.create_email_identity_policy(
+            EmailIdentity="example.com", PolicyName="p1", Policy=POLICY
+        )
+    ses.update_email_identity_policy(
+        EmailIdentity="example.com", PolicyName="p1", Policy='{"Version": "x"}'
+    )
+    ses.update_email_identity_policy(
+        EmailIdentity="example.com", PolicyName="missing", Policy=POLICY
+    )
     policies = ses.get_email_identity_policies(EmailIdentity="example.com")["Policies"]
     assert policies == {"p1": '{"Version": "x"}'}
     assert ses.get_email_identity(EmailIdentity="example.com")["Policies"] == policies
@@ -563,7 +618,9 @@ def test_invalid_policy_is_bad_request(ses: Any, name: str, policy: str, message
     verified("example.com")
 
     with pytest.raises(ses.exceptions.BadRequestException) as exc_info:
-        ses.create_email_identity_policy(EmailIdentity="example.com", PolicyName=name, Policy=policy)
+        ses.create_email_identity_policy(
+            EmailIdentity="example.com", PolicyName=name, Policy=policy
+        )
 
     assert error_of(exc_info)[1].startswith(message)
 
@@ -571,7 +628,11 @@ def test_invalid_policy_is_bad_request(ses: Any, name: str, policy: str, message
 def test_21st_policy_is_limit_exceeded(ses: Any) -> None:
     ses.create_email_identity(EmailIdentity="example.com")
     identity = verified("example.com")
-    identity.policies.bulk_create([identity.policies.model(identity=identity, name=f"p{i}", document="{}") for i in range(20)])
+    identity.policies.bulk_create(
+        [identity.policies.model(identity=identity, name=f"p{i}", document="{}") for i in range(20)]
+    )
 
     with pytest.raises(ses.exceptions.LimitExceededException):
-        ses.create_email_identity_policy(EmailIdentity="example.com", PolicyName="p20", Policy=POLICY)
+        ses.create_email_identity_policy(
+            EmailIdentity="example.com", PolicyName="p20", Policy=POLICY
+        )

@@ -83,7 +83,9 @@ def test_duplicate_configuration_set_is_already_exists(ses: Any) -> None:
         ),
     ],
 )
-def test_invalid_configuration_set_is_bad_request(ses: Any, params: dict[str, Any], message: str) -> None:
+def test_invalid_configuration_set_is_bad_request(
+    ses: Any, params: dict[str, Any], message: str
+) -> None:
     with pytest.raises(ses.exceptions.BadRequestException) as exc_info:
         ses.create_configuration_set(**params)
 
@@ -120,7 +122,10 @@ def test_template_lifecycle(ses: Any, raw: Any, verified_domain: Identity) -> No
         body=b'{"TemplateSubject": "New subject"}',
     )
     assert (response.status, response.json()) == (200, {})
-    assert ses.get_custom_verification_email_template(TemplateName="welcome")["TemplateSubject"] == "New subject"
+    assert (
+        ses.get_custom_verification_email_template(TemplateName="welcome")["TemplateSubject"]
+        == "New subject"
+    )
 
     ses.delete_custom_verification_email_template(TemplateName="welcome")
     with pytest.raises(ses.exceptions.NotFoundException):
@@ -130,13 +135,28 @@ def test_template_lifecycle(ses: Any, raw: Any, verified_domain: Identity) -> No
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"FromEmailAddress": "Team <noreply@example.com>"}, "Enter the address alone, without a display name"),
-        ({"FromEmailAddress": "noreply@unverified.org"}, "The From address noreply@unverified.org is not verified"),
-        ({"TemplateContent": "<p>hi</p><script>x()</script>"}, "TemplateContent breaks the SES template rules. Line 1"),
-        ({"TemplateContent": "<p>hi</p><!-- note -->"}, "TemplateContent breaks the SES template rules."),
-        ({"SuccessRedirectionURL": "ftp://example.com/"}, "SuccessRedirectionURL must be an http:// or https:// URL"),
-        ({"TemplateSubject": "two\nlines"}, "TemplateSubject must be a single line"),
-        ({"TemplateName": "bad name"}, "“bad name” is not a valid template name."),
+        (
+            {"FromEmailAddress": "Team <noreply@example.com>"},
+            "FromEmailAddress: The From address can't have a display name",
+        ),
+        (
+            {"FromEmailAddress": "noreply@unverified.org"},
+            "FromEmailAddress: noreply@unverified.org is not verified in us-east-1.",
+        ),
+        (
+            {"TemplateContent": "<p>hi</p><script>x()</script>"},
+            "TemplateContent: Line 1, column 10: The <script> tag is not allowed",
+        ),
+        (
+            {"TemplateContent": "<p>hi</p><!-- note -->"},
+            "TemplateContent: Line 1, column 10: Comments are not allowed",
+        ),
+        (
+            {"SuccessRedirectionURL": "ftp://example.com/"},
+            "SuccessRedirectionURL: The success redirection URL must be a full http:// or https://",
+        ),
+        ({"TemplateSubject": "two\nlines"}, "TemplateSubject: The subject must be a single line."),
+        ({"TemplateName": "bad name"}, "TemplateName: “bad name” is not a valid template name."),
     ],
 )
 def test_invalid_template_is_bad_request(
@@ -176,18 +196,24 @@ def test_51st_template_is_limit_exceeded(
     with pytest.raises(ses.exceptions.LimitExceededException) as exc_info:
         ses.create_custom_verification_email_template(**TEMPLATE)
 
-    assert error_of(exc_info)[1].startswith("This account already has 50 custom verification email templates")
+    assert error_of(exc_info)[1].startswith(
+        "This account already has 50 custom verification email templates in us-east-1"
+    )
     page = ses.list_custom_verification_email_templates(PageSize=50)
     assert (len(page["CustomVerificationEmailTemplates"]), "NextToken" in page) == (50, False)
     with pytest.raises(ses.exceptions.BadRequestException):
         ses.list_custom_verification_email_templates(PageSize=51)
 
 
-def test_send_custom_verification_email_needs_production_access(ses: Any, verified_domain: Identity) -> None:
+def test_send_custom_verification_email_needs_production_access(
+    ses: Any, verified_domain: Identity
+) -> None:
     ses.create_custom_verification_email_template(**TEMPLATE)
 
     with pytest.raises(ses.exceptions.MessageRejected) as exc_info:
-        ses.send_custom_verification_email(EmailAddress="someone@example.net", TemplateName="welcome")
+        ses.send_custom_verification_email(
+            EmailAddress="someone@example.net", TemplateName="welcome"
+        )
 
     assert error_of(exc_info)[1].startswith("Production access not granted.")
 
@@ -198,7 +224,9 @@ def test_send_custom_verification_email_returns_message_id(
     account.region_settings(region).grant_production_access()
     ses.create_custom_verification_email_template(**TEMPLATE)
 
-    response = ses.send_custom_verification_email(EmailAddress="someone@example.net", TemplateName="welcome")
+    response = ses.send_custom_verification_email(
+        EmailAddress="someone@example.net", TemplateName="welcome"
+    )
 
     assert len(response["MessageId"]) > 20
     with pytest.raises(ses.exceptions.NotFoundException):
@@ -217,7 +245,9 @@ def test_tags_on_every_resource_type(ses: Any, verified_domain: Identity, accoun
     ]
 
     for arn in arns:
-        ses.tag_resource(ResourceArn=arn, Tags=[{"Key": "b c", "Value": "1"}, {"Key": "a", "Value": "2"}])
+        ses.tag_resource(
+            ResourceArn=arn, Tags=[{"Key": "b c", "Value": "1"}, {"Key": "a", "Value": "2"}]
+        )
         ses.tag_resource(ResourceArn=arn, Tags=[{"Key": "a", "Value": "3"}])
         assert ses.list_tags_for_resource(ResourceArn=arn)["Tags"] == [
             {"Key": "a", "Value": "3"},
@@ -227,7 +257,9 @@ def test_tags_on_every_resource_type(ses: Any, verified_domain: Identity, accoun
         assert ses.list_tags_for_resource(ResourceArn=arn)["Tags"] == []
 
 
-def test_tags_beyond_50_are_limit_exceeded(ses: Any, verified_domain: Identity, account: Account) -> None:
+def test_tags_beyond_50_are_limit_exceeded(
+    ses: Any, verified_domain: Identity, account: Account
+) -> None:
     arn = f"arn:aws:ses:us-east-1:{account.pk}:identity/example.com"
     ses.tag_resource(ResourceArn=arn, Tags=[{"Key": f"k{i}", "Value": ""} for i in range(50)])
 
@@ -245,7 +277,9 @@ def test_tags_beyond_50_are_limit_exceeded(ses: Any, verified_domain: Identity, 
         ("arn:aws:ses:us-east-1:{account}:template/x", "BadRequestException"),
     ],
 )
-def test_tagging_unknown_or_foreign_arn(ses: Any, verified_domain: Identity, account: Account, arn: str, code: str) -> None:
+def test_tagging_unknown_or_foreign_arn(
+    ses: Any, verified_domain: Identity, account: Account, arn: str, code: str
+) -> None:
     with pytest.raises(ses.exceptions.ClientError) as exc_info:
         ses.list_tags_for_resource(ResourceArn=arn.format(account=account.pk))
 
@@ -264,7 +298,9 @@ def test_get_account_in_the_sandbox(ses: Any) -> None:
     }
 
 
-def test_put_account_details_requests_production_access(ses: Any, account: Account, region: Region) -> None:
+def test_put_account_details_requests_production_access(
+    ses: Any, account: Account, region: Region
+) -> None:
     ses.put_account_details(
         MailType="TRANSACTIONAL",
         WebsiteURL="https://example.com",
@@ -287,18 +323,33 @@ def test_put_account_details_requests_production_access(ses: Any, account: Accou
 
     account.region_settings(region).grant_production_access()
     granted = ses.get_account()
-    assert (granted["ProductionAccessEnabled"], granted["SendQuota"]["Max24HourSend"], granted["SendQuota"]["MaxSendRate"]) == (True, 50000.0, 14.0)
+    assert (
+        granted["ProductionAccessEnabled"],
+        granted["SendQuota"]["Max24HourSend"],
+        granted["SendQuota"]["MaxSendRate"],
+    ) == (True, 50000.0, 14.0)
 
 
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"MailType": "SPAM", "WebsiteURL": "https://e.com"}, "MailType must be one of MARKETING, TRANSACTIONAL"),
-        ({"MailType": "MARKETING", "WebsiteURL": "e.com"}, "WebsiteURL must be an http:// or https:// URL"),
-        ({"MailType": "MARKETING", "WebsiteURL": "https://e.com", "ContactLanguage": "FR"}, "ContactLanguage must be one of EN, JA"),
+        (
+            {"MailType": "SPAM", "WebsiteURL": "https://e.com"},
+            "MailType must be one of MARKETING, TRANSACTIONAL",
+        ),
+        (
+            {"MailType": "MARKETING", "WebsiteURL": "e.com"},
+            "WebsiteURL must be an http:// or https:// URL",
+        ),
+        (
+            {"MailType": "MARKETING", "WebsiteURL": "https://e.com", "ContactLanguage": "FR"},
+            "ContactLanguage must be one of EN, JA",
+        ),
     ],
 )
-def test_invalid_account_details_are_bad_request(ses: Any, params: dict[str, Any], message: str) -> None:
+def test_invalid_account_details_are_bad_request(
+    ses: Any, params: dict[str, Any], message: str
+) -> None:
     with pytest.raises(ses.exceptions.BadRequestException) as exc_info:
         ses.put_account_details(**params)
 

@@ -12,8 +12,6 @@ Bind the fixtures in a test module:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from pytest_django import Settings
 
@@ -24,12 +22,12 @@ from tests.support.knot import KnotServer
 
 
 @pytest.fixture
-def knot_dns(dns_zone: KnotServer, settings: Settings) -> Iterator[KnotServer]:
+def knot_dns(dns_zone: KnotServer, settings: Settings) -> KnotServer:
     """The session's Knot server as the nameserver every DNS check asks."""
     settings.DNS_NAMESERVERS = [dns_zone.host]
     settings.DNS_PORT = dns_zone.port
     settings.DNS_TIMEOUT = 2.0
-    yield dns_zone
+    return dns_zone
 
 
 def zone_value(record: records.DnsRecord) -> str:

@@ -19,7 +19,9 @@ CREATE_URL = "/us-east-1/configuration-sets/create/"
 
 
 def delete_url(name: str) -> str:
-    return reverse("identities:configuration_set_delete", kwargs={"region": "us-east-1", "name": name})
+    return reverse(
+        "identities:configuration_set_delete", kwargs={"region": "us-east-1", "name": name}
+    )
 
 
 @pytest.fixture
@@ -29,29 +31,44 @@ def marketing(account: Account, region: Region) -> ConfigurationSet:
 
 def test_urls_are_stable(region: Region) -> None:
     assert reverse("identities:configuration_sets", kwargs={"region": "us-east-1"}) == LIST_URL
-    assert reverse("identities:configuration_set_create", kwargs={"region": "us-east-1"}) == CREATE_URL
+    assert (
+        reverse("identities:configuration_set_create", kwargs={"region": "us-east-1"}) == CREATE_URL
+    )
 
 
 # --- list ---------------------------------------------------------------------------------------
-def test_list_shows_sets_with_how_many_identities_use_them(owner_client: Client, marketing: ConfigurationSet, account: Account, region: Region, make_domain: Callable) -> None:
+def test_list_shows_sets_with_how_many_identities_use_them(
+    owner_client: Client,
+    marketing: ConfigurationSet,
+    account: Account,
+    region: Region,
+    make_domain: Callable,
+) -> None:
     ConfigurationSet.objects.create(account=account, region=region, name="unused")
     make_domain("a.example", configuration_set_name="marketing")
     make_domain("b.example", configuration_set_name="marketing")
 
     response = owner_client.get(LIST_URL)
 
-    assert [(s.name, s.identity_count) for s in response.context["sets"]] == [("marketing", 2), ("unused", 0)]
+    assert [(s.name, s.identity_count) for s in response.context["sets"]] == [
+        ("marketing", 2),
+        ("unused", 0),
+    ]
     assert 'Configuration sets <span class="counter">(2)</span>' in response.content.decode()
     assert 'aria-current="page">Configuration sets</a>' in response.content.decode()
 
 
-def test_list_teammate_sees_the_accounts_sets(teammate_client: Client, marketing: ConfigurationSet) -> None:
+def test_list_teammate_sees_the_accounts_sets(
+    teammate_client: Client, marketing: ConfigurationSet
+) -> None:
     response = teammate_client.get(LIST_URL)
 
     assert [s.name for s in response.context["sets"]] == ["marketing"]
 
 
-def test_list_outsider_sees_only_their_own(outsider_client: Client, marketing: ConfigurationSet) -> None:
+def test_list_outsider_sees_only_their_own(
+    outsider_client: Client, marketing: ConfigurationSet
+) -> None:
     assert list(outsider_client.get(LIST_URL).context["sets"]) == []
 
 
@@ -63,14 +80,18 @@ def test_list_wrong_method_is_405(owner_client: Client, region: Region) -> None:
     assert owner_client.post(LIST_URL).status_code == 405
 
 
-def test_list_htmx_returns_the_table_partial(owner_client: Client, marketing: ConfigurationSet) -> None:
+def test_list_htmx_returns_the_table_partial(
+    owner_client: Client, marketing: ConfigurationSet
+) -> None:
     html = owner_client.get(LIST_URL, **HTMX).content.decode()
 
     assert "<html" not in html
     assert html.lstrip().startswith('<section class="container" id="configuration-sets"')
 
 
-def test_list_query_count_is_constant(owner_client: Client, account: Account, region: Region, make_domain: Callable) -> None:
+def test_list_query_count_is_constant(
+    owner_client: Client, account: Account, region: Region, make_domain: Callable
+) -> None:
     owner_client.get(LIST_URL)
 
     def count() -> int:
@@ -100,16 +121,24 @@ def test_create_set(owner_client: Client, account: Account) -> None:
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("", "“” is not a valid configuration set name. Use 1–64 letters, digits, underscores and hyphens."),
+        (
+            "",
+            "“” is not a valid configuration set name. Use 1–64 letters, digits, underscores and hyphens.",
+        ),
         (
             "has space",
             "“has space” is not a valid configuration set name. Use 1–64 letters, digits, "
             "underscores and hyphens.",
         ),
-        ("marketing", "A configuration set named marketing already exists in us-east-1. Choose another name."),
+        (
+            "marketing",
+            "A configuration set named marketing already exists in us-east-1. Choose another name.",
+        ),
     ],
 )
-def test_create_set_errors_keep_the_input(owner_client: Client, marketing: ConfigurationSet, name: str, message: str) -> None:
+def test_create_set_errors_keep_the_input(
+    owner_client: Client, marketing: ConfigurationSet, name: str, message: str
+) -> None:
     response = owner_client.post(CREATE_URL, {"name": name})
 
     assert response.context["form"].errors["name"] == [message]
@@ -118,7 +147,9 @@ def test_create_set_errors_keep_the_input(owner_client: Client, marketing: Confi
     assert ConfigurationSet.objects.count() == 1
 
 
-def test_create_same_name_in_another_account_is_fine(outsider_client: Client, marketing: ConfigurationSet) -> None:
+def test_create_same_name_in_another_account_is_fine(
+    outsider_client: Client, marketing: ConfigurationSet
+) -> None:
     assert outsider_client.post(CREATE_URL, {"name": "marketing"}).status_code == 302
     assert ConfigurationSet.objects.count() == 2
 
@@ -141,7 +172,9 @@ def test_create_htmx(owner_client: Client, region: Region) -> None:
 
 
 # --- delete -----------------------------------------------------------------------------------------
-def test_delete_warns_about_identities_using_the_set(owner_client: Client, marketing: ConfigurationSet, make_domain: Callable) -> None:
+def test_delete_warns_about_identities_using_the_set(
+    owner_client: Client, marketing: ConfigurationSet, make_domain: Callable
+) -> None:
     make_domain("a.example", configuration_set_name="marketing")
 
     html = owner_client.get(delete_url("marketing")).content.decode()
@@ -155,13 +188,17 @@ def test_delete_warns_about_identities_using_the_set(owner_client: Client, marke
     assert "Delete anyway" in html
 
 
-def test_delete_without_users_has_no_warning(owner_client: Client, marketing: ConfigurationSet) -> None:
+def test_delete_without_users_has_no_warning(
+    owner_client: Client, marketing: ConfigurationSet
+) -> None:
     html = owner_client.get(delete_url("marketing")).content.decode()
 
     assert "No identity uses marketing as its default configuration set." in html
 
 
-def test_delete_anyway_leaves_the_default_dangling(owner_client: Client, marketing: ConfigurationSet, make_domain: Callable) -> None:
+def test_delete_anyway_leaves_the_default_dangling(
+    owner_client: Client, marketing: ConfigurationSet, make_domain: Callable
+) -> None:
     make_domain("a.example", configuration_set_name="marketing")
 
     response = owner_client.post(delete_url("marketing"))

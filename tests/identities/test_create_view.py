@@ -52,7 +52,9 @@ def test_create_url_is_stable(region: Region) -> None:
     assert reverse("identities:create", kwargs={"region": "us-east-1"}) == CREATE_URL
 
 
-def test_create_get_shows_the_wizard_sections_in_ses_order(owner_client: Client, region: Region) -> None:
+def test_create_get_shows_the_wizard_sections_in_ses_order(
+    owner_client: Client, region: Region
+) -> None:
     html = owner_client.get(CREATE_URL).content.decode()
 
     order = [
@@ -88,19 +90,27 @@ def test_create_domain_redirects_to_its_page(owner_client: Client, account: Acco
     identity = Identity.objects.get()
     assert response.status_code == 302
     assert response["Location"] == detail_url("example.com")
-    assert (identity.account, identity.region_id, identity.name) == (account, "us-east-1", "example.com")
+    assert (identity.account, identity.region_id, identity.name) == (
+        account,
+        "us-east-1",
+        "example.com",
+    )
     assert identity.verification_status == "PENDING"
     assert len(identity.dkim_tokens) == 3
     assert identity.events.get().actor == "owner"
 
 
-def test_create_teammate_creates_in_the_shared_account(teammate_client: Client, account: Account) -> None:
+def test_create_teammate_creates_in_the_shared_account(
+    teammate_client: Client, account: Account
+) -> None:
     teammate_client.post(CREATE_URL, domain_form())
 
     assert Identity.objects.get().account == account
 
 
-def test_create_domain_with_every_option(owner_client: Client, account: Account, region: Region) -> None:
+def test_create_domain_with_every_option(
+    owner_client: Client, account: Account, region: Region
+) -> None:
     ConfigurationSet.objects.create(account=account, region=region, name="marketing")
     data = domain_form(
         assign_configuration_set="on",
@@ -118,13 +128,21 @@ def test_create_domain_with_every_option(owner_client: Client, account: Account,
 
     identity = Identity.objects.get()
     assert identity.configuration_set_name == "marketing"
-    assert (identity.mail_from_domain, identity.mail_from_behavior) == ("mail.example.com", "REJECT_MESSAGE")
+    assert (identity.mail_from_domain, identity.mail_from_behavior) == (
+        "mail.example.com",
+        "REJECT_MESSAGE",
+    )
     assert identity.dkim_next_key_length == "RSA_1024_BIT"
     assert identity.dkim_signing_enabled is False
-    assert sorted(identity.tags.values_list("key", "value")) == [("cost-centre", ""), ("team", "mail")]
+    assert sorted(identity.tags.values_list("key", "value")) == [
+        ("cost-centre", ""),
+        ("team", "mail"),
+    ]
 
 
-def test_create_email_keeps_case_and_ignores_domain_only_fields(owner_client: Client, region: Region) -> None:
+def test_create_email_keeps_case_and_ignores_domain_only_fields(
+    owner_client: Client, region: Region
+) -> None:
     # Without JavaScript the domain-only sections are still in the form; they must not count.
     data = email_form(use_mail_from="on", mail_from_domain="not valid!", dkim_type="EXTERNAL")
 
@@ -136,7 +154,9 @@ def test_create_email_keeps_case_and_ignores_domain_only_fields(owner_client: Cl
     assert identity.mail_from_domain == ""
 
 
-def test_create_byodkim_with_pem_armour_says_it_was_cleaned(owner_client: Client, region: Region) -> None:
+def test_create_byodkim_with_pem_armour_says_it_was_cleaned(
+    owner_client: Client, region: Region
+) -> None:
     key = rsa_key(1024)
     data = domain_form(dkim_type="EXTERNAL", private_key=pem(key), selector="sel1")
 
@@ -252,15 +272,21 @@ def test_create_email_shows_the_validator_message(owner_client: Client, region: 
     ]
 
 
-def test_create_existing_identity_is_an_error_on_the_name(owner_client: Client, make_domain: Callable) -> None:
+def test_create_existing_identity_is_an_error_on_the_name(
+    owner_client: Client, make_domain: Callable
+) -> None:
     make_domain("example.com")
 
     response = owner_client.post(CREATE_URL, domain_form(domain="EXAMPLE.com"))
 
-    assert field_errors(response, "domain") == ["example.com already exists as an identity in us-east-1."]
+    assert field_errors(response, "domain") == [
+        "example.com already exists as an identity in us-east-1."
+    ]
 
 
-def test_create_over_the_region_limit_is_a_banner(owner_client: Client, make_domain: Callable, settings) -> None:
+def test_create_over_the_region_limit_is_a_banner(
+    owner_client: Client, make_domain: Callable, settings
+) -> None:
     settings.MAX_IDENTITIES_PER_REGION = 1
     make_domain("first.example")
 
@@ -297,7 +323,9 @@ def test_create_error_keeps_everything_the_user_typed(owner_client: Client, regi
 
 
 # --- the www. warning ---------------------------------------------------------------------------------
-def test_create_www_domain_asks_for_confirmation_first(owner_client: Client, region: Region) -> None:
+def test_create_www_domain_asks_for_confirmation_first(
+    owner_client: Client, region: Region
+) -> None:
     response = owner_client.post(CREATE_URL, domain_form(domain="www.example.com"))
 
     html = response.content.decode()
@@ -307,21 +335,28 @@ def test_create_www_domain_asks_for_confirmation_first(owner_client: Client, reg
 
 
 def test_create_www_domain_once_confirmed(owner_client: Client, region: Region) -> None:
-    response = owner_client.post(CREATE_URL, domain_form(domain="www.example.com", confirm_www="on"))
+    response = owner_client.post(
+        CREATE_URL, domain_form(domain="www.example.com", confirm_www="on")
+    )
 
     assert response.status_code == 302
     assert Identity.objects.get().name == "www.example.com"
 
 
 # --- tag rows without JavaScript ----------------------------------------------------------------------
-def test_create_add_tag_adds_a_row_and_keeps_input_without_errors(owner_client: Client, region: Region) -> None:
+def test_create_add_tag_adds_a_row_and_keeps_input_without_errors(
+    owner_client: Client, region: Region
+) -> None:
     data = domain_form(domain="", tag_key=["team"], tag_value=["mail"], add_tag="1")
 
     response = owner_client.post(CREATE_URL, data)
 
     html = response.content.decode()
     assert not Identity.objects.exists()
-    assert [(row.key, row.value) for row in response.context["form"].tag_rows] == [("team", "mail"), ("", "")]
+    assert [(row.key, row.value) for row in response.context["form"].tag_rows] == [
+        ("team", "mail"),
+        ("", ""),
+    ]
     assert 'id="tag-key-1"' in html
     assert "Enter a domain" not in html  # adding a row is not a submission
 
@@ -331,7 +366,10 @@ def test_create_remove_tag_removes_that_row(owner_client: Client, region: Region
 
     response = owner_client.post(CREATE_URL, data)
 
-    assert [(row.key, row.value) for row in response.context["form"].tag_rows] == [("a", "1"), ("c", "3")]
+    assert [(row.key, row.value) for row in response.context["form"].tag_rows] == [
+        ("a", "1"),
+        ("c", "3"),
+    ]
     assert not Identity.objects.exists()
 
 

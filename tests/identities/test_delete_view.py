@@ -45,7 +45,9 @@ def test_delete_teammate_can_delete(teammate_client: Client, domain: Identity) -
 
 
 @pytest.mark.parametrize("typed", ["", "Example.com", "example.com ", "example"])
-def test_delete_with_another_name_is_refused_and_keeps_the_input(owner_client: Client, domain: Identity, typed: str) -> None:
+def test_delete_with_another_name_is_refused_and_keeps_the_input(
+    owner_client: Client, domain: Identity, typed: str
+) -> None:
     response = owner_client.post(delete_url(), {"confirm": typed})
 
     assert response.status_code == 200
@@ -57,11 +59,15 @@ def test_delete_with_another_name_is_refused_and_keeps_the_input(owner_client: C
     assert Identity.objects.exists()
 
 
-def test_delete_email_identity_is_case_sensitive(owner_client: Client, make_email: Callable) -> None:
+def test_delete_email_identity_is_case_sensitive(
+    owner_client: Client, make_email: Callable
+) -> None:
     make_email("Sender@example.com")
 
     refused = owner_client.post(delete_url("Sender@example.com"), {"confirm": "sender@example.com"})
-    accepted = owner_client.post(delete_url("Sender@example.com"), {"confirm": "Sender@example.com"})
+    accepted = owner_client.post(
+        delete_url("Sender@example.com"), {"confirm": "Sender@example.com"}
+    )
 
     assert refused.status_code == 200
     assert accepted.status_code == 302
@@ -91,7 +97,7 @@ def test_delete_htmx_error_returns_the_form_partial(owner_client: Client, domain
 
     assert "<html" not in html
     assert html.lstrip().startswith("<form")
-    assert "The name you entered doesn't match." in html
+    assert "The name you entered doesn&#x27;t match." in html
 
 
 def test_delete_htmx_success_redirects_the_client(owner_client: Client, domain: Identity) -> None:

@@ -59,7 +59,10 @@ def test_csv_email_identity_is_only_the_header(owner_client: Client, make_email:
 
     assert response.content.decode() == "Type,Name,Value\r\n"
     # Characters unsafe in a file name are replaced.
-    assert response["Content-Disposition"] == 'attachment; filename="o_neil_ops@example.com-records.csv"'
+    assert (
+        response["Content-Disposition"]
+        == 'attachment; filename="o_neil_ops@example.com-records.csv"'
+    )
 
 
 # --- zone file ------------------------------------------------------------------------------------
@@ -84,21 +87,27 @@ def test_zone_file_easy_dkim_with_mail_from(owner_client: Client, make_domain: C
 
 # --- access -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("view", ["records_csv", "records_zone"])
-def test_download_outsider_gets_404(outsider_client: Client, make_domain: Callable, view: str) -> None:
+def test_download_outsider_gets_404(
+    outsider_client: Client, make_domain: Callable, view: str
+) -> None:
     make_domain("example.com")
 
     assert outsider_client.get(url(view)).status_code == 404
 
 
 @pytest.mark.parametrize("view", ["records_csv", "records_zone"])
-def test_download_teammate_can_download(teammate_client: Client, make_domain: Callable, view: str) -> None:
+def test_download_teammate_can_download(
+    teammate_client: Client, make_domain: Callable, view: str
+) -> None:
     make_domain("example.com")
 
     assert teammate_client.get(url(view)).status_code == 200
 
 
 @pytest.mark.parametrize("view", ["records_csv", "records_zone"])
-def test_download_anonymous_redirects_to_login(client: Client, make_domain: Callable, view: str) -> None:
+def test_download_anonymous_redirects_to_login(
+    client: Client, make_domain: Callable, view: str
+) -> None:
     make_domain("example.com")
 
     response = client.get(url(view))
@@ -108,13 +117,17 @@ def test_download_anonymous_redirects_to_login(client: Client, make_domain: Call
 
 
 @pytest.mark.parametrize("view", ["records_csv", "records_zone"])
-def test_download_wrong_method_is_405(owner_client: Client, make_domain: Callable, view: str) -> None:
+def test_download_wrong_method_is_405(
+    owner_client: Client, make_domain: Callable, view: str
+) -> None:
     make_domain("example.com")
 
     assert owner_client.post(url(view)).status_code == 405
 
 
-def test_download_htmx_request_still_gets_the_file(owner_client: Client, make_domain: Callable) -> None:
+def test_download_htmx_request_still_gets_the_file(
+    owner_client: Client, make_domain: Callable
+) -> None:
     make_domain("example.com")
 
     response = owner_client.get(url("records_csv"), HTTP_HX_REQUEST="true")

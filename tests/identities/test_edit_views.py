@@ -72,7 +72,9 @@ def test_edit_teammate_opens_the_form(teammate_client: Client, domain: Identity,
 
 
 @pytest.mark.parametrize("view", EDITS)
-def test_edit_htmx_get_returns_the_form_partial(owner_client: Client, domain: Identity, view: str) -> None:
+def test_edit_htmx_get_returns_the_form_partial(
+    owner_client: Client, domain: Identity, view: str
+) -> None:
     html = owner_client.get(url(view), **HTMX).content.decode()
 
     assert "<html" not in html
@@ -88,20 +90,28 @@ def test_dkim_turn_signing_off(teammate_client: Client, domain: Identity) -> Non
     assert events(domain)[-1] == ("dkim_signing", "DKIM signing disabled.", "teammate")
 
 
-def test_dkim_key_length_change_queues_key_generation(owner_client: Client, domain: Identity, django_capture_on_commit_callbacks) -> None:
+def test_dkim_key_length_change_queues_key_generation(
+    owner_client: Client, domain: Identity, django_capture_on_commit_callbacks
+) -> None:
     with django_capture_on_commit_callbacks() as callbacks:
         owner_client.post(url("edit_dkim"), dkim_form(key_length="RSA_1024_BIT"))
 
     identity = reload(domain)
     assert identity.dkim_next_key_length == "RSA_1024_BIT"
     assert identity.dkim_status == "PENDING"
-    assert events(identity)[-1] == ("dkim_key_length", "DKIM key length set to RSA_1024_BIT.", "owner")
+    assert events(identity)[-1] == (
+        "dkim_key_length",
+        "DKIM key length set to RSA_1024_BIT.",
+        "owner",
+    )
     assert [(c.func, c.keywords) for c in callbacks] == [
         (tasks.generate_easy_dkim_keys.delay, {"identity_id": identity.pk})
     ]
 
 
-def test_dkim_key_length_change_twice_in_24_hours_is_refused(owner_client: Client, domain: Identity) -> None:
+def test_dkim_key_length_change_twice_in_24_hours_is_refused(
+    owner_client: Client, domain: Identity
+) -> None:
     owner_client.post(url("edit_dkim"), dkim_form(key_length="RSA_1024_BIT"))
     changed_at = reload(domain).dkim_key_length_changed_at
 
@@ -136,18 +146,24 @@ def test_dkim_switch_to_byodkim_with_pem(owner_client: Client, domain: Identity)
     )
 
 
-def test_dkim_byodkim_keeps_the_stored_key_when_only_signing_changes(owner_client: Client, make_domain: Callable) -> None:
+def test_dkim_byodkim_keeps_the_stored_key_when_only_signing_changes(
+    owner_client: Client, make_domain: Callable
+) -> None:
     parsed = validators.parse_byodkim_private_key(der_base64(rsa_key(1024)))
     identity = make_domain("example.com", dkim=provisioning.Byodkim(selector="sel1", key=parsed))
     stored = DkimKey.objects.get(identity=identity).pk
 
-    owner_client.post(url("edit_dkim"), dkim_form(dkim_type="EXTERNAL", selector="sel1", dkim_signing_enabled=""))
+    owner_client.post(
+        url("edit_dkim"), dkim_form(dkim_type="EXTERNAL", selector="sel1", dkim_signing_enabled="")
+    )
 
     assert DkimKey.objects.get(identity=identity).pk == stored
     assert reload(identity).dkim_signing_enabled is False
 
 
-def test_dkim_switch_back_to_easy_dkim_and_generate_keys(owner_client: Client, make_domain: Callable, django_capture_on_commit_callbacks) -> None:
+def test_dkim_switch_back_to_easy_dkim_and_generate_keys(
+    owner_client: Client, make_domain: Callable, django_capture_on_commit_callbacks
+) -> None:
     parsed = validators.parse_byodkim_private_key(der_base64(rsa_key(1024)))
     identity = make_domain("example.com", dkim=provisioning.Byodkim(selector="sel1", key=parsed))
 
@@ -158,17 +174,31 @@ def test_dkim_switch_back_to_easy_dkim_and_generate_keys(owner_client: Client, m
     identity = reload(identity)
     assert identity.dkim_origin == "AWS_SES"
     assert len(identity.dkim_tokens) == 3
-    assert sorted(identity.dkim_keys.values_list("selector", flat=True)) == sorted(identity.dkim_tokens)
+    assert sorted(identity.dkim_keys.values_list("selector", flat=True)) == sorted(
+        identity.dkim_tokens
+    )
     assert identity.dkim_current_key_length == "RSA_1024_BIT"
     assert len(callbacks) == 1
-    assert events(identity)[-1] == ("dkim_easy", "DKIM switched to Easy DKIM (RSA_1024_BIT).", "owner")
+    assert events(identity)[-1] == (
+        "dkim_easy",
+        "DKIM switched to Easy DKIM (RSA_1024_BIT).",
+        "owner",
+    )
 
 
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
     [
-        ({"selector": "", "private_key": ""}, "selector", "Enter the selector name you published the public key under."),
-        ({"selector": "sel1", "private_key": ""}, "private_key", "Paste the private key, base64-encoded."),
+        (
+            {"selector": "", "private_key": ""},
+            "selector",
+            "Enter the selector name you published the public key under.",
+        ),
+        (
+            {"selector": "sel1", "private_key": ""},
+            "private_key",
+            "Paste the private key, base64-encoded.",
+        ),
         (
             {"selector": "sel1", "private_key": "not base64!"},
             "private_key",
@@ -177,15 +207,21 @@ def test_dkim_switch_back_to_easy_dkim_and_generate_keys(owner_client: Client, m
         ),
     ],
 )
-def test_dkim_byodkim_errors(owner_client: Client, domain: Identity, overrides: dict[str, str], field: str, message: str) -> None:
+def test_dkim_byodkim_errors(
+    owner_client: Client, domain: Identity, overrides: dict[str, str], field: str, message: str
+) -> None:
     response = owner_client.post(url("edit_dkim"), dkim_form(dkim_type="EXTERNAL", **overrides))
 
     assert response.context["form"].errors[field] == [message]
-    assert f'value="{overrides["selector"]}"' in response.content.decode() or not overrides["selector"]
+    assert (
+        f'value="{overrides["selector"]}"' in response.content.decode() or not overrides["selector"]
+    )
     assert reload(domain).dkim_origin == "AWS_SES"
 
 
-def test_dkim_email_identity_only_has_the_signing_override(owner_client: Client, make_email: Callable) -> None:
+def test_dkim_email_identity_only_has_the_signing_override(
+    owner_client: Client, make_email: Callable
+) -> None:
     identity = make_email("sender@example.com")
 
     page = owner_client.get(url("edit_dkim", "sender@example.com")).content.decode()
@@ -195,14 +231,23 @@ def test_dkim_email_identity_only_has_the_signing_override(owner_client: Client,
     assert reload(identity).dkim_signing_enabled is True
 
 
-def test_dkim_htmx_error_returns_the_form_with_the_banner(owner_client: Client, domain: Identity) -> None:
-    Identity.objects.filter(pk=domain.pk).update(dkim_key_length_changed_at=timezone.now())
+def test_dkim_htmx_error_returns_the_form_with_the_banner(
+    owner_client: Client, domain: Identity
+) -> None:
+    Identity.objects.filter(pk=domain.pk).update(
+        dkim_next_key_length="RSA_1024_BIT", dkim_key_length_changed_at=timezone.now()
+    )
 
-    html = owner_client.post(url("edit_dkim"), dkim_form(key_length="RSA_1024_BIT"), **HTMX).content.decode()
+    html = owner_client.post(
+        url("edit_dkim"), dkim_form(key_length="RSA_2048_BIT"), **HTMX
+    ).content.decode()
 
-    # The first downgrade to 1024 bits within the window is allowed; an upgrade is not.
+    assert "<html" not in html
     assert html.lstrip().startswith("<form")
-    assert "The input you provided is invalid" not in html
+    assert (
+        "The input you provided is invalid: The DKIM signing key length can be changed once every 24 hours."
+        in html
+    )
 
 
 def test_dkim_htmx_success_redirects_the_client(owner_client: Client, domain: Identity) -> None:
@@ -213,7 +258,11 @@ def test_dkim_htmx_success_redirects_the_client(owner_client: Client, domain: Id
 
 # --- MAIL FROM ----------------------------------------------------------------------------------
 def test_mail_from_set(owner_client: Client, domain: Identity) -> None:
-    data = {"use_mail_from": "on", "mail_from_domain": "Mail.Example.com", "mail_from_behavior": "REJECT_MESSAGE"}
+    data = {
+        "use_mail_from": "on",
+        "mail_from_domain": "Mail.Example.com",
+        "mail_from_behavior": "REJECT_MESSAGE",
+    }
 
     response = owner_client.post(url("edit_mail_from"), data)
 
@@ -224,13 +273,20 @@ def test_mail_from_set(owner_client: Client, domain: Identity) -> None:
         "REJECT_MESSAGE",
         "PENDING",
     )
-    assert events(identity)[-1] == ("mail_from", "Custom MAIL FROM domain set to mail.example.com.", "owner")
+    assert events(identity)[-1] == (
+        "mail_from",
+        "Custom MAIL FROM domain set to mail.example.com.",
+        "owner",
+    )
 
 
 def test_mail_from_remove(owner_client: Client, make_domain: Callable) -> None:
     identity = make_domain("example.com", mail_from_domain="mail.example.com")
 
-    owner_client.post(url("edit_mail_from"), {"mail_from_domain": "mail.example.com", "mail_from_behavior": "USE_DEFAULT_VALUE"})
+    owner_client.post(
+        url("edit_mail_from"),
+        {"mail_from_domain": "mail.example.com", "mail_from_behavior": "USE_DEFAULT_VALUE"},
+    )
 
     identity = reload(identity)
     assert (identity.mail_from_domain, identity.mail_from_status) == ("", "")
@@ -238,7 +294,11 @@ def test_mail_from_remove(owner_client: Client, make_domain: Callable) -> None:
 
 
 def test_mail_from_error_keeps_the_input(owner_client: Client, domain: Identity) -> None:
-    data = {"use_mail_from": "on", "mail_from_domain": "bounce.other.org", "mail_from_behavior": "USE_DEFAULT_VALUE"}
+    data = {
+        "use_mail_from": "on",
+        "mail_from_domain": "bounce.other.org",
+        "mail_from_behavior": "USE_DEFAULT_VALUE",
+    }
 
     response = owner_client.post(url("edit_mail_from"), data)
 
@@ -258,7 +318,9 @@ def test_mail_from_is_for_domains_only(owner_client: Client, make_email: Callabl
 
 
 # --- configuration set ------------------------------------------------------------------------------
-def test_configuration_set_choose_and_clear(owner_client: Client, domain: Identity, account: Account, region: Region) -> None:
+def test_configuration_set_choose_and_clear(
+    owner_client: Client, domain: Identity, account: Account, region: Region
+) -> None:
     ConfigurationSet.objects.create(account=account, region=region, name="marketing")
 
     chosen = owner_client.post(url("edit_configuration_set"), {"configuration_set": "marketing"})
@@ -273,7 +335,9 @@ def test_configuration_set_choose_and_clear(owner_client: Client, domain: Identi
     ]
 
 
-def test_configuration_set_from_another_region_is_refused(owner_client: Client, domain: Identity, account: Account, other_region: Region) -> None:
+def test_configuration_set_from_another_region_is_refused(
+    owner_client: Client, domain: Identity, account: Account, other_region: Region
+) -> None:
     ConfigurationSet.objects.create(account=account, region=other_region, name="ireland")
 
     response = owner_client.post(url("edit_configuration_set"), {"configuration_set": "ireland"})
@@ -289,14 +353,18 @@ def test_configuration_set_from_another_region_is_refused(owner_client: Client, 
 def test_tags_replace_the_whole_set(owner_client: Client, domain: Identity) -> None:
     Tag.objects.create(identity=domain, key="old", value="x")
 
-    response = owner_client.post(url("edit_tags"), {"tag_key": ["team", "env", ""], "tag_value": ["mail", "", ""]})
+    response = owner_client.post(
+        url("edit_tags"), {"tag_key": ["team", "env", ""], "tag_value": ["mail", "", ""]}
+    )
 
     assert response["Location"] == url("tab_tags")
     assert sorted(domain.tags.values_list("key", "value")) == [("env", ""), ("team", "mail")]
     assert events(domain)[-1] == ("tags", "Tags saved: 2 tags.", "owner")
 
 
-def test_tags_edit_form_starts_with_the_current_tags(owner_client: Client, domain: Identity) -> None:
+def test_tags_edit_form_starts_with_the_current_tags(
+    owner_client: Client, domain: Identity
+) -> None:
     Tag.objects.create(identity=domain, key="team", value="mail")
 
     html = owner_client.get(url("edit_tags")).content.decode()
@@ -306,7 +374,9 @@ def test_tags_edit_form_starts_with_the_current_tags(owner_client: Client, domai
 
 
 def test_tags_error_keeps_every_row(owner_client: Client, domain: Identity) -> None:
-    response = owner_client.post(url("edit_tags"), {"tag_key": ["ok", "bad<key>"], "tag_value": ["1", "2"]})
+    response = owner_client.post(
+        url("edit_tags"), {"tag_key": ["ok", "bad<key>"], "tag_value": ["1", "2"]}
+    )
 
     html = response.content.decode()
     assert response.context["form"].errors["tags"] == [
@@ -318,7 +388,9 @@ def test_tags_error_keeps_every_row(owner_client: Client, domain: Identity) -> N
 
 
 def test_tags_add_row_without_js(owner_client: Client, domain: Identity) -> None:
-    response = owner_client.post(url("edit_tags"), {"tag_key": ["a"], "tag_value": ["1"], "add_tag": "1"})
+    response = owner_client.post(
+        url("edit_tags"), {"tag_key": ["a"], "tag_value": ["1"], "add_tag": "1"}
+    )
 
     assert len(response.context["form"].tag_rows) == 2
     assert not domain.tags.exists()
@@ -330,11 +402,19 @@ def test_feedback_forwarding_disable(owner_client: Client, domain: Identity) -> 
 
     assert response["Location"] == url("tab_notifications")
     assert reload(domain).feedback_forwarding_enabled is False
-    assert events(domain)[-1] == ("feedback_forwarding", "Email feedback forwarding disabled.", "owner")
+    assert events(domain)[-1] == (
+        "feedback_forwarding",
+        "Email feedback forwarding disabled.",
+        "owner",
+    )
 
 
-def test_feedback_forwarding_htmx_success_redirects_the_client(owner_client: Client, domain: Identity) -> None:
-    response = owner_client.post(url("edit_feedback"), {"feedback_forwarding_enabled": "on"}, **HTMX)
+def test_feedback_forwarding_htmx_success_redirects_the_client(
+    owner_client: Client, domain: Identity
+) -> None:
+    response = owner_client.post(
+        url("edit_feedback"), {"feedback_forwarding_enabled": "on"}, **HTMX
+    )
 
     assert response["HX-Redirect"] == url("tab_notifications")
     assert IdentityEvent.objects.filter(identity=domain, kind="feedback_forwarding").count() == 1

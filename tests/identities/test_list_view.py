@@ -33,7 +33,9 @@ def shown_names(response) -> list[str]:
 
 
 # --- access -----------------------------------------------------------------------------------
-def test_list_shows_identities_with_type_and_status(owner_client: Client, make_domain: Callable, make_email: Callable) -> None:
+def test_list_shows_identities_with_type_and_status(
+    owner_client: Client, make_domain: Callable, make_email: Callable
+) -> None:
     make_domain("example.com")
     make_email("sender@example.org")
     set_status("example.com", VerificationStatus.SUCCESS)
@@ -49,7 +51,9 @@ def test_list_shows_identities_with_type_and_status(owner_client: Client, make_d
     assert "Email address" in html
 
 
-def test_list_teammate_sees_the_accounts_identities(teammate_client: Client, make_domain: Callable) -> None:
+def test_list_teammate_sees_the_accounts_identities(
+    teammate_client: Client, make_domain: Callable
+) -> None:
     make_domain("example.com")
 
     response = teammate_client.get(list_url())
@@ -57,7 +61,9 @@ def test_list_teammate_sees_the_accounts_identities(teammate_client: Client, mak
     assert shown_names(response) == ["example.com"]
 
 
-def test_list_outsider_sees_only_their_own_account(outsider_client: Client, make_domain: Callable, other_account: Account) -> None:
+def test_list_outsider_sees_only_their_own_account(
+    outsider_client: Client, make_domain: Callable, other_account: Account
+) -> None:
     make_domain("example.com")
     make_domain("outsider.example", acct=other_account)
 
@@ -66,7 +72,9 @@ def test_list_outsider_sees_only_their_own_account(outsider_client: Client, make
     assert shown_names(response) == ["outsider.example"]
 
 
-def test_list_is_per_region(owner_client: Client, make_domain: Callable, other_region: Region) -> None:
+def test_list_is_per_region(
+    owner_client: Client, make_domain: Callable, other_region: Region
+) -> None:
     make_domain("example.com")
     make_domain("ireland.example", reg=other_region)
 
@@ -157,7 +165,9 @@ def make_many(account: Account, region: Region, count: int) -> None:
     )
 
 
-def test_list_paginates_fifty_per_page(owner_client: Client, account: Account, region: Region) -> None:
+def test_list_paginates_fifty_per_page(
+    owner_client: Client, account: Account, region: Region
+) -> None:
     make_many(account, region, 60)
 
     first = owner_client.get(list_url())
@@ -181,7 +191,9 @@ def test_list_htmx_returns_only_the_results_partial(owner_client: Client, mixed:
     assert shown_names(response) == ["beta.example"]
 
 
-def test_list_polls_while_an_identity_shown_is_pending(owner_client: Client, make_domain: Callable) -> None:
+def test_list_polls_while_an_identity_shown_is_pending(
+    owner_client: Client, make_domain: Callable
+) -> None:
     make_domain("example.com")
 
     html = owner_client.get(list_url()).content.decode()
@@ -213,7 +225,9 @@ def count_queries(client: Client, url: str) -> int:
     return len(context.captured_queries)
 
 
-def test_list_query_count_is_constant(owner_client: Client, account: Account, region: Region, django_assert_num_queries) -> None:
+def test_list_query_count_is_constant(
+    owner_client: Client, account: Account, region: Region, django_assert_num_queries
+) -> None:
     owner_client.get(list_url())  # stores the region in the session once
 
     make_many(account, region, 1)
@@ -244,7 +258,9 @@ def test_bulk_delete_first_asks_for_confirmation(owner_client: Client, mixed: No
 
 def test_bulk_delete_deletes_after_confirmation(owner_client: Client, mixed: None) -> None:
     response = owner_client.post(
-        bulk_delete_url(), {"identity": ["alpha.example", "beta.example"], "confirm": "yes"}, follow=True
+        bulk_delete_url(),
+        {"identity": ["alpha.example", "beta.example"], "confirm": "yes"},
+        follow=True,
     )
 
     assert response.redirect_chain == [(list_url(), 302)]
@@ -261,12 +277,16 @@ def test_bulk_delete_teammate_can_delete(teammate_client: Client, mixed: None) -
 def test_bulk_delete_without_selection_explains(owner_client: Client, mixed: None) -> None:
     response = owner_client.post(bulk_delete_url(), {}, follow=True)
 
-    assert "Select at least one identity to delete, then choose Delete." in response.content.decode()
+    assert (
+        "Select at least one identity to delete, then choose Delete." in response.content.decode()
+    )
     assert Identity.objects.count() == 3
 
 
 def test_bulk_delete_never_touches_another_account(outsider_client: Client, mixed: None) -> None:
-    response = outsider_client.post(bulk_delete_url(), {"identity": ["alpha.example"], "confirm": "yes"})
+    response = outsider_client.post(
+        bulk_delete_url(), {"identity": ["alpha.example"], "confirm": "yes"}
+    )
 
     assert response.status_code == 302
     assert Identity.objects.count() == 3
@@ -284,9 +304,13 @@ def test_bulk_delete_get_is_405(owner_client: Client, region: Region) -> None:
     assert owner_client.get(bulk_delete_url()).status_code == 405
 
 
-def test_bulk_delete_htmx_confirms_with_partial_then_client_redirects(owner_client: Client, mixed: None) -> None:
+def test_bulk_delete_htmx_confirms_with_partial_then_client_redirects(
+    owner_client: Client, mixed: None
+) -> None:
     confirm = owner_client.post(bulk_delete_url(), {"identity": ["beta.example"]}, **HTMX)
-    done = owner_client.post(bulk_delete_url(), {"identity": ["beta.example"], "confirm": "yes"}, **HTMX)
+    done = owner_client.post(
+        bulk_delete_url(), {"identity": ["beta.example"], "confirm": "yes"}, **HTMX
+    )
 
     assert confirm.content.decode().lstrip().startswith("<form")
     assert "<html" not in confirm.content.decode()

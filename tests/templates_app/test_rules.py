@@ -57,7 +57,7 @@ def test_every_field_problem_is_reported(account: Account, region: Region) -> No
         "subject": ["The subject must be a single line. Remove the line breaks."],
         "content": [
             "Line 1, column 6: Comments are not allowed in custom verification email templates. Remove the comment.",
-            "Line 1, column 25: The <a> tag is not allowed in custom verification email templates. "
+            "Line 1, column 23: The <a> tag is not allowed in custom verification email templates. "
             "SES adds the verification link to the end of the message itself, so a template can't "
             "contain links. Remove the <a> tag and keep its text.",
         ],

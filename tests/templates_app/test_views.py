@@ -36,8 +36,8 @@ def template(verified_domain: Identity, make_template: Callable[..., CustomVerif
     return make_template(content='<p style="color:red">Hello</p><form><input></form>')
 
 
-def url(name: str, **kwargs: Any) -> str:
-    return reverse(f"templates_app:{name}", kwargs={"region": "us-east-1", **kwargs})
+def url(view: str, **kwargs: Any) -> str:
+    return reverse(f"templates_app:{view}", kwargs={"region": "us-east-1", **kwargs})
 
 
 def test_list_owner_and_query_count(

@@ -1,0 +1,85 @@
+"""API access keys in the console: list, create (the secret is shown once), deactivate,
+activate, delete. Keys belong to the account, not to a region.
+
+Any member of the account may manage its keys; another account's key is a 404.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from .models import AccessKey, Account, account_for_user
+
+MAX_DESCRIPTION_LENGTH = 256
+
+
+def _account(request: HttpRequest) -> Account:
+    account = account_for_user(request.user)
+    if account is None:
+        raise Http404("Your user is not a member of any account. Ask an operator to add you.")
+    return account
+
+
+def _key_for_user(request: HttpRequest, access_key_id: str) -> AccessKey:
+    key = AccessKey.objects.filter(account=_account(request), access_key_id=access_key_id).first()
+    if key is None:
+        raise Http404("There is no such access key in your account.")
+    return key
+
+
+@require_GET
+@login_required
+def access_keys(request: HttpRequest) -> HttpResponse:
+    account = _account(request)
+    keys = AccessKey.objects.filter(account=account)
+    return render(
+        request,
+        "accounts/access_keys.html",
+        {"keys": keys, "account": account, "nav": "access_keys"},
+    )
+
+
+@require_POST
+@login_required
+def access_key_create(request: HttpRequest) -> HttpResponse:
+    """Issue a key and show its secret on this response only: it is never readable again."""
+    account = _account(request)
+    description = request.POST.get("description", "").strip()[:MAX_DESCRIPTION_LENGTH]
+    key, secret = AccessKey.issue(account, description=description)
+    context = {"key": key, "secret": secret, "account": account, "nav": "access_keys"}
+    response = render(request, "accounts/access_key_created.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@login_required
+def access_key_deactivate(request: HttpRequest, access_key_id: str) -> HttpResponse:
+    key = _key_for_user(request, access_key_id)
+    key.deactivate()
+    messages.success(
+        request, f"Access key {key.access_key_id} is inactive: API calls signed with it now fail."
+    )
+    return redirect("access_keys")
+
+
+@require_POST
+@login_required
+def access_key_activate(request: HttpRequest, access_key_id: str) -> HttpResponse:
+    key = _key_for_user(request, access_key_id)
+    key.activate()
+    messages.success(request, f"Access key {key.access_key_id} is active again.")
+    return redirect("access_keys")
+
+
+@require_POST
+@login_required
+def access_key_delete(request: HttpRequest, access_key_id: str) -> HttpResponse:
+    key = _key_for_user(request, access_key_id)
+    key.delete()
+    messages.success(request, f"Access key {access_key_id} was deleted.")
+    return redirect("access_keys")

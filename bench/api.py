@@ -1,0 +1,314 @@
+"""Benchmark the SES v2 API against the production setup: gunicorn (2 workers) + PostgreSQL.
+
+Run: .venv/bin/python bench/api.py   (needs PostgreSQL on 127.0.0.1:5432 and Redis on :6379)
+
+1. (Re)create the database sesconsole_bench, migrate, create the demo account and a key.
+2. Start gunicorn with SESCONSOLE_BENCH=1 (routes /_bench/noop) and an access log that
+   records each request's server time.
+3. With boto3, sequentially and with 8 client threads: the ceiling (the same client calling a
+   bare view that returns `{}`), 1,000 CreateEmailIdentity, 1,000 GetEmailIdentity, and
+   ListEmailIdentities paging over 10,000 identities with PageSize 1000.
+4. Print calls/s, client and server p50, and the ratio to the ceiling; stop gunicorn by PID.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
+DATABASE = "sesconsole_bench"
+DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
+BROKER_URL = "redis://127.0.0.1:6379/14"
+ACCOUNT = "123456789012"
+KEY_ID = "AKIABENCHMARK0000001"
+SECRET = "bench-secret-bench-secret-bench-secret00"
+THREADS = 8
+CALLS = 1000
+TOTAL_IDENTITIES = 10_000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def environment(var_dir: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": DATABASE_URL,
+        # Persistent connections, as a production deployment should run.
+        "DATABASE_CONN_MAX_AGE": "60",
+        "CELERY_BROKER_URL": BROKER_URL,
+        "SESCONSOLE_BENCH": "1",
+        "SESCONSOLE_VAR_DIR": var_dir,
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def prepare_database(env: dict[str, str]) -> None:
+    psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c"]
+    subprocess.run([*psql, f"DROP DATABASE IF EXISTS {DATABASE}"], check=True)
+    subprocess.run([*psql, f"CREATE DATABASE {DATABASE}"], check=True)
+    manage = [PYTHON, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True)
+    subprocess.run([*manage, "demo_setup"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [
+            *manage,
+            "create_access_key",
+            "--account",
+            ACCOUNT,
+            "--access-key-id",
+            KEY_ID,
+            "--secret",
+            SECRET,
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
+def bulk_identities(env: dict[str, str], count: int) -> None:
+    """Top the account up to `count` identities directly in the database (fast)."""
+    code = (
+        "from accounts.models import Account, Region\n"
+        "from identities.models import Identity\n"
+        f"a = Account.objects.get(pk='{ACCOUNT}'); r = Region.objects.get(code='us-east-1')\n"
+        f"missing = {count} - Identity.objects.filter(account=a, region=r).count()\n"
+        "Identity.objects.bulk_create([Identity(account=a, region=r, identity_type='EMAIL_ADDRESS',"
+        " name=f'bulk{i:06d}@example.com') for i in range(missing)], batch_size=2000)\n"
+    )
+    subprocess.run([PYTHON, str(ROOT / "manage.py"), "shell", "-c", code], env=env, check=True)
+
+
+def start_gunicorn(env: dict[str, str], port: int, access_log: Path) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [
+            GUNICORN,
+            "sesconsole.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "2",
+            "--access-logfile",
+            str(access_log),
+            "--access-logformat",
+            "%(m)s %(U)s %(s)s %(D)s",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.terminate()
+    raise RuntimeError("gunicorn did not start within 30 seconds")
+
+
+def client(url: str, noop: bool = False) -> Any:
+    ses = boto3.client(
+        "sesv2",
+        region_name="us-east-1",
+        endpoint_url=url,
+        aws_access_key_id=KEY_ID,
+        aws_secret_access_key=SECRET,
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+    )
+    if noop:
+        # The ceiling: the same client, signing and parsing, but a bare Django view.
+        def to_noop(request: Any, **kwargs: Any) -> None:
+            request.url = url + "/_bench/noop"
+
+        ses.meta.events.register("before-sign.sesv2.GetAccount", to_noop)
+    return ses
+
+
+class AccessLog:
+    """Reads the server times (microseconds) gunicorn logged since the last read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+
+    def server_times_ms(self) -> list[float]:
+        time.sleep(0.2)  # let the workers flush
+        with self.path.open() as log:
+            log.seek(self.offset)
+            lines = log.readlines()
+            self.offset = log.tell()
+        return [int(line.split()[3]) / 1000 for line in lines if len(line.split()) == 4]
+
+
+def run(
+    calls: list[Callable[[Any], Any]], make_client: Callable[[], Any], threads: int
+) -> tuple[float, list[float]]:
+    """Run the calls (each takes a client); return wall seconds and per-call client ms."""
+    local = threading.local()
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def one(call: Callable[[Any], Any]) -> None:
+        if not hasattr(local, "client"):
+            local.client = make_client()
+        started = time.perf_counter()
+        call(local.client)
+        elapsed = (time.perf_counter() - started) * 1000
+        with lock:
+            latencies.append(elapsed)
+
+    started = time.perf_counter()
+    if threads == 1:
+        for call in calls:
+            one(call)
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(one, calls))
+    return time.perf_counter() - started, latencies
+
+
+def list_all(ses: Any) -> int:
+    pages, token = 0, None
+    while True:
+        response = ses.list_email_identities(
+            PageSize=1000, **({"NextToken": token} if token else {})
+        )
+        pages += 1
+        token = response.get("NextToken")
+        if not token:
+            return pages
+
+
+def main() -> None:
+    var_dir = tempfile.mkdtemp(prefix="sesconsole-bench-")
+    env = environment(var_dir)
+    prepare_database(env)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    access_log = Path(var_dir) / "access.log"
+    gunicorn = start_gunicorn(env, port, access_log)
+    log = AccessLog(access_log)
+    rows: list[tuple[str, int, int, float, float, float]] = []
+    ceiling: dict[int, float] = {}
+    try:
+        make = lambda: client(url)  # noqa: E731
+        run([lambda c: c.get_account()] * 20, make, 1)  # warm both workers
+        log.server_times_ms()
+        for threads in (1, THREADS):
+            phases: list[tuple[str, list[Callable[[Any], Any]], Callable[[], Any]]] = [
+                (
+                    "ceiling (noop view)",
+                    [lambda c: c.get_account()] * CALLS,
+                    lambda: client(url, noop=True),
+                ),
+                (
+                    "CreateEmailIdentity",
+                    [
+                        lambda c, i=i, t=threads: c.create_email_identity(
+                            EmailIdentity=f"t{t}-{i}.example.com"
+                        )
+                        for i in range(CALLS)
+                    ],
+                    make,
+                ),
+                (
+                    "GetEmailIdentity",
+                    [
+                        lambda c, i=i, t=threads: c.get_email_identity(
+                            EmailIdentity=f"t{t}-{i}.example.com"
+                        )
+                        for i in range(CALLS)
+                    ],
+                    make,
+                ),
+            ]
+            for name, calls, factory in phases:
+                wall, latencies = run(calls, factory, threads)
+                server = log.server_times_ms()
+                rate = len(calls) / wall
+                if name.startswith("ceiling"):
+                    ceiling[threads] = rate
+                rows.append(
+                    (
+                        name,
+                        threads,
+                        len(calls),
+                        rate,
+                        statistics.median(latencies),
+                        statistics.median(server),
+                    )
+                )
+        bulk_identities(env, TOTAL_IDENTITIES)
+        for threads in (1, THREADS):
+            listings = 3 if threads == 1 else THREADS
+            wall, _ = run([list_all] * listings, make, threads)
+            server = log.server_times_ms()
+            pages = len(server)
+            rows.append(
+                (
+                    "ListEmailIdentities (1000/page)",
+                    threads,
+                    pages,
+                    pages / wall,
+                    wall / listings * 1000,
+                    statistics.median(server),
+                )
+            )
+    finally:
+        gunicorn.terminate()
+        gunicorn.wait(timeout=30)
+        purge_broker()
+        shutil.rmtree(var_dir, ignore_errors=True)
+    report(rows, ceiling)
+
+
+def purge_broker() -> None:
+    """Drop the DKIM key tasks the creates queued (nobody consumes them in the benchmark)."""
+    import redis
+
+    connection = redis.Redis.from_url(BROKER_URL)
+    connection.delete("celery", "_kombu.binding.celery", "_kombu.binding.celery.pidbox")
+
+
+def report(
+    rows: list[tuple[str, int, int, float, float, float]], ceiling: dict[int, float]
+) -> None:
+    print(
+        f"\n{'operation':34} {'threads':>7} {'calls':>6} {'calls/s':>9} {'client p50':>11} {'server p50':>11} {'vs ceiling':>10}"
+    )
+    for name, threads, calls, rate, client_p50, server_p50 in rows:
+        ratio = f"{rate / ceiling[threads]:.0%}" if not name.startswith("List") else "-"
+        client_label = (
+            f"{client_p50:.2f} ms" if not name.startswith("List") else f"{client_p50:.0f} ms/list"
+        )
+        print(
+            f"{name:34} {threads:>7} {calls:>6} {rate:>9.1f} {client_label:>11} {server_p50:>8.2f} ms {ratio:>10}"
+        )
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

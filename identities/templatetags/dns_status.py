@@ -1,0 +1,45 @@
+"""Template helpers for the identity page: last DNS check per record, inherited DKIM, history.
+
+Tags rather than view context so the console's views stay as they are; each is one query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from identities.inheritance import inherited_dkim_domain
+from identities.models import Identity, IdentityEvent, RecordCheck
+
+register = template.Library()
+
+HISTORY_LENGTH = 20
+
+
+def _key(purpose: str, name: str, record_type: str) -> str:
+    return f"{purpose}|{name}|{record_type}"
+
+
+@register.simple_tag
+def record_checks(identity: Identity) -> dict[str, RecordCheck]:
+    """{"purpose|name|type": RecordCheck} for `check_for`."""
+    return {_key(rc.purpose, rc.name, rc.record_type): rc for rc in identity.record_checks.all()}
+
+
+@register.filter
+def check_for(record: Any, checks: dict[str, RecordCheck] | None) -> RecordCheck | None:
+    """The last check of an expected record (records.DnsRecord), if there was one."""
+    if not checks:
+        return None
+    return checks.get(_key(str(record.purpose), record.name, record.type))
+
+
+@register.simple_tag
+def inherited_dkim(identity: Identity) -> Identity | None:
+    return inherited_dkim_domain(identity)
+
+
+@register.simple_tag
+def identity_history(identity: Identity) -> list[IdentityEvent]:
+    return list(identity.events.all()[:HISTORY_LENGTH])

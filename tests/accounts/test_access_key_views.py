@@ -1,0 +1,111 @@
+"""Console pages for API access keys: the access matrix, secret shown once, state changes."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import AccessKey, Account
+
+
+@pytest.fixture
+def key(account: Account) -> AccessKey:
+    return AccessKey.issue(account, description="ci")[0]
+
+
+def test_list_shows_the_accounts_keys_only(owner_client: Client, key: AccessKey, other_account: Account) -> None:
+    foreign, _ = AccessKey.issue(other_account)
+
+    response = owner_client.get(reverse("access_keys"))
+
+    assert response.status_code == 200
+    assert [k.access_key_id for k in response.context["keys"]] == [key.access_key_id]
+    assert foreign.access_key_id not in response.content.decode()
+    assert key.secret() not in response.content.decode()
+
+
+def test_list_for_anonymous_redirects_to_login(client: Client) -> None:
+    response = client.get(reverse("access_keys"))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_list_wrong_method_is_405(owner_client: Client) -> None:
+    assert owner_client.post(reverse("access_keys")).status_code == 405
+
+
+def test_create_shows_the_secret_once(owner_client: Client, account: Account) -> None:
+    response = owner_client.post(reverse("access_key_create"), {"description": "deploy"})
+
+    created = AccessKey.objects.get(account=account)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    assert created.secret() in page
+    assert created.description == "deploy"
+    assert created.secret() not in owner_client.get(reverse("access_keys")).content.decode()
+
+
+def test_teammate_can_create_keys(teammate_client: Client, account: Account) -> None:
+    assert teammate_client.post(reverse("access_key_create")).status_code == 200
+    assert AccessKey.objects.filter(account=account).count() == 1
+
+
+def test_create_with_get_is_405(owner_client: Client) -> None:
+    assert owner_client.get(reverse("access_key_create")).status_code == 405
+
+
+@pytest.mark.parametrize("action", ["access_key_deactivate", "access_key_activate", "access_key_delete"])
+def test_actions_matrix(
+    action: str, key: AccessKey, owner_client: Client, teammate_client: Client, outsider_client: Client, client: Client
+) -> None:
+    url = reverse(action, args=[key.access_key_id])
+
+    assert outsider_client.post(url).status_code == 404
+    assert client.post(url).status_code == 302
+    assert AccessKey.objects.filter(pk=key.pk).exists()
+    assert owner_client.get(url).status_code == 405
+    assert teammate_client.post(url).status_code == 302
+
+
+def test_deactivate_then_activate(owner_client: Client, key: AccessKey) -> None:
+    owner_client.post(reverse("access_key_deactivate", args=[key.access_key_id]))
+    key.refresh_from_db()
+    assert key.status == AccessKey.Status.INACTIVE
+
+    owner_client.post(reverse("access_key_activate", args=[key.access_key_id]))
+    key.refresh_from_db()
+    assert key.status == AccessKey.Status.ACTIVE
+
+
+def test_delete_removes_the_key(owner_client: Client, key: AccessKey) -> None:
+    response = owner_client.post(reverse("access_key_delete", args=[key.access_key_id]))
+
+    assert response.status_code == 302
+    assert not AccessKey.objects.filter(pk=key.pk).exists()
+
+
+def test_create_access_key_command_with_fixed_values(account: Account) -> None:
+    out = StringIO()
+
+    call_command(
+        "create_access_key", "--account", account.pk, "--access-key-id", "AKIDEXAMPLE",
+        "--secret", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", stdout=out,
+    )  # fmt: skip
+
+    assert out.getvalue().splitlines() == [
+        "AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+    ]
+    assert AccessKey.objects.get(access_key_id="AKIDEXAMPLE").secret() == "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+
+
+def test_create_access_key_command_for_unknown_account(db: Any) -> None:
+    with pytest.raises(CommandError, match=r"There is no account 999999999999\."):
+        call_command("create_access_key", "--account", "999999999999")

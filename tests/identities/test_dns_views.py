@@ -1,0 +1,297 @@
+"""Console DNS pages: Check now, Publish DNS records (RFC 2136 into a real Knot), DNS servers,
+the identity page's record statuses and history, and the operator's signing-zone export."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import Account
+from identities import records, tasks
+from identities.models import DkimKey, DnsServer, Identity
+from identities.provisioning import EasyDkim
+from tests.identities import dns_helpers
+from tests.identities.dns_helpers import expected, run_check
+from tests.support import dns_fixtures
+from tests.support.knot import KnotServer
+
+knot_server = dns_fixtures.knot_server
+dns_zone = dns_fixtures.dns_zone
+knot_dns = dns_helpers.knot_dns
+
+SECRET = base64.b64encode(b"s" * 32).decode()
+
+
+def url(view: str, identity: Identity) -> str:
+    return reverse(
+        f"identities:{view}", kwargs={"region": identity.region_id, "name": identity.name}
+    )
+
+
+def flashes(response: Any) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+@pytest.fixture
+def domain(make_domain: Callable[..., Identity]) -> Identity:
+    return make_domain("example.net", mail_from_domain="mail.example.net")
+
+
+@pytest.fixture
+def queued(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, int]]:
+    calls: list[dict[str, int]] = []
+    monkeypatch.setattr(tasks.check_identity_now, "delay", lambda **kw: calls.append(kw))
+    return calls
+
+
+def knot_server_row(account: Account, server: KnotServer, zone: str = "example.net") -> DnsServer:
+    row = DnsServer(
+        account=account,
+        zone=zone,
+        server=server.host,
+        port=server.port,
+        key_name=server.tsig_name,
+        key_algorithm=server.tsig_algorithm,
+    )
+    row.set_secret(server.tsig_secret)
+    row.save()
+    return row
+
+
+# --- Check now ----------------------------------------------------------------------------------
+def test_check_now_queues_a_check_after_commit(
+    owner_client: Client,
+    domain: Identity,
+    queued: list[dict[str, int]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    Identity.objects.filter(pk=domain.pk).update(next_check_at=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(url("check_now", domain))
+    assert response.status_code == 302
+    assert response["Location"] == url("detail", domain)
+    assert queued == [{"identity_id": domain.pk}]
+    assert flashes(response) == ["A DNS check of example.net is on its way."]
+    domain.refresh_from_db()
+    assert domain.next_check_at is not None
+
+
+def test_check_now_restarts_failed_identity(
+    teammate_client: Client, domain: Identity, queued: list[dict[str, int]]
+) -> None:
+    Identity.objects.filter(pk=domain.pk).update(
+        dkim_status="FAILED", verification_status="FAILED", next_check_at=None
+    )
+    teammate_client.post(url("check_now", domain))
+    domain.refresh_from_db()
+    assert (domain.dkim_status, domain.verification_status) == ("PENDING", "PENDING")
+    events = domain.events.filter(kind="status").order_by("message")
+    assert [(e.message, e.actor) for e in events] == [
+        ("DKIM status changed from Failed to Pending.", "teammate"),
+        ("Identity status changed from Failed to Pending.", "teammate"),
+    ]
+
+
+def test_check_now_htmx_refreshes_page(
+    owner_client: Client, domain: Identity, queued: list[dict[str, int]]
+) -> None:
+    response = owner_client.post(url("check_now", domain), headers={"HX-Request": "true"})
+    assert (response.status_code, response["HX-Refresh"]) == (200, "true")
+
+
+def test_check_now_email_identity_is_not_checked(
+    owner_client: Client, make_email: Callable[..., Identity], queued: list[dict[str, int]]
+) -> None:
+    email = make_email("a@example.net")
+    response = owner_client.post(url("check_now", email))
+    assert queued == []
+    assert flashes(response) == [
+        "Email address identities are verified with the link in the verification email, not "
+        "through DNS."
+    ]
+
+
+@pytest.mark.parametrize("view", ["check_now", "publish_records"])
+def test_identity_actions_access(
+    view: str,
+    client: Client,
+    outsider_client: Client,
+    owner_client: Client,
+    domain: Identity,
+    queued: list[dict[str, int]],
+) -> None:
+    assert outsider_client.post(url(view, domain)).status_code == 404
+    assert client.post(url(view, domain)).status_code == 302  # anonymous → login
+    assert client.post(url(view, domain))["Location"].startswith(reverse("login"))
+    assert owner_client.get(url(view, domain)).status_code == 405
+
+
+# --- Publish DNS records ------------------------------------------------------------------------
+def test_publish_without_server_says_what_to_do(owner_client: Client, domain: Identity) -> None:
+    response = owner_client.post(url("publish_records", domain))
+    assert flashes(response) == [
+        "No DNS server is registered for a zone containing example.net. Add one under DNS servers."
+    ]
+
+
+def test_publish_records_end_to_end(
+    knot_dns: KnotServer, owner_client: Client, account: Account, domain: Identity
+) -> None:
+    knot_server_row(account, knot_dns)
+    response = owner_client.post(url("publish_records", domain))
+    assert flashes(response) == ["Published 5 DNS records in example.net."]
+    checks = run_check(domain)
+    assert {rc.status for rc in checks.values()} == {"SUCCESS"}
+    assert domain.verification_status == "SUCCESS"
+    again = owner_client.post(url("publish_records", domain))
+    # (the first response was never rendered, so its message is still queued)
+    assert flashes(again)[-1:] == ["5 DNS records were already in example.net."]
+
+
+def test_publish_reports_conflict_and_leaves_it(
+    knot_dns: KnotServer, owner_client: Client, account: Account, domain: Identity
+) -> None:
+    knot_server_row(account, knot_dns)
+    cname = expected(domain, records.Purpose.DKIM)
+    knot_dns.add(cname.name, "CNAME", "someone-else.example.org")
+    response = owner_client.post(url("publish_records", domain))
+    assert flashes(response) == [
+        "Published 4 DNS records in example.net.",
+        f"Not published: {cname.name} already has someone-else.example.org. It was left "
+        f"unchanged; replace it with CNAME {cname.value} yourself if it is not needed.",
+    ]
+    checks = run_check(domain)
+    assert checks[(cname.name, "CNAME")].found == ["someone-else.example.org"]
+
+
+def test_publish_error_is_shown(owner_client: Client, account: Account, domain: Identity) -> None:
+    row = DnsServer(account=account, zone="example.net", server="127.0.0.1", port=1, key_name="k")
+    row.set_secret(SECRET)
+    row.save()
+    response = owner_client.post(url("publish_records", domain))
+    [message] = flashes(response)
+    assert message.startswith("Could not connect to 127.0.0.1:1:")
+
+
+# --- DNS servers pages ----------------------------------------------------------------------------
+SERVER_FORM = {
+    "zone": "Example.NET.",
+    "server": "192.0.2.53",
+    "port": "53",
+    "key_name": "sesconsole-key",
+    "key_algorithm": "hmac-sha256",
+    "tsig_secret": SECRET,
+}
+
+
+def test_dns_server_create_encrypts_secret_and_never_shows_it(
+    owner_client: Client, account: Account
+) -> None:
+    response = owner_client.post(reverse("identities:dns_server_create"), SERVER_FORM)
+    assert response.status_code == 302
+    server = DnsServer.objects.get()
+    assert (server.account, server.zone, server.secret()) == (account, "example.net", SECRET)
+    assert SECRET not in server.key_secret_encrypted
+    page = owner_client.get(reverse("identities:dns_servers"))
+    assert page.status_code == 200
+    assert "example.net" in page.content.decode()
+    assert SECRET not in page.content.decode()
+
+
+def test_dns_server_create_errors(owner_client: Client, account: Account) -> None:
+    owner_client.post(reverse("identities:dns_server_create"), SERVER_FORM)
+    bad = {**SERVER_FORM, "tsig_secret": "not base64!"}
+    response = owner_client.post(reverse("identities:dns_server_create"), bad)
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "zone": [
+            "A DNS server is already registered for example.net. Delete it first to replace it."
+        ],
+        "tsig_secret": ["Enter the TSIG secret in base64, exactly as in the server's key file."],
+    }
+    assert "not base64!" not in response.content.decode()
+
+
+def test_dns_servers_are_per_account(
+    owner_client: Client, teammate_client: Client, outsider_client: Client, account: Account
+) -> None:
+    owner_client.post(reverse("identities:dns_server_create"), SERVER_FORM)
+    server = DnsServer.objects.get()
+    assert "example.net" in teammate_client.get(reverse("identities:dns_servers")).content.decode()
+    assert (
+        "example.net" not in outsider_client.get(reverse("identities:dns_servers")).content.decode()
+    )
+    delete_url = reverse("identities:dns_server_delete", kwargs={"pk": server.pk})
+    assert outsider_client.post(delete_url).status_code == 404
+    assert owner_client.get(delete_url).status_code == 405
+    assert teammate_client.post(delete_url).status_code == 302
+    assert DnsServer.objects.count() == 0
+
+
+def test_dns_servers_anonymous_and_methods(client: Client, owner_client: Client) -> None:
+    response = client.get(reverse("identities:dns_servers"))
+    assert (response.status_code, response["Location"].startswith(reverse("login"))) == (302, True)
+    assert owner_client.post(reverse("identities:dns_servers")).status_code == 405
+    assert owner_client.put(reverse("identities:dns_server_create")).status_code == 405
+
+
+# --- the identity page -------------------------------------------------------------------------
+def test_detail_shows_record_status_hint_and_history(
+    knot_dns: KnotServer, owner_client: Client, domain: Identity
+) -> None:
+    run_check(domain)
+    page = owner_client.get(url("detail", domain)).content.decode()
+    cname = expected(domain, records.Purpose.DKIM)
+    assert f"No record exists at {cname.name}: add the CNAME record" in page
+    assert "Check now" in page
+    assert "Publish DNS records" in page
+    assert "History" in page
+    assert "Domain identity created." in page
+
+
+def test_detail_shows_auto_verify_and_skip_dns_in_history(
+    owner_client: Client, domain: Identity
+) -> None:
+    domain.verify_without_dns("Marked verified without a DNS check.", actor="operator")
+    page = owner_client.get(url("detail", domain)).content.decode()
+    assert "Marked verified without a DNS check." in page
+
+
+def test_email_identity_page_says_dkim_is_inherited(
+    owner_client: Client,
+    make_domain: Callable[..., Identity],
+    make_email: Callable[..., Identity],
+) -> None:
+    parent = make_domain("example.net")
+    parent.verify_without_dns("test")
+    email = make_email("news@mail.example.net")
+    page = owner_client.get(url("detail", email)).content.decode()
+    assert "DKIM is inherited from the verified domain example.net" in page
+
+
+# --- signing zone export ------------------------------------------------------------------------
+def test_signing_zone_export_is_staff_only_and_splits_values(
+    operator_client: Client,
+    owner_client: Client,
+    make_domain: Callable[..., Identity],
+) -> None:
+    identity = make_domain("example.net", dkim=EasyDkim("RSA_2048_BIT"))
+    tasks.generate_easy_dkim_keys.run(identity_id=identity.pk)
+    export_url = reverse("identities:signing_zone_file")
+    assert owner_client.get(export_url).status_code == 302  # not staff: to the admin login
+    body = operator_client.get(export_url).content.decode()
+    token = identity.dkim_tokens[0]
+    key = DkimKey.objects.get(selector=token)
+    line = next(
+        line for line in body.splitlines() if line.startswith(f"{token}.dkim.amazonses.com.")
+    )
+    strings = line.split("\t")[-1]
+    assert strings.startswith('"v=DKIM1; k=rsa; p=')
+    assert all(len(s) <= 255 for s in strings.strip('"').split('" "'))
+    assert "".join(strings.strip('"').split('" "')) == f"v=DKIM1; k=rsa; p={key.public_key}"
