@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from identities import provisioning, validators
+from identities.models import ConfigurationSet
 
-from identities import validators
-from identities.models import ConfigurationSet, Tag
-
-from .errors import already_exists, not_found
+from .errors import not_found
 from .pagination import keyset_page, list_scope, page_size
 from .wire import Call, path_value, query_value
 
@@ -48,22 +46,14 @@ def create_configuration_set(call: Call) -> dict[str, Any]:
     tags = validators.validate_tags([(tag["Key"], tag["Value"]) for tag in body.get("Tags", [])])
     options = {member: body[member] for member in OPTION_MEMBERS if member in body}
     sending_enabled = options.get("SendingOptions", {}).get("SendingEnabled", True)
-    try:
-        with transaction.atomic():
-            configuration_set = ConfigurationSet.objects.create(
-                account=call.account,
-                region=call.region,
-                name=name,
-                sending_enabled=sending_enabled,
-                options=options,
-            )
-            Tag.objects.bulk_create(
-                [Tag(configuration_set=configuration_set, key=t.key, value=t.value) for t in tags]
-            )
-    except IntegrityError:
-        raise already_exists(
-            f"Configuration set {name} already exists in {call.region.code}."
-        ) from None
+    provisioning.create_configuration_set(
+        call.account,
+        call.region,
+        name,
+        sending_enabled=sending_enabled,
+        options=options,
+        tags=tags,
+    )
     return {}
 
 

@@ -103,13 +103,6 @@ def verification_info(identity: Identity) -> dict[str, Any]:
     )
 
 
-def _queue_easy_dkim_keys(identity: Identity) -> None:
-    from identities import tasks  # Celery app setup stays out of module import
-
-    identity_id = identity.pk
-    transaction.on_commit(lambda: tasks.generate_easy_dkim_keys.delay(identity_id=identity_id))
-
-
 # --- CreateEmailIdentity ----------------------------------------------------------------------
 def create_email_identity(call: Call) -> dict[str, Any]:
     body = call.body
@@ -315,7 +308,7 @@ def _use_easy_dkim(identity: Identity, attributes: dict[str, Any]) -> None:
     else:
         return  # already Easy DKIM and no new length: nothing changes
     identity.schedule_dns_check()
-    _queue_easy_dkim_keys(identity)
+    provisioning.queue_easy_dkim_keys(identity)
 
 
 def _use_byodkim(identity: Identity, attributes: dict[str, Any]) -> None:

@@ -6,14 +6,12 @@ TSIG secrets are write-only: the form never renders them back and no page shows 
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,6 +20,7 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from accounts.access import console_scope
 from accounts.models import Account, account_for_user
+from sesconsole.enqueue import enqueue_after_commit
 
 from . import records, signing_zone, tasks
 from .dns_forms import DnsServerForm
@@ -32,7 +31,7 @@ SKIP_DNS_MESSAGE = "Marked verified without a DNS check (admin action “Mark ve
 
 
 def queue_check_now(identity: Identity) -> None:
-    transaction.on_commit(partial(tasks.check_identity_now.delay, identity_id=identity.pk))
+    enqueue_after_commit(tasks.check_identity_now, identity_id=identity.pk)
 
 
 def _identity(request: HttpRequest, region: str, name: str) -> Identity:

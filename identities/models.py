@@ -491,8 +491,8 @@ class Identity(models.Model):
         self.save(update_fields=["next_check_at"])
 
     # --- DNS check state machine (identities.dns_check resolves; these decide) -----------------
-    # Every field a DNS check may change: the sweep writes a chunk of identities with one
-    # bulk_update over exactly these.
+    # Every field a DNS check may change: the sweep writes what changed among these for a
+    # whole chunk at once (dns_check._write_changes).
     CHECK_FIELDS = (
         "verification_status",
         "verification_status_changed_at",

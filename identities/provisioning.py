@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Account, Region
+from sesconsole.enqueue import enqueue_after_commit, send_now
 
 from . import validators
 from .models import (
@@ -158,13 +159,50 @@ def _after_create(identity_id: int, identity_type: str, dkim_origin: str) -> Non
     from . import tasks  # tasks import models; import late to keep this module import-light
 
     if identity_type == IdentityType.DOMAIN and dkim_origin == "AWS_SES":
-        tasks.generate_easy_dkim_keys.delay(identity_id=identity_id)
+        send_now(tasks.generate_easy_dkim_keys, identity_id=identity_id)
     if identity_type == IdentityType.DOMAIN and not settings.DNS_AUTO_VERIFY:
-        tasks.check_identity_now.delay(identity_id=identity_id)  # the first DNS check
+        send_now(tasks.check_identity_now, identity_id=identity_id)  # the first DNS check
     if identity_type == IdentityType.EMAIL_ADDRESS:
         from verification.flows import start_identity_verification
 
         start_identity_verification(identity_id=identity_id)
+
+
+def queue_easy_dkim_keys(identity: Identity) -> None:
+    """After a DKIM change that needs new Easy DKIM keys, generate them once committed."""
+    from . import tasks
+
+    enqueue_after_commit(tasks.generate_easy_dkim_keys, identity_id=identity.pk)
+
+
+def create_configuration_set(
+    account: Account,
+    region: Region,
+    name: str,
+    *,
+    sending_enabled: bool = True,
+    options: dict[str, object] | None = None,
+    tags: Sequence[validators.TagPair] = (),
+) -> ConfigurationSet:
+    """Create a configuration set (name already validated); AlreadyExistsError if taken."""
+    try:
+        with transaction.atomic():
+            configuration_set = ConfigurationSet.objects.create(
+                account=account,
+                region=region,
+                name=name,
+                sending_enabled=sending_enabled,
+                options=options or {},
+            )
+            Tag.objects.bulk_create(
+                [Tag(configuration_set=configuration_set, key=t.key, value=t.value) for t in tags]
+            )
+    except IntegrityError as exc:
+        raise validators.AlreadyExistsError(
+            f"A configuration set named {name} already exists in {region.code}. Choose another name.",
+            code="already_exists",
+        ) from exc
+    return configuration_set
 
 
 def identity_exists(account: Account, region: Region, name: str) -> bool:

@@ -7,6 +7,8 @@ import logging
 from celery import shared_task
 from django.db import transaction
 
+from sesconsole.enqueue import enqueue_after_commit
+
 from . import dns_check, signing_zone
 from .dkim import generate_key_pair
 from .models import DkimKey, DkimOrigin, Identity, KeyLength
@@ -35,7 +37,7 @@ def generate_easy_dkim_keys(*, identity_id: int) -> None:
         identity.record_easy_dkim_keys(identity.dkim_next_key_length)
     log.info("identity %s: generated %d Easy DKIM keys (%d bits)", identity_id, len(missing), bits)
     if signing_zone.has_operator_server():
-        transaction.on_commit(lambda: publish_signing_keys.delay(identity_id=identity_id))
+        enqueue_after_commit(publish_signing_keys, identity_id=identity_id)
 
 
 # Chunks queued per sweep at most (x CHUNK_SIZE identities): the next sweep takes the rest.

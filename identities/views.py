@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Case, Count, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
@@ -30,7 +29,7 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefre
 
 from accounts.access import Scope, console_scope
 
-from . import forms, provisioning, records, tasks, validators
+from . import forms, provisioning, records, validators
 from .models import ConfigurationSet, Identity, IdentityEvent, VerificationStatus
 
 PAGE_SIZE = 50
@@ -84,10 +83,6 @@ def _is_settling(identity: Identity) -> bool:
 
 def _page_context(scope: Scope, identity: Identity | None = None, **extra: Any) -> dict[str, Any]:
     return {"region": scope.region, "nav": "identities", "identity": identity, **extra}
-
-
-def _queue_key_generation(identity: Identity) -> None:
-    transaction.on_commit(partial(tasks.generate_easy_dkim_keys.delay, identity_id=identity.pk))
 
 
 # --- list and bulk delete -----------------------------------------------------------------------
@@ -278,13 +273,13 @@ def _apply_dkim(form: forms.DkimSigningForm, identity: Identity, actor: str) -> 
         identity.switch_to_easy_dkim(data["key_length"])
         message = f"DKIM switched to Easy DKIM ({data['key_length']})."
         IdentityEvent.record(identity, "dkim_easy", message, actor)
-        _queue_key_generation(identity)
+        provisioning.queue_easy_dkim_keys(identity)
     elif length := form.new_key_length:
         identity.change_easy_dkim_key_length(length)
         IdentityEvent.record(
             identity, "dkim_key_length", f"DKIM key length set to {length}.", actor
         )
-        _queue_key_generation(identity)
+        provisioning.queue_easy_dkim_keys(identity)
 
 
 @require_http_methods(["GET", "POST"])
@@ -473,12 +468,9 @@ def configuration_set_create(request: HttpRequest, region: str) -> HttpResponse:
     if form.is_valid():
         name = form.cleaned_data["name"]
         try:
-            with transaction.atomic():
-                ConfigurationSet.objects.create(
-                    account=scope.account, region=scope.region, name=name
-                )
-        except IntegrityError:
-            # Someone created the same name between the check and the insert.
+            provisioning.create_configuration_set(scope.account, scope.region, name)
+        except validators.AlreadyExistsError:
+            # Someone created the same name between the form's check and the insert.
             form.add_error("name", ValidationError(forms.already_exists_message(name, scope)))
         else:
             messages.success(request, f"The configuration set {name} was created.")

@@ -20,6 +20,38 @@ from tests.support.services import require
 PASSWORD = "correct-horse-battery-staple"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Work queued by the code under test goes to kombu's in-memory transport: a real broker
+    # that `queued_tasks` can read back. Integration tests start workers on their own broker.
+    from sesconsole.celery import app
+
+    app.conf.broker_url = "memory://"
+
+
+@pytest.fixture
+def queued_tasks() -> Callable[[], list[tuple[str, dict[str, Any]]]]:
+    """Read back (task name, kwargs) of every message published since the fixture started."""
+    from sesconsole.celery import app
+
+    def drain() -> list[tuple[str, dict[str, Any]]]:
+        found = []
+        with app.connection_for_read() as connection:
+            queue = connection.SimpleQueue("celery")
+            while True:
+                try:
+                    message = queue.get(block=False)
+                except queue.Empty:
+                    break
+                _args, kwargs, _embed = message.decode()
+                found.append((message.headers["task"], kwargs))
+                message.ack()
+            queue.close()
+        return found
+
+    drain()  # start empty: other tests' messages are not this test's
+    return drain
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings: Any) -> None:
     # Every persona creates a user with a password; PBKDF2's deliberate slowness (about 0.3 s

@@ -52,14 +52,6 @@ def _fast_live_server() -> None:
     WSGIRequestHandler.disable_nagle_algorithm = True
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _memory_broker() -> None:
-    """Queued tasks (DKIM keys, verification mails) go to an in-memory broker, not var/."""
-    from sesconsole.celery import app
-
-    app.conf.broker_url = "memory://"
-
-
 @pytest.fixture(autouse=True)
 def _regions(transactional_db: None) -> None:
     """live_server tests flush the database after each test, seeded regions included."""

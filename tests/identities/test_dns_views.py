@@ -24,6 +24,7 @@ from tests.support.knot import KnotServer
 knot_server = dns_fixtures.knot_server
 dns_zone = dns_fixtures.dns_zone
 knot_dns = dns_helpers.knot_dns
+sent_tasks = dns_helpers.sent_tasks
 
 SECRET = base64.b64encode(b"s" * 32).decode()
 
@@ -43,11 +44,8 @@ def domain(make_domain: Callable[..., Identity]) -> Identity:
     return make_domain("example.net", mail_from_domain="mail.example.net")
 
 
-@pytest.fixture
-def queued(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, int]]:
-    calls: list[dict[str, int]] = []
-    monkeypatch.setattr(tasks.check_identity_now, "delay", lambda **kw: calls.append(kw))
-    return calls
+def checks_sent(sent: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [kwargs for name, kwargs in sent if name == "check_identity_now"]
 
 
 def knot_server_row(account: Account, server: KnotServer, zone: str = "example.net") -> DnsServer:
@@ -68,7 +66,7 @@ def knot_server_row(account: Account, server: KnotServer, zone: str = "example.n
 def test_check_now_queues_a_check_after_commit(
     owner_client: Client,
     domain: Identity,
-    queued: list[dict[str, int]],
+    sent_tasks: list[tuple[str, dict[str, Any]]],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     Identity.objects.filter(pk=domain.pk).update(next_check_at=None)
@@ -76,14 +74,14 @@ def test_check_now_queues_a_check_after_commit(
         response = owner_client.post(url("check_now", domain))
     assert response.status_code == 302
     assert response["Location"] == url("detail", domain)
-    assert queued == [{"identity_id": domain.pk}]
+    assert checks_sent(sent_tasks) == [{"identity_id": domain.pk}]
     assert flashes(response) == ["A DNS check of example.net is on its way."]
     domain.refresh_from_db()
     assert domain.next_check_at is not None
 
 
 def test_check_now_restarts_failed_identity(
-    teammate_client: Client, domain: Identity, queued: list[dict[str, int]]
+    teammate_client: Client, domain: Identity, sent_tasks: list[tuple[str, dict[str, Any]]]
 ) -> None:
     Identity.objects.filter(pk=domain.pk).update(
         dkim_status="FAILED", verification_status="FAILED", next_check_at=None
@@ -99,18 +97,20 @@ def test_check_now_restarts_failed_identity(
 
 
 def test_check_now_htmx_refreshes_page(
-    owner_client: Client, domain: Identity, queued: list[dict[str, int]]
+    owner_client: Client, domain: Identity, sent_tasks: list[tuple[str, dict[str, Any]]]
 ) -> None:
     response = owner_client.post(url("check_now", domain), headers={"HX-Request": "true"})
     assert (response.status_code, response["HX-Refresh"]) == (200, "true")
 
 
 def test_check_now_email_identity_is_not_checked(
-    owner_client: Client, make_email: Callable[..., Identity], queued: list[dict[str, int]]
+    owner_client: Client,
+    make_email: Callable[..., Identity],
+    sent_tasks: list[tuple[str, dict[str, Any]]],
 ) -> None:
     email = make_email("a@example.net")
     response = owner_client.post(url("check_now", email))
-    assert queued == []
+    assert checks_sent(sent_tasks) == []
     assert flashes(response) == [
         "Email address identities are verified with the link in the verification email, not "
         "through DNS."
@@ -124,7 +124,7 @@ def test_identity_actions_access(
     outsider_client: Client,
     owner_client: Client,
     domain: Identity,
-    queued: list[dict[str, int]],
+    sent_tasks: list[tuple[str, dict[str, Any]]],
 ) -> None:
     assert outsider_client.post(url(view, domain)).status_code == 404
     assert client.post(url(view, domain)).status_code == 302  # anonymous → login

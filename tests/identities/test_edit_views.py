@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import Account, Region
 from identities import forms, provisioning, tasks, validators
 from identities.models import ConfigurationSet, DkimKey, Identity, IdentityEvent, Tag
+from sesconsole.enqueue import send_now
 from tests.support.keys import der_base64, pem, rsa_key
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -104,8 +105,8 @@ def test_dkim_key_length_change_queues_key_generation(
         "DKIM key length set to RSA_1024_BIT.",
         "owner",
     )
-    assert [(c.func, c.keywords) for c in callbacks] == [
-        (tasks.generate_easy_dkim_keys.delay, {"identity_id": identity.pk})
+    assert [(c.func, c.args, c.keywords) for c in callbacks] == [
+        (send_now, (tasks.generate_easy_dkim_keys,), {"identity_id": identity.pk})
     ]
 
 

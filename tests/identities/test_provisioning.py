@@ -227,36 +227,33 @@ def test_create_identity_byodkim_1024_current_length(make_domain: Callable[..., 
 def test_create_identity_queues_key_generation_after_commit(
     make_domain: Callable[..., Identity],
     django_capture_on_commit_callbacks: Any,
-    monkeypatch: pytest.MonkeyPatch,
+    queued_tasks: Callable[[], list[tuple[str, dict[str, Any]]]],
 ) -> None:
-    queued: list[dict[str, int]] = []
-    monkeypatch.setattr(tasks.generate_easy_dkim_keys, "delay", lambda **kw: queued.append(kw))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         identity = make_domain("example.com")
-    assert queued == []  # nothing runs on the request path
+    assert queued_tasks() == []  # nothing is queued before the transaction commits
     for callback in callbacks:
         callback()
-    assert queued == [{"identity_id": identity.pk}]
+    assert queued_tasks() == [
+        ("identities.tasks.generate_easy_dkim_keys", {"identity_id": identity.pk}),
+        ("identities.tasks.check_identity_now", {"identity_id": identity.pk}),
+    ]
 
 
 def test_create_identity_byodkim_and_email_queue_no_key_generation(
     make_domain: Callable[..., Identity],
     make_email: Callable[..., Identity],
     django_capture_on_commit_callbacks: Any,
-    monkeypatch: pytest.MonkeyPatch,
+    queued_tasks: Callable[[], list[tuple[str, dict[str, Any]]]],
 ) -> None:
-    from verification import flows
-
-    queued: list[dict[str, int]] = []
-    verifications: list[dict[str, int]] = []
-    monkeypatch.setattr(tasks.generate_easy_dkim_keys, "delay", lambda **kw: queued.append(kw))
-    monkeypatch.setattr(flows, "start_identity_verification", lambda **kw: verifications.append(kw))
     with django_capture_on_commit_callbacks(execute=True):
-        make_domain("example.com", dkim=byodkim(1024))
+        domain = make_domain("example.com", dkim=byodkim(1024))
         email = make_email("a@example.com")
-    assert queued == []
-    assert verifications == [{"identity_id": email.pk}]
-
+    link = email.verification_links.get()
+    assert queued_tasks() == [
+        ("identities.tasks.check_identity_now", {"identity_id": domain.pk}),
+        ("verification.tasks.send_verification_email", {"link_id": link.pk}),
+    ]
 
 def test_delete_identities_removes_dependents(make_domain: Callable[..., Identity]) -> None:
     identity = make_domain("example.com", dkim=byodkim(1024), tags=[TagPair("k", "v")])

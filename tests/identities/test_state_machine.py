@@ -31,6 +31,13 @@ from tests.support.knot import KnotServer
 knot_server = dns_fixtures.knot_server
 dns_zone = dns_fixtures.dns_zone
 knot_dns = dns_helpers.knot_dns
+sent_tasks = dns_helpers.sent_tasks
+Sent = list[tuple[str, dict[str, Any]]]
+
+
+def checks_sent(sent: Sent) -> list[dict[str, Any]]:
+    return [kwargs for name, kwargs in sent if name == "check_identity_now"]
+
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 FOUND, MISSING, DNS_ERROR = CheckOutcome.FOUND, CheckOutcome.MISSING, CheckOutcome.DNS_ERROR
@@ -233,7 +240,9 @@ def test_claim_skips_email_and_not_due(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_claims_never_overlap(make_domain: Callable[..., Identity]) -> None:
+def test_concurrent_claims_never_overlap(
+    make_domain: Callable[..., Identity], sent_tasks: Sent
+) -> None:
     ids = [make_domain(f"c{i}.example.com").pk for i in range(40)]
     Identity.objects.update(next_check_at=datetime.now(UTC) - timedelta(minutes=1))
     results: list[list[int]] = []
@@ -260,16 +269,17 @@ def test_concurrent_claims_never_overlap(make_domain: Callable[..., Identity]) -
 
 # --- tasks -------------------------------------------------------------------------------------
 def test_dns_sweep_queues_chunks(
-    make_domain: Callable[..., Identity], monkeypatch: pytest.MonkeyPatch, time_machine: Any
+    make_domain: Callable[..., Identity],
+    sent_tasks: Sent,
+    monkeypatch: pytest.MonkeyPatch,
+    time_machine: Any,
 ) -> None:
     time_machine.move_to(T0, tick=False)
     ids = _make_due(make_domain, 7)
     monkeypatch.setattr(dns_check, "CHUNK_SIZE", 3)
-    queued: list[list[int]] = []
-    monkeypatch.setattr(
-        tasks.check_identities, "delay", lambda **kw: queued.append(kw["identity_ids"])
-    )
+
     assert tasks.dns_sweep.run() == 7
+    queued = [kw["identity_ids"] for name, kw in sent_tasks if name == "check_identities"]
     assert [len(chunk) for chunk in queued] == [3, 3, 1]
     assert sorted(pk for chunk in queued for pk in chunk) == sorted(ids)
     assert tasks.dns_sweep.run() == 0  # leased: nothing twice
@@ -307,17 +317,14 @@ def test_auto_verify_setting(
     settings: Settings,
     make_domain: Callable[..., Identity],
     django_capture_on_commit_callbacks: Any,
-    monkeypatch: pytest.MonkeyPatch,
+    sent_tasks: Sent,
 ) -> None:
     settings.DNS_AUTO_VERIFY = True
-    checks: list[Any] = []
-    monkeypatch.setattr(tasks.check_identity_now, "delay", lambda **kw: checks.append(kw))
-    monkeypatch.setattr(tasks.generate_easy_dkim_keys, "delay", lambda **kw: None)
     with django_capture_on_commit_callbacks(execute=True):
         identity = make_domain("ci.example.com", mail_from_domain="mail.ci.example.com")
     identity.refresh_from_db()
     assert statuses(identity) == ("SUCCESS",) * 3
-    assert (identity.next_check_at, checks) == (None, [])
+    assert (identity.next_check_at, checks_sent(sent_tasks)) == (None, [])
     assert identity.events.filter(kind="status").get().message == AUTO_VERIFY_MESSAGE
     assert AUTO_VERIFY_MESSAGE == "Verified at once because DNS_AUTO_VERIFY is on (no DNS check)."
 
@@ -325,15 +332,12 @@ def test_auto_verify_setting(
 def test_auto_verify_off_by_default_queues_first_check(
     make_domain: Callable[..., Identity],
     django_capture_on_commit_callbacks: Any,
-    monkeypatch: pytest.MonkeyPatch,
+    sent_tasks: Sent,
 ) -> None:
-    checks: list[Any] = []
-    monkeypatch.setattr(tasks.check_identity_now, "delay", lambda **kw: checks.append(kw))
-    monkeypatch.setattr(tasks.generate_easy_dkim_keys, "delay", lambda **kw: None)
     with django_capture_on_commit_callbacks(execute=True):
         identity = make_domain("ci.example.com")
     assert identity.verification_status == "PENDING"
-    assert checks == [{"identity_id": identity.pk}]
+    assert checks_sent(sent_tasks) == [{"identity_id": identity.pk}]
 
 
 def test_admin_mark_verified_skip_dns(
@@ -364,18 +368,16 @@ def test_admin_mark_verified_skip_dns(
 def test_admin_check_now_queues_task(
     operator_client: Client,
     make_domain: Callable[..., Identity],
-    monkeypatch: pytest.MonkeyPatch,
+    sent_tasks: Sent,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     domain = make_domain("example.com")
-    checks: list[Any] = []
-    monkeypatch.setattr(tasks.check_identity_now, "delay", lambda **kw: checks.append(kw))
     with django_capture_on_commit_callbacks(execute=True):
         operator_client.post(
             reverse("admin:identities_identity_changelist"),
             {"action": "check_dns_now", "_selected_action": [domain.pk]},
         )
-    assert checks == [{"identity_id": domain.pk}]
+    assert checks_sent(sent_tasks) == [{"identity_id": domain.pk}]
 
 
 # --- inheritance ----------------------------------------------------------------------------------
@@ -403,7 +405,7 @@ def test_signing_keys_published_to_operator_server(
     make_domain: Callable[..., Identity],
     settings: Settings,
     django_capture_on_commit_callbacks: Any,
-    monkeypatch: pytest.MonkeyPatch,
+    sent_tasks: Sent,
 ) -> None:
     settings.SIGNING_HOSTED_ZONE = "dkim.example.net"
     server = DnsServer(
@@ -416,12 +418,10 @@ def test_signing_keys_published_to_operator_server(
     )
     server.set_secret(knot_dns.tsig_secret)
     server.save()
-    published: list[Any] = []
-    monkeypatch.setattr(tasks.publish_signing_keys, "delay", lambda **kw: published.append(kw))
     identity = make_domain("example.com", mail_from_domain="mail.example.com")
     with django_capture_on_commit_callbacks(execute=True):
         tasks.generate_easy_dkim_keys.run(identity_id=identity.pk)
-    assert published == [{"identity_id": identity.pk}]
+    assert ("publish_signing_keys", {"identity_id": identity.pk}) in sent_tasks
     tasks.publish_signing_keys.run(identity_id=identity.pk)
     # The user's CNAMEs now lead to real keys: the check passes, and the key is there.
     publish_expected(knot_dns, identity)

@@ -10,6 +10,7 @@ import pytest
 from identities import tasks
 from identities.models import Identity
 from sesconsole.celery import app as celery_app
+from tests.identities import dns_helpers
 from tests.identities.dns_helpers import publish_expected
 from tests.support import dns_fixtures
 from tests.support.celery_worker import celery_worker, wait_for
@@ -20,10 +21,11 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 knot_server = dns_fixtures.knot_server
 dns_zone = dns_fixtures.dns_zone
+sent_tasks = dns_helpers.sent_tasks  # identities created here queue nothing on the default broker
 
 
 def test_worker_with_beat_verifies_domain_end_to_end(
-    dns_zone: KnotServer, make_domain: Callable[..., Identity]
+    dns_zone: KnotServer, make_domain: Callable[..., Identity], sent_tasks: object
 ) -> None:
     redis_url = os.environ.get("TEST_REDIS_URL", "")
     require(bool(redis_url), "Redis (TEST_REDIS_URL)", "Start redis-server on 127.0.0.1:6379.")

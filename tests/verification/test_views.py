@@ -275,3 +275,17 @@ def test_dashboard_anonymous_outsider_method(client: Client, outsider_client: Cl
     assert outsider_client.get(dashboard_url()).status_code == 200  # their own account's state
     assert owner_client.put(dashboard_url()).status_code == 405
     assert owner_client.get(dashboard_url("xx-nowhere-1")).status_code == 404
+
+
+def test_identity_page_shows_mail_status_and_resend(
+    owner_client: Client, identity: Identity, make_domain: Callable[..., Identity]
+) -> None:
+    VerificationLink.issue(account=identity.account, region=identity.region, email_address=identity.name, identity=identity)
+    detail = reverse("identities:detail", kwargs={"region": identity.region_id, "name": identity.name})
+    html = owner_client.get(detail).content.decode()
+    assert "Sending the verification email…" in html
+    assert f'action="{resend_url(identity)}"' in html
+    domain = make_domain("example.com")
+    domain_html = owner_client.get(reverse("identities:detail", kwargs={"region": "us-east-1", "name": "example.com"})).content.decode()
+    assert "email-verification" not in domain_html
+    assert domain.name in domain_html
