@@ -125,12 +125,30 @@ def _configuration_set_choices(scope: Scope) -> list[tuple[str, str]]:
 
 
 # --- Create identity ----------------------------------------------------------------------------
+class DefaultedChoiceField(forms.ChoiceField):
+    """A radio group whose omission means its SES default (browsers always send the checked
+    radio; scripted clients may leave it out)."""
+
+    def __init__(self, *, initial: str, **kwargs: Any) -> None:
+        super().__init__(initial=initial, required=False, widget=forms.RadioSelect, **kwargs)
+        self.error_messages["invalid_choice"] = (
+            "“%(value)s” is not one of the options. Choose one of the options listed."
+        )
+
+    def clean(self, value: Any) -> str:
+        return super().clean(value) or str(self.initial)
+
+
 class IdentityCreateForm(RowAwareForm):
     identity_type = forms.ChoiceField(
         label="Identity type",
         choices=[(IdentityType.DOMAIN, "Domain"), (IdentityType.EMAIL_ADDRESS, "Email address")],
         initial=IdentityType.DOMAIN,
         widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose the identity type: Domain or Email address.",
+            "invalid_choice": "Choose the identity type: Domain or Email address.",
+        },
     )
     domain = forms.CharField(
         label="Domain",
@@ -163,26 +181,23 @@ class IdentityCreateForm(RowAwareForm):
         help_text="A subdomain of the identity that is used for no other sending or "
         "receiving, for example mail.example.com.",
     )
-    mail_from_behavior = forms.ChoiceField(
+    mail_from_behavior = DefaultedChoiceField(
         label="Behavior on MX failure",
         choices=BehaviorOnMxFailure.choices,
         initial=BehaviorOnMxFailure.USE_DEFAULT_VALUE,
-        widget=forms.RadioSelect,
     )
-    dkim_type = forms.ChoiceField(
+    dkim_type = DefaultedChoiceField(
         label="DKIM identity type",
         choices=[
             (DkimOrigin.AWS_SES, "Easy DKIM"),
             (DkimOrigin.EXTERNAL, "Provide DKIM authentication token (BYODKIM)"),
         ],
         initial=DkimOrigin.AWS_SES,
-        widget=forms.RadioSelect,
     )
-    key_length = forms.ChoiceField(
+    key_length = DefaultedChoiceField(
         label="DKIM signing key length",
         choices=KeyLength.choices,
         initial=KeyLength.RSA_2048_BIT,
-        widget=forms.RadioSelect,
     )
     private_key = forms.CharField(
         label="Private key",

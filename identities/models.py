@@ -38,6 +38,9 @@ PENDING_BACKOFF = (
 )
 VERIFIED_RECHECK = timedelta(hours=24)  # SES "checks continuously"; daily is plenty
 DNS_ERROR_RETRY = timedelta(minutes=5)  # a DNS outage is retried soon, never held against anyone
+# VerificationInfo.SOARecord is refreshed by an explicit lookup at most this often; checks
+# also take it for free from the negative answers of missing records.
+SOA_MAX_AGE = timedelta(hours=24)
 
 
 class IdentityType(models.TextChoices):
@@ -176,6 +179,12 @@ class IdentityQuerySet(models.QuerySet["Identity"]):
             .filter(Q(check_lease_until__isnull=True) | Q(check_lease_until__lt=now))
         )
 
+    def soa_due(self, now: datetime) -> IdentityQuerySet:
+        """Domains with no zone SOA recorded yet, or one older than SOA_MAX_AGE."""
+        return self.domains().filter(
+            Q(soa_checked_at__isnull=True) | Q(soa_checked_at__lte=now - SOA_MAX_AGE)
+        )
+
 
 class Identity(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="identities")
@@ -200,6 +209,7 @@ class Identity(models.Model):
     soa_primary_name_server = models.CharField(max_length=255, blank=True)
     soa_admin_email = models.CharField(max_length=255, blank=True)
     soa_serial_number = models.BigIntegerField(null=True, blank=True)
+    soa_checked_at = models.DateTimeField(null=True, blank=True)
 
     # DKIM
     dkim_origin = models.CharField(
@@ -503,6 +513,7 @@ class Identity(models.Model):
         "soa_primary_name_server",
         "soa_admin_email",
         "soa_serial_number",
+        "soa_checked_at",
         "dkim_status",
         "dkim_status_changed_at",
         "mail_from_status",
@@ -573,6 +584,10 @@ class Identity(models.Model):
             return now + VERIFIED_RECHECK
         return None
 
+    def soa_is_due(self, now: datetime) -> bool:
+        """In memory, what `IdentityQuerySet.soa_due` selects."""
+        return self.soa_checked_at is None or now - self.soa_checked_at >= SOA_MAX_AGE
+
     def apply_dns_check(
         self,
         *,
@@ -586,7 +601,8 @@ class Identity(models.Model):
         """Record one DNS check of a domain identity.
 
         1. Move DKIM (and the identity, which SES v2 verifies through DKIM) and MAIL FROM.
-        2. Keep VerificationInfo: last checked, last success, the DKIM error type, the SOA.
+        2. Keep VerificationInfo: last checked, last success, the DKIM error type, the SOA
+           when the check saw one (None leaves the recorded SOA as it is).
         3. Schedule the next check with back-off and release the sweep's lease.
         4. save=True saves with update_fields and the history events; the sweep passes
            save=False and writes a whole chunk with one bulk_update (CHECK_FIELDS).
@@ -600,6 +616,7 @@ class Identity(models.Model):
         self.verification_error = error
         if soa is not None:
             self.soa_primary_name_server, self.soa_admin_email, self.soa_serial_number = soa
+            self.soa_checked_at = now
         self.check_count += 1
         dns_error = CheckOutcome.DNS_ERROR in (dkim, mail_from)
         self.next_check_at = self.next_check_time(now, dns_error=dns_error)

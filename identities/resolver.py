@@ -49,6 +49,16 @@ class Query:
     rdtype: str  # "CNAME" | "TXT" | "MX" | "SOA"
 
 
+@dataclass(frozen=True)
+class SOARecord:
+    """The SOA of the zone holding a name, as SES reports VerificationInfo.SOARecord."""
+
+    zone: str
+    primary_name_server: str
+    admin_email: str
+    serial_number: int
+
+
 class Outcome(enum.StrEnum):
     FOUND = "FOUND"
     NXDOMAIN = "NXDOMAIN"  # the name does not exist at all
@@ -66,6 +76,8 @@ class Answer:
     strings: for TXT, each record's character-strings as published, aligned with `values`, so a
         diagnosis can tell a value split badly (on a newline, or truncated at 255 bytes).
     cname: the alias target when a non-CNAME query hit a name that is a CNAME.
+    soa: for NXDOMAIN / NO_ANSWER (not an alias), the SOA the server sent in the authority
+        section (RFC 2308): that of the zone holding the queried name, at no extra lookup.
     """
 
     query: Query
@@ -74,16 +86,7 @@ class Answer:
     detail: str = ""
     strings: tuple[tuple[str, ...], ...] = ()
     cname: str = ""
-
-
-@dataclass(frozen=True)
-class SOARecord:
-    """The SOA of the zone holding a name, as SES reports VerificationInfo.SOARecord."""
-
-    zone: str
-    primary_name_server: str
-    admin_email: str
-    serial_number: int
+    soa: SOARecord | None = None
 
 
 def make_resolver(
@@ -169,7 +172,13 @@ async def resolve_one(resolver: dns.asyncresolver.Resolver, query: Query) -> Ans
         alias = _cname_at(response, qname) if response is not None else ""
         if alias:
             return _alias_answer(query, alias)
-        return Answer(query, Outcome.NXDOMAIN, (), detail=f"{query.name} does not exist.")
+        return Answer(
+            query,
+            Outcome.NXDOMAIN,
+            (),
+            detail=f"{query.name} does not exist.",
+            soa=_authority_soa(response, qname) if response is not None else None,
+        )
     except (dns.exception.DNSException, OSError) as exc:
         return Answer(query, Outcome.ERROR, (), detail=describe_failure(exc, resolver.lifetime))
     return _answer_from_response(query, qname, rdtype, result.response)
@@ -188,8 +197,22 @@ def _answer_from_response(
     if alias:
         return _alias_answer(query, alias)
     return Answer(
-        query, Outcome.NO_ANSWER, (), detail=f"{query.name} has no {query.rdtype} record."
+        query,
+        Outcome.NO_ANSWER,
+        (),
+        detail=f"{query.name} has no {query.rdtype} record.",
+        soa=_authority_soa(response, qname),
     )
+
+
+def _authority_soa(response: dns.message.Message, qname: dns.name.Name) -> SOARecord | None:
+    """The zone SOA a negative answer carries in its authority section, when it is the SOA of
+    a zone enclosing `qname` (callers have ruled out a CNAME at the name, whose negative answer
+    would carry the target's zone instead)."""
+    for rrset in response.authority:
+        if rrset.rdtype == dns.rdatatype.SOA and len(rrset) and qname.is_subdomain(rrset.name):
+            return _soa_record(rrset)
+    return None
 
 
 def _alias_answer(query: Query, alias: str) -> Answer:

@@ -32,7 +32,9 @@ def test_verify_an_email_identity_through_the_mailbox(
 
     # Created through the same path as the console's create form and the API; the
     # after-commit hook issues the link and (eagerly here) sends the mail to the Mailbox.
-    spec = provisioning.NewIdentity(identity_type=IdentityType.EMAIL_ADDRESS, name="Browser.User@example.com")
+    spec = provisioning.NewIdentity(
+        identity_type=IdentityType.EMAIL_ADDRESS, name="Browser.User@example.com"
+    )
     identity = provisioning.create_identity(owner.membership.account, region, spec)
 
     page.goto(live_server.url + reverse("verification:mailbox"))
@@ -42,5 +44,8 @@ def test_verify_an_email_identity_through_the_mailbox(
     link.click()
     page.get_by_text("Congratulations!").wait_for()
 
-    page.goto(live_server.url + reverse("identities:detail", kwargs={"region": region.code, "name": identity.name}))
+    page.goto(
+        live_server.url
+        + reverse("identities:detail", kwargs={"region": region.code, "name": identity.name})
+    )
     assert page.get_by_text("Verified").first.is_visible()

@@ -100,6 +100,36 @@ def test_create_domain_redirects_to_its_page(owner_client: Client, account: Acco
     assert identity.events.get().actor == "owner"
 
 
+def test_create_with_only_type_and_domain_uses_ses_defaults(owner_client: Client) -> None:
+    # Scripted clients may omit the radio groups a browser always sends.
+    response = owner_client.post(CREATE_URL, {"identity_type": "DOMAIN", "domain": "example.com"})
+
+    identity = Identity.objects.get()
+    assert response.status_code == 302
+    assert (identity.dkim_origin, identity.dkim_next_key_length, identity.mail_from_domain) == (
+        "AWS_SES",
+        "RSA_2048_BIT",
+        "",
+    )
+
+
+def test_create_unknown_choice_says_what_to_do(owner_client: Client) -> None:
+    response = owner_client.post(CREATE_URL, domain_form(key_length="RSA_4096_BIT"))
+
+    assert field_errors(response, "key_length") == [
+        "“RSA_4096_BIT” is not one of the options. Choose one of the options listed."
+    ]
+    assert field_errors(response, "identity_type") == []
+
+
+def test_create_without_identity_type_says_what_to_choose(owner_client: Client) -> None:
+    response = owner_client.post(CREATE_URL, {"domain": "example.com"})
+
+    assert field_errors(response, "identity_type") == [
+        "Choose the identity type: Domain or Email address."
+    ]
+
+
 def test_create_teammate_creates_in_the_shared_account(
     teammate_client: Client, account: Account
 ) -> None:
@@ -319,7 +349,7 @@ def test_create_error_keeps_everything_the_user_typed(owner_client: Client, regi
     assert typed_key in html  # the textarea gives the key back exactly as typed
     assert 'name="tag_key" value="team"' in html
     assert 'name="tag_value" value="prod"' in html
-    assert 'value="EXTERNAL" id="id_dkim_type_1" required checked' in html
+    assert 'value="EXTERNAL" id="id_dkim_type_1" checked' in html
 
 
 # --- the www. warning ---------------------------------------------------------------------------------

@@ -38,7 +38,10 @@ def errors_of(exc: pytest.ExceptionInfo[ValidationError]) -> dict[str, list[str]
 def test_create_valid_template(account: Account, region: Region, verified_domain: Identity) -> None:
     template = rules.create_template(account, region, **GOOD)
     assert template.name == "Welcome"
-    assert template.arn == f"arn:aws:ses:us-east-1:{account.pk}:custom-verification-email-template/Welcome"
+    assert (
+        template.arn
+        == f"arn:aws:ses:us-east-1:{account.pk}:custom-verification-email-template/Welcome"
+    )
 
 
 def test_every_field_problem_is_reported(account: Account, region: Region) -> None:
@@ -49,9 +52,11 @@ def test_every_field_problem_is_reported(account: Account, region: Region) -> No
             success_redirection_url="javascript:alert(1)", failure_redirection_url="ftp://x.example/",
         )  # fmt: skip
     assert errors_of(exc) == {
-        "name": ["“bad name!” is not a valid template name. Use 1–64 letters, digits, underscores and hyphens."],
+        "name": [
+            "“bad name!” is not a valid template name. Use 1–64 letters, digits, underscores and hyphens."
+        ],
         "from_email_address": [
-            "The From address can't have a display name (\"friendly from\"). Enter the address "
+            'The From address can\'t have a display name ("friendly from"). Enter the address '
             "alone, for example sender@example.com, not Sender <sender@example.com>."
         ],
         "subject": ["The subject must be a single line. Remove the line breaks."],
@@ -70,7 +75,9 @@ def test_every_field_problem_is_reported(account: Account, region: Region) -> No
     }
 
 
-def test_from_address_must_be_verified(account: Account, region: Region, make_email: Callable[..., Identity]) -> None:
+def test_from_address_must_be_verified(
+    account: Account, region: Region, make_email: Callable[..., Identity]
+) -> None:
     make_email("noreply@example.com")  # pending, so it doesn't count
     with pytest.raises(ValidationError) as exc:
         rules.create_template(account, region, **GOOD)
@@ -86,7 +93,9 @@ def test_from_address_verified_as_an_address_with_label(
     account: Account, region: Region, make_email: Callable[..., Identity]
 ) -> None:
     make_email("noreply@example.com").mark_verified()
-    rules.create_template(account, region, **{**GOOD, "from_email_address": "noreply+v@example.com"})
+    rules.create_template(
+        account, region, **{**GOOD, "from_email_address": "noreply+v@example.com"}
+    )
 
 
 def test_name_is_unique_per_account_and_region(
@@ -114,11 +123,17 @@ def test_at_most_50_templates_per_region(
     ]
 
 
-def test_content_must_be_under_10_mb(account: Account, region: Region, verified_domain: Identity) -> None:
+def test_content_must_be_under_10_mb(
+    account: Account, region: Region, verified_domain: Identity
+) -> None:
     with pytest.raises(ValidationError) as exc:
-        rules.create_template(account, region, **{**GOOD, "content": "<p>" + "x" * (10 * 1024 * 1024) + "</p>"})
+        rules.create_template(
+            account, region, **{**GOOD, "content": "<p>" + "x" * (10 * 1024 * 1024) + "</p>"}
+        )
     [message] = errors_of(exc)["content"]
-    assert message.startswith("Line 1, column 1: The template is 10,485,767 bytes; custom verification email templates must be smaller than 10 MB")
+    assert message.startswith(
+        "Line 1, column 1: The template is 10,485,767 bytes; custom verification email templates must be smaller than 10 MB"
+    )
 
 
 def test_update_accepts_any_subset(
@@ -127,7 +142,10 @@ def test_update_accepts_any_subset(
     template = make_template()
     rules.update_template(template, subject="New subject")
     template.refresh_from_db()
-    assert (template.subject, template.content) == ("New subject", "<html><body><h1>Ready to start?</h1><p>Click below.</p></body></html>")
+    assert (template.subject, template.content) == (
+        "New subject",
+        "<html><body><h1>Ready to start?</h1><p>Click below.</p></body></html>",
+    )
     with pytest.raises(ValidationError) as exc:
         rules.update_template(template, success_redirection_url="mailto:a@example.com")
     assert list(errors_of(exc)) == ["success_redirection_url"]
@@ -144,7 +162,10 @@ def test_update_rename_to_a_taken_name(
 
 
 def test_other_accounts_templates_do_not_count(
-    other_account: Account, region: Region, make_domain: Callable[..., Identity], make_template: Callable[..., Any]
+    other_account: Account,
+    region: Region,
+    make_domain: Callable[..., Identity],
+    make_template: Callable[..., Any],
 ) -> None:
     make_template("Welcome")
     make_domain("example.com", acct=other_account).mark_verified()

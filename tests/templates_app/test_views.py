@@ -32,7 +32,9 @@ def verified_domain(make_domain: Callable[..., Identity]) -> Identity:
 
 
 @pytest.fixture
-def template(verified_domain: Identity, make_template: Callable[..., CustomVerificationEmailTemplate]) -> CustomVerificationEmailTemplate:
+def template(
+    verified_domain: Identity, make_template: Callable[..., CustomVerificationEmailTemplate]
+) -> CustomVerificationEmailTemplate:
     return make_template(content='<p style="color:red">Hello</p><form><input></form>')
 
 
@@ -46,7 +48,8 @@ def test_list_owner_and_query_count(
 ) -> None:  # fmt: skip
     response = owner_client.get(url("list"))
     assert response.status_code == 200
-    assert b"Welcome" in response.content and b"(1/50)" in response.content
+    assert b"Welcome" in response.content
+    assert b"(1/50)" in response.content
     assert b"Your account is in the sandbox" in response.content
     make_template("Second")
     make_template("Third")
@@ -54,7 +57,9 @@ def test_list_owner_and_query_count(
         owner_client.get(url("list"))
 
 
-def test_list_matrix(client: Client, outsider_client: Client, template: CustomVerificationEmailTemplate) -> None:
+def test_list_matrix(
+    client: Client, outsider_client: Client, template: CustomVerificationEmailTemplate
+) -> None:
     assert client.get(url("list"))["Location"].startswith("/login/")
     assert b"Welcome" not in outsider_client.get(url("list")).content
     assert outsider_client.post(url("list")).status_code == 405
@@ -69,10 +74,15 @@ def test_create(owner_client: Client, verified_domain: Identity) -> None:
 
 
 def test_create_shows_precise_errors(teammate_client: Client) -> None:
-    response = teammate_client.post(url("create"), {**FORM, "content": "<p>Hi</p>\n<script>x</script>"})
+    response = teammate_client.post(
+        url("create"), {**FORM, "content": "<p>Hi</p>\n<script>x</script>"}
+    )
     html = response.content.decode()
     assert response.status_code == 200
-    assert "Line 2, column 1: The &lt;script&gt; tag is not allowed in custom verification email templates." in html
+    assert (
+        "Line 2, column 1: The &lt;script&gt; tag is not allowed in custom verification email templates."
+        in html
+    )
     assert "noreply@example.com is not verified in us-east-1." in html
     assert not CustomVerificationEmailTemplate.objects.exists()
 
@@ -82,7 +92,9 @@ def test_create_anonymous_and_method(client: Client, owner_client: Client) -> No
     assert owner_client.put(url("create")).status_code == 405
 
 
-def test_detail_preview_is_sandboxed(owner_client: Client, template: CustomVerificationEmailTemplate) -> None:
+def test_detail_preview_is_sandboxed(
+    owner_client: Client, template: CustomVerificationEmailTemplate
+) -> None:
     html = owner_client.get(url("detail", name="Welcome")).content.decode()
     assert '<iframe class="mail-preview" title="Preview of Welcome" sandbox srcdoc="' in html
     assert "&lt;p style=&quot;color:red&quot;&gt;Hello&lt;/p&gt;" in html
@@ -90,7 +102,10 @@ def test_detail_preview_is_sandboxed(owner_client: Client, template: CustomVerif
 
 
 def test_detail_matrix(
-    teammate_client: Client, outsider_client: Client, client: Client, template: CustomVerificationEmailTemplate
+    teammate_client: Client,
+    outsider_client: Client,
+    client: Client,
+    template: CustomVerificationEmailTemplate,
 ) -> None:
     assert teammate_client.get(url("detail", name="Welcome")).status_code == 200
     assert outsider_client.get(url("detail", name="Welcome")).status_code == 404
@@ -98,9 +113,12 @@ def test_detail_matrix(
     assert teammate_client.post(url("detail", name="Welcome")).status_code == 405
 
 
-def test_edit(owner_client: Client, outsider_client: Client, template: CustomVerificationEmailTemplate) -> None:
+def test_edit(
+    owner_client: Client, outsider_client: Client, template: CustomVerificationEmailTemplate
+) -> None:
     page = owner_client.get(url("edit", name="Welcome"))
-    assert page.status_code == 200 and b"Please confirm your email address" in page.content
+    assert page.status_code == 200
+    assert b"Please confirm your email address" in page.content
     response = owner_client.post(url("edit", name="Welcome"), {**FORM, "subject": "Changed"})
     assert response.status_code == 302
     template.refresh_from_db()
@@ -109,7 +127,12 @@ def test_edit(owner_client: Client, outsider_client: Client, template: CustomVer
     assert owner_client.delete(url("edit", name="Welcome")).status_code == 405
 
 
-def test_delete(owner_client: Client, outsider_client: Client, client: Client, template: CustomVerificationEmailTemplate) -> None:
+def test_delete(
+    owner_client: Client,
+    outsider_client: Client,
+    client: Client,
+    template: CustomVerificationEmailTemplate,
+) -> None:
     assert outsider_client.post(url("delete", name="Welcome")).status_code == 404
     assert client.post(url("delete", name="Welcome")).status_code == 302
     assert owner_client.get(url("delete", name="Welcome")).status_code == 200
@@ -118,28 +141,57 @@ def test_delete(owner_client: Client, outsider_client: Client, client: Client, t
     assert not CustomVerificationEmailTemplate.objects.exists()
 
 
-def test_send_test_in_sandbox_shows_production_access_error(owner_client: Client, template: CustomVerificationEmailTemplate) -> None:
-    response = owner_client.post(url("send_test", name="Welcome"), {"email_address": "me@example.org"})
+def test_send_test_in_sandbox_shows_production_access_error(
+    owner_client: Client, template: CustomVerificationEmailTemplate
+) -> None:
+    response = owner_client.post(
+        url("send_test", name="Welcome"), {"email_address": "me@example.org"}
+    )
     assert response.status_code == 400
-    assert "Production access not granted. Custom verification emails can only be sent" in response.content.decode()
+    assert (
+        "Production access not granted. Custom verification emails can only be sent"
+        in response.content.decode()
+    )
     assert not VerificationLink.objects.exists()
 
 
-def test_send_test_with_production_access(owner_client: Client, template: CustomVerificationEmailTemplate, production: None) -> None:
-    response = owner_client.post(url("send_test", name="Welcome"), {"email_address": "me@example.org"})
+def test_send_test_with_production_access(
+    owner_client: Client, template: CustomVerificationEmailTemplate, production: None
+) -> None:
+    response = owner_client.post(
+        url("send_test", name="Welcome"), {"email_address": "me@example.org"}
+    )
     assert response.status_code == 302
     link = VerificationLink.objects.get()
-    assert (link.email_address, link.template_name, link.identity) == ("me@example.org", "Welcome", None)
+    assert (link.email_address, link.template_name, link.identity) == (
+        "me@example.org",
+        "Welcome",
+        None,
+    )
 
 
-def test_send_test_htmx(owner_client: Client, template: CustomVerificationEmailTemplate, production: None) -> None:
-    response = owner_client.post(url("send_test", name="Welcome"), {"email_address": "me@example.org"}, **HTMX)
+def test_send_test_htmx(
+    owner_client: Client, template: CustomVerificationEmailTemplate, production: None
+) -> None:
+    response = owner_client.post(
+        url("send_test", name="Welcome"), {"email_address": "me@example.org"}, **HTMX
+    )
     html = response.content.decode()
     assert html.lstrip().startswith('<div class="container" id="send-test">')
     assert "The verification email is on its way to me@example.org (message ID" in html
 
 
-def test_send_test_matrix(outsider_client: Client, client: Client, owner_client: Client, template: CustomVerificationEmailTemplate) -> None:
-    assert outsider_client.post(url("send_test", name="Welcome"), {"email_address": "a@b.example"}).status_code == 404
+def test_send_test_matrix(
+    outsider_client: Client,
+    client: Client,
+    owner_client: Client,
+    template: CustomVerificationEmailTemplate,
+) -> None:
+    assert (
+        outsider_client.post(
+            url("send_test", name="Welcome"), {"email_address": "a@b.example"}
+        ).status_code
+        == 404
+    )
     assert client.post(url("send_test", name="Welcome"))["Location"].startswith("/login/")
     assert owner_client.get(url("send_test", name="Welcome")).status_code == 405

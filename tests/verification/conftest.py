@@ -103,7 +103,9 @@ def run_as_worker(link_id: int, retries: int = 0) -> None:
 @pytest.fixture
 def issue_link(account: Account, region: Region) -> Callable[..., VerificationLink]:
     def issue(address: str = "sender@example.com", **kwargs: Any) -> VerificationLink:
-        return VerificationLink.issue(account=account, region=region, email_address=address, **kwargs)
+        return VerificationLink.issue(
+            account=account, region=region, email_address=address, **kwargs
+        )
 
     return issue
 
@@ -126,7 +128,9 @@ def production(account: Account, region: Region) -> None:
 
 
 @pytest.fixture
-def make_template(account: Account, region: Region) -> Callable[..., CustomVerificationEmailTemplate]:
+def make_template(
+    account: Account, region: Region
+) -> Callable[..., CustomVerificationEmailTemplate]:
     def make(name: str = "Welcome", **fields: Any) -> CustomVerificationEmailTemplate:
         values = {
             "from_email_address": "noreply@example.com",

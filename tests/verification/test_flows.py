@@ -25,7 +25,10 @@ def sent_link(identity: Identity, at: datetime) -> tuple[VerificationLink, str]:
     """A link for the identity whose mail went out at `at` (Mailbox backend)."""
     with time_machine.travel(at, tick=False):
         link = VerificationLink.issue(
-            account=identity.account, region=identity.region, email_address=identity.name, identity=identity
+            account=identity.account,
+            region=identity.region,
+            email_address=identity.name,
+            identity=identity,
         )
         token = link.token()
         send_verification_email.apply(kwargs={"link_id": link.pk})
@@ -53,7 +56,10 @@ def test_link_valid_at_23h59_expired_at_24h01(pending: Identity) -> None:
 def test_expiry_counts_from_sending_not_from_request(pending: Identity) -> None:
     with time_machine.travel(T0, tick=False):
         link = VerificationLink.issue(
-            account=pending.account, region=pending.region, email_address=pending.name, identity=pending
+            account=pending.account,
+            region=pending.region,
+            email_address=pending.name,
+            identity=pending,
         )
         token = link.token()
     with time_machine.travel(T0 + timedelta(hours=2), tick=False):  # SMTP was down for 2 hours
@@ -111,7 +117,9 @@ def test_resend_supersedes_the_older_link(pending: Identity, settings: Any) -> N
     assert flows.confirm(new_token, now=T0 + timedelta(minutes=6)).outcome is LinkOutcome.VERIFIED
 
 
-def test_resend_is_rate_limited_per_identity(pending: Identity, make_email: Callable[..., Identity]) -> None:
+def test_resend_is_rate_limited_per_identity(
+    pending: Identity, make_email: Callable[..., Identity]
+) -> None:
     sent_link(pending, T0)
     other = make_email("other@example.com")
     with time_machine.travel(T0 + timedelta(seconds=20), tick=False):
@@ -138,7 +146,9 @@ def test_resend_restarts_a_failed_identity(pending: Identity) -> None:
     assert pending.verification_status == VerificationStatus.PENDING
 
 
-def test_resend_refuses_verified_identities_and_domains(pending: Identity, make_domain: Callable[..., Identity]) -> None:
+def test_resend_refuses_verified_identities_and_domains(
+    pending: Identity, make_domain: Callable[..., Identity]
+) -> None:
     pending.mark_verified()
     with pytest.raises(ValidationError, match="already verified; there is nothing to resend"):
         flows.resend_verification_email(pending)
@@ -192,7 +202,9 @@ def test_custom_send_rate_limit_once_per_second(
 ) -> None:  # fmt: skip
     make_template()
     with time_machine.travel(T0, tick=False):
-        message_id = flows.send_custom_verification_email(account, region, "a@example.org", "Welcome")
+        message_id = flows.send_custom_verification_email(
+            account, region, "a@example.org", "Welcome"
+        )
         with pytest.raises(flows.TooManyRequestsError) as error:
             flows.send_custom_verification_email(account, region, "b@example.org", "Welcome")
     assert error.value.code == "too_many_requests"
@@ -206,7 +218,7 @@ def test_custom_send_refuses_an_unverified_from_address(
     account: Account, region: Region, production: None, make_template: Callable[..., Any]
 ) -> None:
     make_template()
-    with pytest.raises(flows.MessageRejectedError, match="noreply@example.com is not verified"):
+    with pytest.raises(flows.MessageRejectedError, match=r"noreply@example\.com is not verified"):
         flows.send_custom_verification_email(account, region, "a@example.org", "Welcome")
 
 

@@ -12,7 +12,9 @@ from identities.models import Identity, VerificationStatus
 
 
 @pytest.fixture
-def verified(make_domain: Callable[..., Identity], make_email: Callable[..., Identity]) -> Callable[[str], Identity]:
+def verified(
+    make_domain: Callable[..., Identity], make_email: Callable[..., Identity]
+) -> Callable[[str], Identity]:
     def make(name: str) -> Identity:
         identity = make_email(name) if "@" in name else make_domain(name)
         identity.mark_verified()
@@ -26,7 +28,9 @@ def name_for(account: Account, region: Region, address: str) -> str | None:
     return identity.name if identity else None
 
 
-def test_spec_example(account: Account, region: Region, verified: Callable[[str], Identity]) -> None:
+def test_spec_example(
+    account: Account, region: Region, verified: Callable[[str], Identity]
+) -> None:
     for name in ("user@a.b.example.com", "a.b.example.com", "b.example.com", "example.com"):
         verified(name)
     assert name_for(account, region, "user@example.com") == "example.com"
@@ -47,20 +51,26 @@ def test_addresses_are_case_sensitive_domains_are_not(
     assert name_for(account, region, "anyone@EXAMPLE.ORG") == "example.org"
 
 
-def test_plus_label_maps_to_the_address(account: Account, region: Region, verified: Callable[[str], Identity]) -> None:
+def test_plus_label_maps_to_the_address(
+    account: Account, region: Region, verified: Callable[[str], Identity]
+) -> None:
     verified("sender@example.com")
     assert name_for(account, region, "sender+myLabel@example.com") == "sender@example.com"
     assert name_for(account, region, "sender+a+b@example.com") == "sender@example.com"
 
 
 def test_unverified_identities_do_not_apply(
-    account: Account, region: Region, make_email: Callable[..., Identity], verified: Callable[[str], Identity]
+    account: Account,
+    region: Region,
+    make_email: Callable[..., Identity],
+    verified: Callable[[str], Identity],
 ) -> None:
     make_email("sender@example.com")  # pending
     assert name_for(account, region, "sender@example.com") is None
     verified("example.com")
     lookup = explain(account, region, "sender@example.com")
-    assert lookup.identity is not None and lookup.identity.name == "example.com"
+    assert lookup.identity is not None
+    assert lookup.identity.name == "example.com"
     assert [i.name for i in lookup.unverified] == ["sender@example.com"]
 
 

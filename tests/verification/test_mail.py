@@ -32,7 +32,9 @@ def public_url(settings: Any) -> None:
 
 
 def dns_for(domain: Identity) -> Callable[..., bytes]:
-    keys = {f"{key.selector}._domainkey.{domain.name}.": key.txt_value for key in domain.dkim_keys.all()}
+    keys = {
+        f"{key.selector}._domainkey.{domain.name}.": key.txt_value for key in domain.dkim_keys.all()
+    }
 
     def dnsfunc(name: bytes, timeout: int = 5) -> bytes | None:
         value = keys.get(name.decode())
@@ -49,7 +51,9 @@ def html_of(message: Any) -> str:
     return message.get_body(preferencelist=("html",)).get_content()
 
 
-def test_default_mail_headers_body_and_link(smtp: SmtpSink, issue_link: Callable[..., VerificationLink]) -> None:
+def test_default_mail_headers_body_and_link(
+    smtp: SmtpSink, issue_link: Callable[..., VerificationLink]
+) -> None:
     link = issue_link("Sender@Example.com")
     token = link.token()
 
@@ -79,7 +83,9 @@ def test_task_is_idempotent(smtp: SmtpSink, issue_link: Callable[..., Verificati
     assert len(smtp.messages) == 1
 
 
-def test_superseded_link_is_never_sent(smtp: SmtpSink, issue_link: Callable[..., VerificationLink]) -> None:
+def test_superseded_link_is_never_sent(
+    smtp: SmtpSink, issue_link: Callable[..., VerificationLink]
+) -> None:
     old = issue_link()
     new = issue_link()
     send_verification_email.apply(kwargs={"link_id": old.pk})
@@ -87,7 +93,8 @@ def test_superseded_link_is_never_sent(smtp: SmtpSink, issue_link: Callable[...,
     assert len(smtp.messages) == 1
     assert LINK.findall(text_of(smtp.messages[0])) != []
     old.refresh_from_db()
-    assert old.mail_status == MailStatus.QUEUED and old.superseded_at is not None
+    assert old.mail_status == MailStatus.QUEUED
+    assert old.superseded_at is not None
 
 
 def test_custom_template_mail_footer_image_and_dkim(
@@ -99,8 +106,12 @@ def test_custom_template_mail_footer_image_and_dkim(
     region: Any,
 ) -> None:
     image = base64.b64encode(PNG).decode()
-    make_template(content=f'<html><body><h1>Hello</h1><img alt="logo" src="data:image/png;base64,{image}"></body></html>')
-    with_capture = flows.send_custom_verification_email(account, region, "new.user@example.org", "Welcome")
+    make_template(
+        content=f'<html><body><h1>Hello</h1><img alt="logo" src="data:image/png;base64,{image}"></body></html>'
+    )
+    with_capture = flows.send_custom_verification_email(
+        account, region, "new.user@example.org", "Welcome"
+    )
     link = VerificationLink.objects.get(message_id=with_capture)
 
     send_verification_email.apply(kwargs={"link_id": link.pk})
@@ -120,12 +131,13 @@ def test_custom_template_mail_footer_image_and_dkim(
     assert f'src="cid:{content_id}"' in body
     assert "data:image" not in body
     # No tracking, no custom headers: only the standard ones (and the signature).
-    assert {name.lower() for name in message.keys()} <= {
+    assert {name.lower() for name in message} <= {
         "content-type", "mime-version", "subject", "from", "to", "date", "message-id",
         "dkim-signature",
     }  # fmt: skip
     signature = message["DKIM-Signature"]
-    assert "d=example.com" in signature and f"s={dkim_domain.dkim_tokens[0]}" in signature
+    assert "d=example.com" in signature
+    assert f"s={dkim_domain.dkim_tokens[0]}" in signature
     assert dkim.verify(raw, dnsfunc=dns_for(dkim_domain))
 
 
@@ -191,7 +203,9 @@ def test_smtp_down_then_up_the_mail_arrives(
     assert [m["To"] for m in smtp.messages] == ["down@example.com"]
 
 
-def test_temporary_4xx_is_retried_and_5xx_is_final(smtp: SmtpSink, issue_link: Callable[..., VerificationLink]) -> None:
+def test_temporary_4xx_is_retried_and_5xx_is_final(
+    smtp: SmtpSink, issue_link: Callable[..., VerificationLink]
+) -> None:
     link = issue_link()
     smtp.handler.answer = "451 4.3.0 Mailbox temporarily unavailable"
     with pytest.raises(Retry):

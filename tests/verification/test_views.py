@@ -22,16 +22,25 @@ def identity(make_email: Callable[..., Identity]) -> Identity:
 
 
 def resend_url(identity: Identity) -> str:
-    return reverse("verification:resend", kwargs={"region": identity.region_id, "name": identity.name})
+    return reverse(
+        "verification:resend", kwargs={"region": identity.region_id, "name": identity.name}
+    )
 
 
 def status_url(identity: Identity) -> str:
-    return reverse("verification:mail_status", kwargs={"region": identity.region_id, "name": identity.name})
+    return reverse(
+        "verification:mail_status", kwargs={"region": identity.region_id, "name": identity.name}
+    )
 
 
 # --- confirm (no login) -------------------------------------------------------------------------
 def test_confirm_success_page(client: Client, identity: Identity) -> None:
-    link = VerificationLink.issue(account=identity.account, region=identity.region, email_address=identity.name, identity=identity)
+    link = VerificationLink.issue(
+        account=identity.account,
+        region=identity.region,
+        email_address=identity.name,
+        identity=identity,
+    )
     response = client.get(reverse("verification:confirm", kwargs={"token": link.token()}))
     assert response.status_code == 200
     assert b"Congratulations!" in response.content
@@ -47,9 +56,19 @@ def test_confirm_unknown_link_page(client: Client, db: None) -> None:
 
 
 def test_confirm_superseded_link_page(client: Client, identity: Identity) -> None:
-    old = VerificationLink.issue(account=identity.account, region=identity.region, email_address=identity.name, identity=identity)
+    old = VerificationLink.issue(
+        account=identity.account,
+        region=identity.region,
+        email_address=identity.name,
+        identity=identity,
+    )
     token = old.token()
-    VerificationLink.issue(account=identity.account, region=identity.region, email_address=identity.name, identity=identity)
+    VerificationLink.issue(
+        account=identity.account,
+        region=identity.region,
+        email_address=identity.name,
+        identity=identity,
+    )
     response = client.get(reverse("verification:confirm", kwargs={"token": token}))
     assert response.status_code == 410
     assert b"only the newest link works" in response.content
@@ -85,13 +104,17 @@ def test_resend_owner(owner_client: Client, identity: Identity) -> None:
     assert VerificationLink.objects.filter(identity=identity).count() == 1
 
 
-def test_resend_teammate_and_rate_limit_message(teammate_client: Client, identity: Identity) -> None:
+def test_resend_teammate_and_rate_limit_message(
+    teammate_client: Client, identity: Identity
+) -> None:
     teammate_client.post(resend_url(identity))
     response = teammate_client.post(resend_url(identity), follow=False)
     assert response.status_code == 302
     assert VerificationLink.objects.filter(identity=identity).count() == 1
     flashed = [str(m) for m in response.wsgi_request._messages]
-    assert flashed[-1].startswith("A verification email was sent to sender@example.com less than 60 seconds ago.")
+    assert flashed[-1].startswith(
+        "A verification email was sent to sender@example.com less than 60 seconds ago."
+    )
 
 
 def test_resend_outsider_gets_404(outsider_client: Client, identity: Identity) -> None:
@@ -101,7 +124,8 @@ def test_resend_outsider_gets_404(outsider_client: Client, identity: Identity) -
 
 def test_resend_anonymous_goes_to_login(client: Client, identity: Identity) -> None:
     response = client.post(resend_url(identity))
-    assert response.status_code == 302 and response["Location"].startswith("/login/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
 
 
 def test_resend_wrong_method(owner_client: Client, identity: Identity) -> None:
@@ -118,7 +142,9 @@ def test_resend_htmx_returns_the_box(owner_client: Client, identity: Identity) -
     assert 'hx-trigger="every 3s"' in html  # polls until the mail is sent
 
 
-def test_resend_of_a_domain_is_404(owner_client: Client, make_domain: Callable[..., Identity]) -> None:
+def test_resend_of_a_domain_is_404(
+    owner_client: Client, make_domain: Callable[..., Identity]
+) -> None:
     domain = make_domain("example.com")
     assert owner_client.post(resend_url(domain)).status_code == 404
 
@@ -147,7 +173,9 @@ def mails(account: Account, other_account: Account, region: Region) -> list[Mail
     return [make(account, "mine@example.com"), make(other_account, "theirs@example.com")]
 
 
-def test_mailbox_lists_only_the_accounts_messages(owner_client: Client, mails: list[MailboxMessage]) -> None:
+def test_mailbox_lists_only_the_accounts_messages(
+    owner_client: Client, mails: list[MailboxMessage]
+) -> None:
     response = owner_client.get(reverse("verification:mailbox"))
     assert response.status_code == 200
     assert b"Hello mine@example.com" in response.content
@@ -162,7 +190,10 @@ def test_mailbox_query_count(
 
 
 def test_mailbox_message_owner_teammate_outsider(
-    owner_client: Client, teammate_client: Client, outsider_client: Client, mails: list[MailboxMessage]
+    owner_client: Client,
+    teammate_client: Client,
+    outsider_client: Client,
+    mails: list[MailboxMessage],
 ) -> None:
     url = reverse("verification:mailbox_message", kwargs={"pk": mails[0].pk})
     response = owner_client.get(url)
@@ -177,20 +208,30 @@ def test_mailbox_message_owner_teammate_outsider(
 
 def test_mailbox_anonymous_and_wrong_method(client: Client, owner_client: Client) -> None:
     response = client.get(reverse("verification:mailbox"))
-    assert response.status_code == 302 and response["Location"].startswith("/login/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
     assert owner_client.post(reverse("verification:mailbox")).status_code == 405
 
 
-def test_mailbox_backend_stores_messages(settings: Any, account: Account, region: Region, identity: Identity) -> None:
+def test_mailbox_backend_stores_messages(
+    settings: Any, account: Account, region: Region, identity: Identity
+) -> None:
     from verification.tasks import send_verification_email
 
     settings.EMAIL_BACKEND = "verification.mailbox_backend.MailboxBackend"
-    link = VerificationLink.issue(account=account, region=region, email_address=identity.name, identity=identity)
+    link = VerificationLink.issue(
+        account=account, region=region, email_address=identity.name, identity=identity
+    )
     send_verification_email.apply(kwargs={"link_id": link.pk})
     message = MailboxMessage.objects.get()
-    assert (message.account_id, message.region_id, message.to_addresses) == (account.pk, region.pk, identity.name)
+    assert (message.account_id, message.region_id, message.to_addresses) == (
+        account.pk,
+        region.pk,
+        identity.name,
+    )
     assert message.subject.startswith("sesconsole – Email Address Verification Request")
-    assert "/verify/" in message.text_body and "/verify/" in message.html_body
+    assert "/verify/" in message.text_body
+    assert "/verify/" in message.html_body
     assert message.raw.startswith("Content-Type: multipart/alternative;")
 
 
@@ -205,7 +246,8 @@ def test_which_identity_page(owner_client: Client, make_domain: Callable[..., Id
     assert response.status_code == 200
     assert "uses the settings of" in response.content.decode()
     empty = owner_client.get(which_url())
-    assert empty.status_code == 200 and b"Look up" in empty.content
+    assert empty.status_code == 200
+    assert b"Look up" in empty.content
 
 
 def test_which_identity_htmx_and_errors(owner_client: Client) -> None:
@@ -236,10 +278,15 @@ def dashboard_url(region: str = "us-east-1") -> str:
     return reverse("account_dashboard", kwargs={"region": region})
 
 
-def test_dashboard_shows_sandbox_and_requests_production(owner_client: Client, account: Account) -> None:
+def test_dashboard_shows_sandbox_and_requests_production(
+    owner_client: Client, account: Account
+) -> None:
     page = owner_client.get(dashboard_url())
     assert page.status_code == 200
-    assert "Your Amazon SES account is in the sandbox in US East (N. Virginia)." in page.content.decode()
+    assert (
+        "Your Amazon SES account is in the sandbox in US East (N. Virginia)."
+        in page.content.decode()
+    )
     assert "200 emails per 24-hour period" in page.content.decode()
     response = owner_client.post(
         dashboard_url(),
@@ -270,7 +317,9 @@ def test_dashboard_production_state(owner_client: Client, account: Account, regi
     assert "Request production access" not in html
 
 
-def test_dashboard_anonymous_outsider_method(client: Client, outsider_client: Client, owner_client: Client) -> None:
+def test_dashboard_anonymous_outsider_method(
+    client: Client, outsider_client: Client, owner_client: Client
+) -> None:
     assert client.get(dashboard_url())["Location"].startswith("/login/")
     assert outsider_client.get(dashboard_url()).status_code == 200  # their own account's state
     assert owner_client.put(dashboard_url()).status_code == 405
@@ -280,12 +329,21 @@ def test_dashboard_anonymous_outsider_method(client: Client, outsider_client: Cl
 def test_identity_page_shows_mail_status_and_resend(
     owner_client: Client, identity: Identity, make_domain: Callable[..., Identity]
 ) -> None:
-    VerificationLink.issue(account=identity.account, region=identity.region, email_address=identity.name, identity=identity)
-    detail = reverse("identities:detail", kwargs={"region": identity.region_id, "name": identity.name})
+    VerificationLink.issue(
+        account=identity.account,
+        region=identity.region,
+        email_address=identity.name,
+        identity=identity,
+    )
+    detail = reverse(
+        "identities:detail", kwargs={"region": identity.region_id, "name": identity.name}
+    )
     html = owner_client.get(detail).content.decode()
     assert "Sending the verification email…" in html
     assert f'action="{resend_url(identity)}"' in html
     domain = make_domain("example.com")
-    domain_html = owner_client.get(reverse("identities:detail", kwargs={"region": "us-east-1", "name": "example.com"})).content.decode()
+    domain_html = owner_client.get(
+        reverse("identities:detail", kwargs={"region": "us-east-1", "name": "example.com"})
+    ).content.decode()
     assert "email-verification" not in domain_html
     assert domain.name in domain_html
