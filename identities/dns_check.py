@@ -2,11 +2,15 @@
 
 The sweep (`claim_due` + `run_checks`, called by the Celery tasks) works on chunks of a few
 hundred identities. For a chunk it builds every expected record from `records.expected_records`,
-resolves them all concurrently in one `resolver.resolve_all` call (with each zone's SOA
-alongside), judges each answer with `diagnosis`, then resolves the diagnosis probes of the
-records that are absent — a second concurrent batch, only for those, so a chunk of correct
-records costs exactly one lookup per record. The verdicts go through the Identity state
-machine (`Identity.apply_dns_check`) and are written in bulk.
+resolves them all concurrently in one `resolver.resolve_all` call, judges each answer with
+`diagnosis`, then resolves the diagnosis probes of the records that are absent — a second
+concurrent batch, only for those, so a chunk of correct records costs exactly one lookup per
+record. The verdicts go through the Identity state machine (`Identity.apply_dns_check`) and are
+written in bulk.
+
+The zone's SOA (VerificationInfo.SOARecord) stays off that path: a missing record's negative
+answer carries it for free; an identity that still has none, or one older than a day
+(`models.SOA_MAX_AGE`), gets it from a follow-up task (`refresh_soa`) queued behind the chunk.
 
 Several workers may sweep at once: an identity is only checked under a lease
 (`check_lease_until`) taken with a conditional UPDATE; a worker that dies leaves the lease to
@@ -28,6 +32,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Prefetch, Q
 from django.utils import timezone
+
+from sesconsole.enqueue import enqueue_after_commit
 
 from . import diagnosis, records
 from .diagnosis import Expected, Finding
@@ -125,41 +131,48 @@ def expected_for(identity: Identity, record: records.DnsRecord) -> Expected:
     )
 
 
-async def _lookup(
-    queries: Sequence[Query], soa_names: Sequence[str], config: DnsConfig
-) -> tuple[dict[Query, Answer], list[SOARecord | None]]:
-    """One concurrent batch: every distinct query, plus the SOA of each name in `soa_names`."""
+async def _lookup(queries: Sequence[Query], config: DnsConfig) -> dict[Query, Answer]:
+    """One concurrent batch: every distinct query once."""
     unique = list(dict.fromkeys(queries))
-    # SOA walks get a quarter of the budget on top, so they never starve the records.
-    soa_slots = asyncio.Semaphore(max(1, config.concurrency // 4))
-
-    async def soa(name: str) -> SOARecord | None:
-        async with soa_slots:
-            return await find_soa(
-                name, nameservers=config.nameservers, port=config.port, timeout=config.timeout
-            )
-
-    answers, *soas = await asyncio.gather(
-        resolve_all(
-            unique,
-            nameservers=config.nameservers,
-            port=config.port,
-            timeout=config.timeout,
-            concurrency=config.concurrency,
-        ),
-        *(soa(name) for name in soa_names),
+    answers = await resolve_all(
+        unique,
+        nameservers=config.nameservers,
+        port=config.port,
+        timeout=config.timeout,
+        concurrency=config.concurrency,
     )
-    return dict(zip(unique, answers, strict=True)), list(soas)
+    return dict(zip(unique, answers, strict=True))
 
 
-async def check_async(
-    identities: Sequence[Identity], config: DnsConfig, *, with_soa: bool = True
-) -> list[IdentityResult]:
+def zone_soa(identity: Identity, answers: Iterable[Answer]) -> SOARecord | None:
+    """The identity's zone SOA from negative answers about names at or under it, if any.
+
+    A negative answer carries the SOA of the zone holding the queried name; when that zone's
+    apex is at or above the identity's name, no zone cut lies between them, so it is the zone
+    holding the identity too (a delegated `_domainkey` or MAIL FROM subdomain is not).
+    """
+    domain = identity.name.rstrip(".").lower()
+    for answer in answers:
+        soa = answer.soa
+        if soa is None or not _at_or_under(answer.query.name, domain):
+            continue
+        if _at_or_under(domain, soa.zone.rstrip(".").lower()):
+            return soa
+    return None
+
+
+def _at_or_under(name: str, ancestor: str) -> bool:
+    name = name.rstrip(".").lower()
+    return not ancestor or name == ancestor or name.endswith(f".{ancestor}")
+
+
+async def check_async(identities: Sequence[Identity], config: DnsConfig) -> list[IdentityResult]:
     """Resolve and judge every expected record of `identities` (no database writes).
 
     1. Expected records of every identity (BYODKIM keys must be prefetched by the caller).
-    2. Batch 1: all of them, and each domain's SOA, concurrently.
-    3. Judge each answer; collect the probes of the records that are absent.
+    2. Batch 1: all of them, concurrently.
+    3. Judge each answer; collect the probes of the records that are absent. Keep the zone SOA
+       that the negative answers carry (`zone_soa`).
     4. Batch 2: the probes, concurrently; explain each absent record with them.
     """
     plans = [
@@ -167,31 +180,27 @@ async def check_async(
         for identity in identities
     ]
     queries = [Query(e.name, e.rdtype) for _, planned in plans for _, e in planned]
-    soa_names = [identity.name for identity, _ in plans] if with_soa else []
-    answers, soas = await _lookup(queries, soa_names, config)
+    answers = await _lookup(queries, config)
     judged = [
         [(r, e, diagnosis.judge(e, answers[Query(e.name, e.rdtype)])) for r, e in planned]
         for _, planned in plans
     ]
     probe_queries = [q for rows in judged for _, e, f in rows for q in diagnosis.probes(e, f)]
-    probe_answers, _ = await _lookup(probe_queries, [], config) if probe_queries else ({}, [])
+    probe_answers = await _lookup(probe_queries, config) if probe_queries else {}
     results = []
-    for index, (identity, _) in enumerate(plans):
+    for index, (identity, planned) in enumerate(plans):
         rows = [
             RecordResult(r, diagnosis.explain_missing(e, f, probe_answers))
             for r, e, f in judged[index]
         ]
-        results.append(IdentityResult(identity, rows, soas[index] if with_soa else None))
+        own = (answers[Query(e.name, e.rdtype)] for _, e in planned)
+        results.append(IdentityResult(identity, rows, zone_soa(identity, own)))
     return results
 
 
-def check(
-    identities: Sequence[Identity], config: DnsConfig | None = None, *, with_soa: bool = True
-) -> list[IdentityResult]:
+def check(identities: Sequence[Identity], config: DnsConfig | None = None) -> list[IdentityResult]:
     """`check_async` for synchronous callers (Celery tasks)."""
-    return asyncio.run(
-        check_async(identities, config or DnsConfig.from_settings(), with_soa=with_soa)
-    )
+    return asyncio.run(check_async(identities, config or DnsConfig.from_settings()))
 
 
 # -- claiming ------------------------------------------------------------------------------------
@@ -375,15 +384,67 @@ def _write_changes(identities: Sequence[Identity], before: dict[int, dict[str, A
 _INCREMENT = object()  # marker: "check_count + 1" rather than a value
 
 
-def run_checks(
-    identity_ids: Sequence[int], now: datetime | None = None, *, with_soa: bool = True
-) -> int:
-    """Check the (already claimed) identities and record the results: what the tasks call."""
+def run_checks(identity_ids: Sequence[int], now: datetime | None = None) -> int:
+    """Check the (already claimed) identities and record the results: what the tasks call.
+    Identities the check found no zone SOA for, whose recorded one is missing or old, get it
+    from a `refresh_zone_soa` task queued behind this chunk (never on the check's path)."""
     identities = load_identities(identity_ids)
     if not identities:
         return 0
-    results = check(identities, with_soa=with_soa)
-    return record_results(results, now)
+    now = now or timezone.now()
+    results = check(identities)
+    recorded = record_results(results, now)
+    want_soa = [
+        r.identity.pk
+        for r in results
+        if r.soa is None and r.identity.soa_is_due(now) and r.dkim[0] != CheckOutcome.DNS_ERROR
+    ]
+    if want_soa:
+        from . import tasks  # tasks import this module
+
+        enqueue_after_commit(tasks.refresh_zone_soa, identity_ids=want_soa)
+    return recorded
+
+
+def refresh_soa(identity_ids: Sequence[int], now: datetime | None = None) -> int:
+    """Look up and record the zone SOA of those identities whose SOA is due; how many got one.
+
+    1. Keep the domains whose SOA is still due (a task run twice, or after a check found the
+       SOA meanwhile, looks nothing up).
+    2. Walk to each zone's SOA concurrently (`resolver.find_soa`, one query in most cases).
+    3. Write them grouped by value: identities in one zone share an SOA, so a few UPDATEs.
+       An SOA not found (DNS error) stays due and is tried again after a later check.
+    """
+    now = now or timezone.now()
+    due = list(Identity.objects.soa_due(now).filter(pk__in=identity_ids).values_list("pk", "name"))
+    if not due:
+        return 0
+    config = DnsConfig.from_settings()
+    soas = asyncio.run(_find_soas([name for _, name in due], config))
+    groups: dict[tuple[str, str, int], list[int]] = defaultdict(list)
+    for (pk, _), soa in zip(due, soas, strict=True):
+        if soa is not None:
+            groups[(soa.primary_name_server, soa.admin_email, soa.serial_number)].append(pk)
+    for (server, email, serial), pks in groups.items():
+        Identity.objects.filter(pk__in=pks).update(
+            soa_primary_name_server=server,
+            soa_admin_email=email,
+            soa_serial_number=serial,
+            soa_checked_at=now,
+        )
+    return sum(len(pks) for pks in groups.values())
+
+
+async def _find_soas(names: Sequence[str], config: DnsConfig) -> list[SOARecord | None]:
+    slots = asyncio.Semaphore(config.concurrency)
+
+    async def one(name: str) -> SOARecord | None:
+        async with slots:
+            return await find_soa(
+                name, nameservers=config.nameservers, port=config.port, timeout=config.timeout
+            )
+
+    return list(await asyncio.gather(*(one(name) for name in names)))
 
 
 def release(identity_ids: Sequence[int]) -> None:

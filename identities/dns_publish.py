@@ -13,7 +13,7 @@ import socket
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import NoReturn, Protocol, TypeVar
 
 import dns.exception
 import dns.message
@@ -92,8 +92,17 @@ class PublishResult:
 # -- choosing the zone ---------------------------------------------------------------------------
 
 
-def choose_target(domain: str, targets: Sequence[UpdateTarget]) -> UpdateTarget | None:
-    """The target whose zone is the closest enclosing zone of `domain`, or None.
+class _HasZone(Protocol):
+    @property
+    def zone(self) -> str: ...
+
+
+_Target = TypeVar("_Target", bound=_HasZone)
+
+
+def choose_target(domain: str, targets: Sequence[_Target]) -> _Target | None:
+    """The target whose zone is the closest enclosing zone of `domain`, or None. Any object
+    with a `zone` will do (an UpdateTarget, or a stored server before its secret is decrypted).
 
     Matching is label-wise and case-insensitive: `mail.Example.com` is in `example.com`,
     `foo-example.com` is not.
@@ -102,7 +111,7 @@ def choose_target(domain: str, targets: Sequence[UpdateTarget]) -> UpdateTarget 
         name = dns.name.from_text(domain)
     except (dns.exception.DNSException, ValueError):
         return None
-    best: UpdateTarget | None = None
+    best: _Target | None = None
     best_depth = -1
     for target in targets:
         zone = dns.name.from_text(target.zone)

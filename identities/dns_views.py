@@ -22,9 +22,8 @@ from accounts.access import console_scope
 from accounts.models import Account, account_for_user
 from sesconsole.enqueue import enqueue_after_commit
 
-from . import records, signing_zone, tasks
+from . import publishing, signing_zone, tasks
 from .dns_forms import DnsServerForm
-from .dns_publish import PublishError, Record, UpdateTarget, choose_target, publish
 from .models import Identity
 
 SKIP_DNS_MESSAGE = "Marked verified without a DNS check (admin action “Mark verified (skip DNS)”)."
@@ -75,62 +74,11 @@ def check_now(request: HttpRequest, region: str, name: str) -> HttpResponse:
 @login_required
 def publish_records(request: HttpRequest, region: str, name: str) -> HttpResponse:
     identity = _identity(request, region, name)
-    targets = [server.update_target() for server in identity.account.dns_servers.all()]
-    for level, text in _publish(identity, targets):
+    for level, text in publishing.publish_identity_records(
+        identity, actor=request.user.get_username()
+    ):
         messages.add_message(request, level, text)
     return _back_to_identity(request, identity)
-
-
-def _publish(identity: Identity, targets: list[UpdateTarget]) -> list[tuple[int, str]]:
-    """Send each expected record to the server of its closest zone; messages to show.
-    Conflicting records are reported and left alone (dns_publish never overwrites)."""
-    wanted = [
-        Record(r.name, r.type, r.value)
-        for r in records.expected_records(identity)
-        if not r.recommended
-    ]
-    groups: dict[UpdateTarget, list[Record]] = {}
-    for record in wanted:
-        target = choose_target(record.name, targets)
-        if target is None:
-            return [(messages.ERROR, _no_server_message(identity.domain))]
-        groups.setdefault(target, []).append(record)
-    notes: list[tuple[int, str]] = []
-    for target, group in groups.items():
-        try:
-            result = publish(target, group)
-        except PublishError as exc:
-            notes.append((messages.ERROR, str(exc)))
-            continue
-        notes += _publish_notes(target, result)
-    return notes
-
-
-def _no_server_message(domain: str) -> str:
-    return f"No DNS server is registered for a zone containing {domain}. Add one under DNS servers."
-
-
-def _publish_notes(target: UpdateTarget, result: Any) -> list[tuple[int, str]]:
-    zone = target.zone.rstrip(".") or "."
-    notes = []
-    if result.published:
-        notes.append(
-            (messages.SUCCESS, f"Published {len(result.published)} DNS records in {zone}.")
-        )
-    if result.already_present:
-        notes.append(
-            (messages.INFO, f"{len(result.already_present)} DNS records were already in {zone}.")
-        )
-    for record, existing in result.conflicts:
-        notes.append(
-            (
-                messages.WARNING,
-                f"Not published: {record.name} already has {', '.join(existing)}. It was left "
-                f"unchanged; replace it with {record.rdtype} {record.value} yourself if it is "
-                "not needed.",
-            )
-        )
-    return notes
 
 
 # --- DNS servers ----------------------------------------------------------------------------

@@ -13,11 +13,13 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from accounts.access import Scope
 
-from . import provisioning, validators
+from . import provisioning, publishing, validators
 from .models import (
     BehaviorOnMxFailure,
     ConfigurationSet,
@@ -214,12 +216,22 @@ class IdentityCreateForm(RowAwareForm):
         help_text="The name you published the public key under: <selector>._domainkey.<domain>.",
     )
     dkim_signing_enabled = forms.BooleanField(label="Enabled", required=False, initial=True)
+    publish_records = forms.BooleanField(
+        label="Publish DNS records to my DNS server", required=False
+    )
     tags = TagRowsField(label="Tags")
 
     def __init__(self, *args: Any, scope: Scope, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.scope = scope
         self.fields["configuration_set"].widget.choices = _configuration_set_choices(scope)
+        self.fields["publish_records"].help_text = format_html(
+            "Right after creation, send the identity's DNS records by RFC 2136 to the server "
+            'you registered for the domain\'s zone on the <a href="{}">DNS servers</a> page. '
+            "Records that exist with another value are left alone; the outcome is shown in "
+            "the identity's history.",
+            reverse("identities:dns_servers"),
+        )
         self.www_warning: str | None = None
         self.parsed_key: validators.ParsedPrivateKey | None = None
 
@@ -273,6 +285,13 @@ class IdentityCreateForm(RowAwareForm):
             self.parsed_key = self._clean_field(
                 "private_key", validators.parse_byodkim_private_key, data
             )
+        wants_publishing = data.get("publish_records") and domain
+        if wants_publishing and publishing.server_for(self.scope.account, domain) is None:
+            self.add_error(
+                "publish_records",
+                f"No DNS server is registered for a zone containing {domain}. Add one on "
+                "the DNS servers page, or clear “Publish DNS records to my DNS server”.",
+            )
 
     def new_identity(self) -> provisioning.NewIdentity:
         data = self.cleaned_data
@@ -292,6 +311,7 @@ class IdentityCreateForm(RowAwareForm):
             dkim_signing_enabled=data["dkim_signing_enabled"],
             mail_from_domain=data["mail_from_domain"] if use_mail_from else "",
             mail_from_behavior=data["mail_from_behavior"],
+            publish_records=data["publish_records"],
             **common,
         )
 

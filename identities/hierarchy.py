@@ -15,7 +15,7 @@ import idna
 
 from accounts.models import Account, Region
 
-from .models import Identity, IdentityType, VerificationStatus
+from .models import Identity, IdentityQuerySet, IdentityType, VerificationStatus
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,13 @@ def domain_candidates(domain: str) -> list[str]:
     return [".".join(labels[i:]) for i in range(len(labels) - 1)]
 
 
-def explain(account: Account, region: Region | str, address: str) -> Lookup:
+def _in_scope(account: Account | str, region: Region | str) -> IdentityQuerySet:
+    account_id = account if isinstance(account, str) else account.pk
+    region_id = region if isinstance(region, str) else region.pk
+    return Identity.objects.filter(account_id=account_id, region_id=region_id)
+
+
+def explain(account: Account | str, region: Region | str, address: str) -> Lookup:
     """Find the applicable identity and what else was considered (one query)."""
     parts = split_address(address)
     if parts is None:
@@ -56,7 +62,7 @@ def explain(account: Account, region: Region | str, address: str) -> Lookup:
     email_name, domain = parts
     domains = domain_candidates(domain)
     rows = list(
-        Identity.objects.in_scope(account, region).filter(
+        _in_scope(account, region).filter(
             identity_type__in=[IdentityType.EMAIL_ADDRESS, IdentityType.DOMAIN],
             name__in=[email_name, *domains],
         )
@@ -72,12 +78,16 @@ def explain(account: Account, region: Region | str, address: str) -> Lookup:
     return Lookup(address, email_name, domains, verified[0] if verified else None, unverified)
 
 
-def applicable_identity(account: Account, region: Region | str, address: str) -> Identity | None:
+def applicable_identity(
+    account: Account | str, region: Region | str, address: str
+) -> Identity | None:
     """The verified identity whose settings apply to `address`, or None if none covers it."""
     return explain(account, region, address).identity
 
 
-def dkim_signing_identity(account: Account, region: Region | str, address: str) -> Identity | None:
+def dkim_signing_identity(
+    account: Account | str, region: Region | str, address: str
+) -> Identity | None:
     """The domain identity whose DKIM key signs mail from `address`, or None.
 
     An email address identity has no key of its own: it signs with the key of the most
@@ -89,11 +99,7 @@ def dkim_signing_identity(account: Account, region: Region | str, address: str) 
         return None
     domains = domain_candidates(parts[1])
     rows = {
-        i.name: i
-        for i in Identity.objects.in_scope(account, region)
-        .domains()
-        .verified()
-        .filter(name__in=domains)
+        i.name: i for i in _in_scope(account, region).domains().verified().filter(name__in=domains)
     }
     for name in domains:
         identity = rows.get(name)

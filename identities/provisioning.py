@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,13 +17,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Account, Region
-from sesconsole.enqueue import enqueue_after_commit, send_now
+from sesconsole.enqueue import enqueue_after_commit
 
 from . import validators
 from .models import (
     BehaviorOnMxFailure,
     ConfigurationSet,
     DkimKey,
+    DkimOrigin,
     Identity,
     IdentityEvent,
     IdentityPolicy,
@@ -56,6 +58,8 @@ class NewIdentity:
     mail_from_behavior: str = BehaviorOnMxFailure.USE_DEFAULT_VALUE
     configuration_set_name: str = ""
     tags: Sequence[validators.TagPair] = ()
+    # Domains: publish the records to the account's DNS server once created (the wizard's option).
+    publish_records: bool = False
 
 
 AUTO_VERIFY_MESSAGE = "Verified at once because DNS_AUTO_VERIFY is on (no DNS check)."
@@ -149,23 +153,27 @@ def create_identity(
         raise validators.AlreadyExistsError(
             f"{spec.name} already exists as an identity in {region.code}.", code="already_exists"
         ) from exc
-    transaction.on_commit(
-        lambda: _after_create(identity.pk, identity.identity_type, identity.dkim_origin)
-    )
+    _queue_after_create(identity, publish_records=spec.publish_records)
     return identity
 
 
-def _after_create(identity_id: int, identity_type: str, dkim_origin: str) -> None:
+def _queue_after_create(identity: Identity, *, publish_records: bool) -> None:
+    """Slow work, queued for once the identity is committed. A domain: its Easy DKIM keys, then
+    the first DNS check — or, when asked, the publication of its records, which queues that
+    check itself once they are in place. An email address: the verification mail."""
     from . import tasks  # tasks import models; import late to keep this module import-light
 
-    if identity_type == IdentityType.DOMAIN and dkim_origin == "AWS_SES":
-        send_now(tasks.generate_easy_dkim_keys, identity_id=identity_id)
-    if identity_type == IdentityType.DOMAIN and not settings.DNS_AUTO_VERIFY:
-        send_now(tasks.check_identity_now, identity_id=identity_id)  # the first DNS check
-    if identity_type == IdentityType.EMAIL_ADDRESS:
+    if not identity.is_domain:
         from verification.flows import start_identity_verification
 
-        start_identity_verification(identity_id=identity_id)
+        transaction.on_commit(partial(start_identity_verification, identity_id=identity.pk))
+        return
+    if identity.dkim_origin == DkimOrigin.AWS_SES:
+        enqueue_after_commit(tasks.generate_easy_dkim_keys, identity_id=identity.pk)
+    if publish_records:
+        enqueue_after_commit(tasks.publish_identity_records, identity_id=identity.pk)
+    elif not settings.DNS_AUTO_VERIFY:
+        enqueue_after_commit(tasks.check_identity_now, identity_id=identity.pk)
 
 
 def queue_easy_dkim_keys(identity: Identity) -> None:

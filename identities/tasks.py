@@ -7,9 +7,9 @@ import logging
 from celery import shared_task
 from django.db import transaction
 
-from sesconsole.enqueue import enqueue_after_commit
+from sesconsole.enqueue import enqueue_after_commit, send_now
 
-from . import dns_check, signing_zone
+from . import dns_check, publishing, signing_zone
 from .dkim import generate_key_pair
 from .models import DkimKey, DkimOrigin, Identity, KeyLength
 
@@ -52,7 +52,9 @@ def dns_sweep() -> int:
         identity_ids = dns_check.claim_due(limit=dns_check.CHUNK_SIZE)
         if not identity_ids:
             break
-        check_identities.delay(identity_ids=identity_ids)
+        if not send_now(check_identities, identity_ids=identity_ids):
+            dns_check.release(identity_ids)  # broker down: the next sweep claims them again
+            break
         queued += len(identity_ids)
     if queued:
         log.info("DNS sweep queued %d identities", queued)
@@ -73,6 +75,30 @@ def check_identity_now(*, identity_id: int) -> int:
         log.info("identity %s gone, not a domain, or being checked already", identity_id)
         return 0
     return dns_check.run_checks([identity_id])
+
+
+@shared_task(acks_late=True)
+def refresh_zone_soa(*, identity_ids: list[int]) -> int:
+    """Queued behind a check chunk: the zone SOA of the identities the check found none for
+    and whose recorded one is missing or over a day old. Run twice, the second run is a no-op."""
+    return dns_check.refresh_soa(identity_ids)
+
+
+@shared_task(acks_late=True)
+def publish_identity_records(*, identity_id: int) -> None:
+    """The wizard's "Publish DNS records" option, once the identity is committed: its records
+    to the account's DNS server (never overwriting; the outcome goes to its history), then the
+    first DNS check, which can now find them. Run twice, it reports "already present"."""
+    identity = (
+        Identity.objects.domains().select_related("account", "region").filter(pk=identity_id)
+    ).first()
+    if identity is None:
+        log.info("identity %s gone or not a domain; nothing to publish", identity_id)
+        return
+    notes = publishing.publish_identity_records(identity)
+    log.info("identity %s: %s", identity_id, " ".join(text for _, text in notes))
+    if identity.next_check_at is not None:  # None: verified without DNS (DNS_AUTO_VERIFY)
+        enqueue_after_commit(check_identity_now, identity_id=identity_id)
 
 
 @shared_task(acks_late=True)

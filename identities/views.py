@@ -171,6 +171,12 @@ def create(request: HttpRequest, region: str) -> HttpResponse:
             if form.key_was_cleaned:
                 messages.info(request, validators.BYODKIM_CLEANED_NOTICE)
             messages.success(request, f"The identity {identity.name} was created.")
+            if form.cleaned_data.get("publish_records") and identity.is_domain:
+                messages.info(
+                    request,
+                    "Its DNS records are being published to your DNS server; the History "
+                    "below shows the outcome.",
+                )
             return _redirect(request, _url("detail", identity))
     return _render(request, "identities/create.html", _page_context(scope, form=form), "form")
 

@@ -57,10 +57,11 @@ class TemplateForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.account, self.region, self.instance = account, region, instance
         for field in self.fields.values():
-            field.strip = False  # rules.py normalises; the content must stay byte for byte
+            if isinstance(field, forms.CharField):
+                field.strip = False  # rules.py normalises; the content must stay byte for byte
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if self.errors:
             return data
         try:

@@ -19,6 +19,10 @@ from .forms import SendTestForm, TemplateForm
 from .models import MAX_TEMPLATES_PER_REGION, CustomVerificationEmailTemplate
 
 
+def _htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
 def _template(
     request: HttpRequest, region: str, name: str
 ) -> tuple[Scope, CustomVerificationEmailTemplate]:
@@ -120,7 +124,7 @@ def send_test(request: HttpRequest, region: str, name: str) -> HttpResponse:
             form.add_error("email_address", exc)
         else:
             sent = f"The verification email is on its way to {address} (message ID {message_id})."
-    if request.htmx:
+    if _htmx(request):
         context = _context(scope, template=template, form=form, sent=sent)
         return render(request, "templates_app/detail.html#send_test", context)
     if sent:

@@ -28,6 +28,13 @@ def pytest_configure(config: pytest.Config) -> None:
     app.conf.broker_url = "memory://"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Playwright's sync API keeps an event loop running in the main thread from its first
+    # test to the end of the session, and asyncio.run() (the DNS resolver) refuses to run
+    # under it: browser tests go last. The sort is stable, so the rest keep their order.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 @pytest.fixture
 def queued_tasks() -> Callable[[], list[tuple[str, dict[str, Any]]]]:
     """Read back (task name, kwargs) of every message published since the fixture started."""

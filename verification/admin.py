@@ -12,6 +12,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from sesconsole.enqueue import send_now
+
 from .models import MailboxMessage, MailStatus, VerificationLink
 
 
@@ -65,9 +67,8 @@ class VerificationLinkAdmin(_ReadOnly):
             for link in queryset
             if link.needs_sending and link.mail_status in (MailStatus.QUEUED, MailStatus.SENDING)
         ]
-        for link_id in links:
-            send_verification_email.delay(link_id=link_id)
-        self.message_user(request, f"Queued {len(links)} verification mails.", messages.SUCCESS)
+        queued = sum(send_now(send_verification_email, link_id=link_id) for link_id in links)
+        self.message_user(request, f"Queued {queued} verification mails.", messages.SUCCESS)
 
 
 @admin.register(MailboxMessage)

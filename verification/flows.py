@@ -21,7 +21,14 @@ from django.utils import timezone
 from accounts.models import Account, Region
 from identities import provisioning, validators
 from identities.hierarchy import applicable_identity
-from identities.models import Identity, IdentityEvent, IdentityType, VerificationStatus
+from identities.models import (
+    Identity,
+    IdentityEvent,
+    IdentityQuerySet,
+    IdentityType,
+    VerificationStatus,
+)
+from sesconsole.enqueue import enqueue_after_commit, send_now
 from templates_app.models import CustomVerificationEmailTemplate
 
 from .models import LINK_LIFETIME, LinkOutcome, MailStatus, VerificationLink
@@ -30,10 +37,10 @@ log = logging.getLogger(__name__)
 
 # SES: "SendCustomVerificationEmail is rate-limited to once per second" (per account).
 CUSTOM_SEND_INTERVAL = timedelta(seconds=1)
-# A link still QUEUED this long after it was issued, and untouched for IDLE_AFTER (longer than
-# the longest retry back-off), has lost its task: retries end sooner.
-STALLED_AFTER = timedelta(hours=1)
-IDLE_AFTER = timedelta(minutes=20)
+# A link still QUEUED this long after it was issued, and with no attempt for IDLE_AFTER (longer
+# than the longest retry back-off, 10 min), has lost its task: the broker was down or lost it.
+STALLED_AFTER = timedelta(minutes=15)
+IDLE_AFTER = timedelta(minutes=15)
 BATCH = 500
 
 
@@ -53,7 +60,8 @@ class MessageRejectedError(ValidationError):
 def queue_mail(link: VerificationLink) -> None:
     from .tasks import send_verification_email  # tasks import this module
 
-    transaction.on_commit(lambda: send_verification_email.delay(link_id=link.pk))
+    # If the broker is down the link stays QUEUED and requeue_stalled() sends it later.
+    enqueue_after_commit(send_verification_email, link_id=link.pk)
 
 
 def start_identity_verification(*, identity_id: int) -> VerificationLink | None:
@@ -240,9 +248,12 @@ def confirm(token: str, now: datetime | None = None) -> Confirmation:
     return Confirmation(outcome, link, _address_identity(link).first())
 
 
-def _address_identity(link: VerificationLink):  # type: ignore[no-untyped-def]
-    return Identity.objects.in_scope(link.account_id, link.region_id).filter(
-        identity_type=IdentityType.EMAIL_ADDRESS, name=link.email_address
+def _address_identity(link: VerificationLink) -> IdentityQuerySet:
+    return Identity.objects.filter(
+        account_id=link.account_id,
+        region_id=link.region_id,
+        identity_type=IdentityType.EMAIL_ADDRESS,
+        name=link.email_address,
     )
 
 
@@ -289,7 +300,8 @@ def expire_unclicked(now: datetime | None = None) -> int:
 
 
 def requeue_stalled(now: datetime | None = None) -> int:
-    """Queue again the mails whose task was lost (e.g. the broker was down during a retry)."""
+    """Queue again the mails whose task was lost (the broker was down when they were requested,
+    or during a retry). Returns how many were queued."""
     now = now or timezone.now()
     stalled = list(
         VerificationLink.objects.live()
@@ -303,6 +315,4 @@ def requeue_stalled(now: datetime | None = None) -> int:
     )
     from .tasks import send_verification_email
 
-    for link_id in stalled:
-        send_verification_email.delay(link_id=link_id)
-    return len(stalled)
+    return sum(send_now(send_verification_email, link_id=link_id) for link_id in stalled)

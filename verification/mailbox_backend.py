@@ -22,14 +22,14 @@ class MailboxBackend(BaseEmailBackend):
         for message in email_messages:
             if not message.recipients():
                 continue
-            raw = message.message().as_bytes(linesep="\r\n")
+            raw = message.message().as_bytes(linesep="\r\n")  # type: ignore[call-arg]
             MailboxMessage.objects.create(
                 account_id=getattr(message, "account_id", None),
                 region_id=getattr(message, "region_id", None),
                 from_address=message.from_email,
                 to_addresses=", ".join(message.to),
-                subject=message.subject,
-                text_body=message.body,
+                subject=str(message.subject),
+                text_body=str(message.body),
                 html_body=_html_alternative(message),
                 raw=raw.decode("utf-8", errors="replace"),
             )

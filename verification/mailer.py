@@ -323,7 +323,7 @@ def build(
     message.attach_alternative(mail.html, "text/html")
     if mail.images:
         # multipart/related keeps the images with the HTML that shows them.
-        message.mixed_subtype = "related"
+        message.mixed_subtype = "related"  # type: ignore[attr-defined]
         for image in mail.images:
             part = MIMEImage(image.data, _subtype=image.subtype)
             part.add_header("Content-ID", f"<{image.content_id}>")

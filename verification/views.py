@@ -25,6 +25,11 @@ from .forms import WhichIdentityForm
 from .models import LinkOutcome, MailboxMessage
 from .templatetags.verification_tags import box_context
 
+
+def _htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
 _HREF = re.compile(r"""href=["'](https?://[^"']+)["']""", re.IGNORECASE)
 
 FAILURE_REASONS = {
@@ -84,7 +89,7 @@ def resend(request: HttpRequest, region: str, name: str) -> HttpResponse:
         error, notice = exc.messages[0], ""
     else:
         error, notice = "", f"A new verification email is on its way to {identity.name}."
-    if request.htmx:
+    if _htmx(request):
         context = box_context(identity, error=error, notice=notice)
         return render(request, "verification/_email_verification.html", context)
     if error:
@@ -99,7 +104,7 @@ def resend(request: HttpRequest, region: str, name: str) -> HttpResponse:
 def mail_status(request: HttpRequest, region: str, name: str) -> HttpResponse:
     """The identity page's mail status box, polled by htmx while the mail is on its way."""
     identity = _email_identity(request, region, name)
-    if not request.htmx:
+    if not _htmx(request):
         return redirect("identities:detail", region=identity.region_id, name=identity.name)
     return render(request, "verification/_email_verification.html", box_context(identity))
 
@@ -144,6 +149,6 @@ def which_identity(request: HttpRequest, region: str) -> HttpResponse:
         else None
     )
     context = {"form": form, "lookup": lookup, "region": scope.region, "nav": "which_identity"}
-    if request.htmx:
+    if _htmx(request):
         return render(request, "verification/which_identity.html#result", context)
     return render(request, "verification/which_identity.html", context)

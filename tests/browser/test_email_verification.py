@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from identities import provisioning
-from identities.models import IdentityType
+from identities.models import Identity, VerificationStatus
 from tests.conftest import PASSWORD
 from tests.verification.conftest import eager_celery  # noqa: F401  (.delay runs in-process)
 
@@ -30,12 +29,14 @@ def test_verify_an_email_identity_through_the_mailbox(
     page.click("button[type=submit]")
     page.wait_for_url("**/verified-identities/**")
 
-    # Created through the same path as the console's create form and the API; the
-    # after-commit hook issues the link and (eagerly here) sends the mail to the Mailbox.
-    spec = provisioning.NewIdentity(
-        identity_type=IdentityType.EMAIL_ADDRESS, name="Browser.User@example.com"
-    )
-    identity = provisioning.create_identity(owner.membership.account, region, spec)
+    # The console's create wizard; committing queues the mail (eagerly here) to the Mailbox.
+    page.goto(live_server.url + reverse("identities:create", kwargs={"region": region.code}))
+    page.check("input[name=identity_type][value=EMAIL_ADDRESS]")
+    page.fill("#id_email", "Browser.User@example.com")
+    page.get_by_role("button", name="Create identity").click()
+    page.get_by_role("heading", name="Browser.User@example.com").wait_for()
+    identity = Identity.objects.get(name="Browser.User@example.com")
+    assert identity.verification_status == VerificationStatus.PENDING
 
     page.goto(live_server.url + reverse("verification:mailbox"))
     page.get_by_role("link", name="Email Address Verification Request").first.click()
@@ -49,3 +50,5 @@ def test_verify_an_email_identity_through_the_mailbox(
         + reverse("identities:detail", kwargs={"region": region.code, "name": identity.name})
     )
     assert page.get_by_text("Verified").first.is_visible()
+    identity.refresh_from_db()
+    assert identity.verification_status == VerificationStatus.SUCCESS

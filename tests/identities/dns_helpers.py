@@ -12,13 +12,19 @@ Bind the fixtures in a test module:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from pytest_django import Settings
 
-from identities import dns_check, records, tasks
+from identities import dns_check, records
 from identities.dns_publish import txt_text
 from identities.models import Identity, RecordCheck
 from tests.support.knot import KnotServer
+
+# The `queued_tasks` fixture of tests/conftest.py: (task name, kwargs) read back from the broker.
+QueuedTasks = Callable[[], list[tuple[str, dict[str, Any]]]]
 
 
 @pytest.fixture
@@ -54,28 +60,3 @@ def run_check(identity: Identity) -> dict[tuple[str, str], RecordCheck]:
     dns_check.run_checks([identity.pk])
     identity.refresh_from_db()
     return {(rc.name, rc.record_type): rc for rc in identity.record_checks.all()}
-
-
-@pytest.fixture
-def sent_tasks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, object]]]:
-    """Record instead of queueing the identities tasks, whichever helper queues them (.delay,
-    apply_async, sesconsole.enqueue): (short task name, kwargs)."""
-    sent: list[tuple[str, dict[str, object]]] = []
-    for name in (
-        "generate_easy_dkim_keys",
-        "check_identity_now",
-        "check_identities",
-        "publish_signing_keys",
-    ):
-        task = getattr(tasks, name)
-
-        def record(
-            args: object = None,
-            kwargs: dict[str, object] | None = None,
-            _name: str = name,
-            **options: object,
-        ) -> None:
-            sent.append((_name, dict(kwargs or {})))
-
-        monkeypatch.setattr(task, "apply_async", record)
-    return sent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +12,7 @@ from django.urls import reverse
 
 from accounts.models import Account, Region
 from identities import validators
-from identities.models import ConfigurationSet, DkimKey, Identity
+from identities.models import ConfigurationSet, DkimKey, DnsServer, Identity
 from tests.support.keys import der_base64, pem, rsa_key, spki_base64
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -427,3 +428,110 @@ def test_create_htmx_success_redirects_the_client(owner_client: Client, region: 
 
     assert response.status_code == 200
     assert response["HX-Redirect"] == detail_url("example.com")
+
+
+# --- "Publish DNS records to my DNS server" ------------------------------------------------------
+PUBLISH_LABEL = "Publish DNS records to my DNS server"
+
+
+def dns_server(account: Account, zone: str) -> DnsServer:
+    row = DnsServer(account=account, zone=zone, server="192.0.2.53", port=53, key_name="k")
+    row.set_secret(base64.b64encode(b"s" * 32).decode())
+    row.save()
+    return row
+
+
+def test_create_publish_option_is_off_and_points_to_dns_servers(
+    owner_client: Client, region: Region
+) -> None:
+    response = owner_client.get(CREATE_URL)
+
+    html = response.content.decode()
+    assert PUBLISH_LABEL in html
+    assert response.context["form"]["publish_records"].value() is None  # unchecked
+    assert f'<a href="{reverse("identities:dns_servers")}">DNS servers</a>' in html
+
+
+def test_create_with_publish_option_queues_publishing_after_commit(
+    owner_client: Client,
+    account: Account,
+    region: Region,
+    django_capture_on_commit_callbacks: Any,
+    queued_tasks: Callable[[], list[tuple[str, dict[str, Any]]]],
+) -> None:
+    dns_server(account, "example.com")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(CREATE_URL, domain_form(publish_records="on"), follow=True)
+
+    identity = Identity.objects.get()
+    # The publishing task queues the first DNS check itself, once the records are in place.
+    assert queued_tasks() == [
+        ("identities.tasks.generate_easy_dkim_keys", {"identity_id": identity.pk}),
+        ("identities.tasks.publish_identity_records", {"identity_id": identity.pk}),
+    ]
+    assert [str(m) for m in response.context["messages"]] == [
+        "The identity example.com was created.",
+        "Its DNS records are being published to your DNS server; the History below shows the "
+        "outcome.",
+    ]
+
+
+def test_create_without_publish_option_queues_the_first_check(
+    owner_client: Client,
+    account: Account,
+    region: Region,
+    django_capture_on_commit_callbacks: Any,
+    queued_tasks: Callable[[], list[tuple[str, dict[str, Any]]]],
+) -> None:
+    dns_server(account, "example.com")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.post(CREATE_URL, domain_form())
+
+    identity = Identity.objects.get()
+    assert queued_tasks() == [
+        ("identities.tasks.generate_easy_dkim_keys", {"identity_id": identity.pk}),
+        ("identities.tasks.check_identity_now", {"identity_id": identity.pk}),
+    ]
+
+
+def test_create_with_publish_option_needs_a_server_for_the_zone(
+    owner_client: Client, account: Account, region: Region
+) -> None:
+    dns_server(account, "example.org")  # another zone: no help for example.com
+
+    response = owner_client.post(CREATE_URL, domain_form(publish_records="on"))
+
+    assert response.status_code == 200
+    assert field_errors(response, "publish_records") == [
+        "No DNS server is registered for a zone containing example.com. Add one on the DNS "
+        "servers page, or clear “Publish DNS records to my DNS server”."
+    ]
+    assert not Identity.objects.exists()
+
+
+def test_create_publish_option_uses_the_closest_zone_and_only_this_account(
+    owner_client: Client, account: Account, other_account: Account, region: Region
+) -> None:
+    dns_server(other_account, "example.com")  # someone else's server never counts
+    dns_server(account, "com")
+
+    response = owner_client.post(CREATE_URL, domain_form(publish_records="on"))
+
+    assert response.status_code == 302
+    assert Identity.objects.get().name == "example.com"
+
+
+def test_create_email_ignores_the_publish_option(
+    owner_client: Client,
+    region: Region,
+    django_capture_on_commit_callbacks: Any,
+    queued_tasks: Callable[[], list[tuple[str, dict[str, Any]]]],
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.post(CREATE_URL, email_form(publish_records="on"))
+
+    identity = Identity.objects.get()
+    assert [name for name, _ in queued_tasks()] == ["verification.tasks.send_verification_email"]
+    assert identity.identity_type == "EMAIL_ADDRESS"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
 
@@ -329,3 +330,13 @@ def test_status_without_htmx_goes_to_the_page(owner_client: Client, make_domain:
 
     assert response.status_code == 302
     assert response["Location"] == url("detail")
+
+
+@pytest.mark.parametrize(("with_status", "columns"), [(False, 3), (True, 4)])
+def test_records_table_empty_row_spans_every_column(with_status: bool, columns: int) -> None:
+    html = render_to_string(
+        "identities/_records_table.html",
+        {"records": [], "with_status": with_status, "checks": {}, "empty": "None."},
+    )
+    assert html.count('<th scope="col">') == columns
+    assert f'<td colspan="{columns}" class="table__empty">None.</td>' in html

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from identities import dns_check, records
+from identities import dns_check, records, tasks
 from identities.models import (
     CheckOutcome,
     Identity,
@@ -16,9 +17,10 @@ from identities.models import (
     RecordCheck,
 )
 from identities.provisioning import Byodkim
+from identities.resolver import Answer, Outcome, Query, SOARecord
 from identities.validators import parse_byodkim_private_key
 from tests.identities import dns_helpers
-from tests.identities.dns_helpers import expected, publish_expected, run_check
+from tests.identities.dns_helpers import QueuedTasks, expected, publish_expected, run_check
 from tests.support import dns_fixtures, keys
 from tests.support.knot import KnotServer
 
@@ -53,9 +55,15 @@ def summary(rc: RecordCheck) -> tuple[str, str, str, str]:
 
 
 # --- all good, all missing -----------------------------------------------------------------------
-def test_check_correct_records_verify_everything(knot_dns: KnotServer, domain: Identity) -> None:
+def test_check_correct_records_verify_everything(
+    knot_dns: KnotServer,
+    domain: Identity,
+    django_capture_on_commit_callbacks: Any,
+    queued_tasks: QueuedTasks,
+) -> None:
     publish_expected(knot_dns, domain)
-    checks = run_check(domain)
+    with django_capture_on_commit_callbacks(execute=True):
+        checks = run_check(domain)
     assert sorted((rc.record_type, rc.status, rc.error, rc.hint) for rc in checks.values()) == [
         ("CNAME", "SUCCESS", "", ""),
         ("CNAME", "SUCCESS", "", ""),
@@ -71,17 +79,99 @@ def test_check_correct_records_verify_everything(knot_dns: KnotServer, domain: I
     assert domain.verification_error == ""
     assert domain.last_checked_at == domain.last_success_at
     assert domain.check_lease_until is None
-    assert (domain.soa_primary_name_server, domain.soa_admin_email) == (
-        "ns.test",
-        "hostmaster@test",
-    )
-    assert domain.soa_serial_number is not None
     messages = list(domain.events.filter(kind="status").values_list("message", flat=True))
     assert sorted(messages) == [
         "DKIM status changed from Pending to Verified.",
         "Identity status changed from Pending to Verified.",
         "MAIL FROM status changed from Pending to Verified.",
     ]
+    # Every record was found, so no negative answer carried the zone's SOA: the check did not
+    # look it up itself but queued the follow-up task that does.
+    assert (domain.soa_primary_name_server, domain.soa_checked_at) == ("", None)
+    assert queued_tasks() == [("identities.tasks.refresh_zone_soa", {"identity_ids": [domain.pk]})]
+    assert tasks.refresh_zone_soa.run(identity_ids=[domain.pk]) == 1
+    domain.refresh_from_db()
+    assert (domain.soa_primary_name_server, domain.soa_admin_email) == (
+        "ns.test",
+        "hostmaster@test",
+    )
+    assert domain.soa_serial_number is not None
+    assert domain.soa_checked_at is not None
+
+
+# --- the zone SOA (VerificationInfo.SOARecord), off the verification path ----------------------
+def test_check_takes_soa_from_negative_answers_and_queues_nothing(
+    knot_dns: KnotServer,
+    domain: Identity,
+    django_capture_on_commit_callbacks: Any,
+    queued_tasks: QueuedTasks,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        run_check(domain)  # nothing published: NXDOMAIN answers, each with the zone's SOA
+    assert (domain.soa_primary_name_server, domain.soa_admin_email) == (
+        "ns.test",
+        "hostmaster@test",
+    )
+    assert domain.soa_checked_at == domain.last_checked_at
+    assert queued_tasks() == []
+
+
+def test_refresh_soa_only_when_missing_or_a_day_old(
+    knot_dns: KnotServer,
+    domain: Identity,
+    django_capture_on_commit_callbacks: Any,
+    queued_tasks: QueuedTasks,
+) -> None:
+    publish_expected(knot_dns, domain)
+    assert dns_check.refresh_soa([domain.pk]) == 1
+    assert dns_check.refresh_soa([domain.pk]) == 0  # queued twice: the second run does nothing
+    domain.refresh_from_db()
+    fresh_at = domain.soa_checked_at
+    assert fresh_at is not None
+    # A check within the day leaves the SOA alone and queues nothing.
+    with django_capture_on_commit_callbacks(execute=True):
+        run_check(domain)
+    assert (domain.soa_checked_at, queued_tasks()) == (fresh_at, [])
+    # A day later it is due again: the check queues the follow-up, which looks it up.
+    later = fresh_at + timedelta(hours=24)
+    assert dns_check.claim_one(domain.pk, now=later)
+    with django_capture_on_commit_callbacks(execute=True):
+        dns_check.run_checks([domain.pk], now=later)
+    assert queued_tasks() == [("identities.tasks.refresh_zone_soa", {"identity_ids": [domain.pk]})]
+    assert dns_check.refresh_soa([domain.pk], now=later) == 1
+    domain.refresh_from_db()
+    assert domain.soa_checked_at == later
+
+
+def test_refresh_soa_skips_email_identities_and_unknown_ids(
+    knot_dns: KnotServer, make_email: Callable[..., Identity]
+) -> None:
+    email = make_email("a@example.com")
+    assert dns_check.refresh_soa([email.pk, 999_999]) == 0
+
+
+def _negative(name: str, zone: str) -> Answer:
+    soa = SOARecord(zone, "ns.example.net", "hostmaster@example.net", 7)
+    return Answer(Query(name, "CNAME"), Outcome.NXDOMAIN, (), soa=soa)
+
+
+@pytest.mark.parametrize(
+    ("answer_name", "soa_zone", "taken"),
+    [
+        ("abc._domainkey.example.com", "example.com.", True),  # the identity's own zone
+        ("abc._domainkey.example.com", ".", True),  # a parent zone holds the identity too
+        ("abc._domainkey.example.com", "_domainkey.example.com.", False),  # a delegated child
+        ("mail.example.com", "mail.example.com.", False),  # MAIL FROM in its own zone
+        ("abc._domainkey.example.com.example.com", "example.com.", True),
+        ("other.example.org", ".", False),  # not a name of this identity
+    ],
+)
+def test_zone_soa_only_from_a_zone_holding_the_identity(
+    make_domain: Callable[..., Identity], answer_name: str, soa_zone: str, taken: bool
+) -> None:
+    identity = make_domain("example.com")
+    answer = _negative(answer_name, soa_zone)
+    assert dns_check.zone_soa(identity, [answer]) == (answer.soa if taken else None)
 
 
 def test_check_records_soa_of_zone_apex(

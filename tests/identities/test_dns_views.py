@@ -14,17 +14,17 @@ from django.urls import reverse
 
 from accounts.models import Account
 from identities import records, tasks
-from identities.models import DkimKey, DnsServer, Identity
+from identities.models import DkimKey, DnsServer, Identity, IdentityEvent
 from identities.provisioning import EasyDkim
+from identities.resolver import Query, resolve_all_sync
 from tests.identities import dns_helpers
-from tests.identities.dns_helpers import expected, run_check
+from tests.identities.dns_helpers import QueuedTasks, expected, run_check, zone_value
 from tests.support import dns_fixtures
 from tests.support.knot import KnotServer
 
 knot_server = dns_fixtures.knot_server
 dns_zone = dns_fixtures.dns_zone
 knot_dns = dns_helpers.knot_dns
-sent_tasks = dns_helpers.sent_tasks
 
 SECRET = base64.b64encode(b"s" * 32).decode()
 
@@ -39,13 +39,13 @@ def flashes(response: Any) -> list[str]:
     return [str(m) for m in get_messages(response.wsgi_request)]
 
 
+def publish_events(identity: Identity) -> list[tuple[str, str]]:
+    return [(e.message, e.actor) for e in identity.events.filter(kind="dns_publish").order_by("id")]
+
+
 @pytest.fixture
 def domain(make_domain: Callable[..., Identity]) -> Identity:
     return make_domain("example.net", mail_from_domain="mail.example.net")
-
-
-def checks_sent(sent: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
-    return [kwargs for name, kwargs in sent if name == "check_identity_now"]
 
 
 def knot_server_row(account: Account, server: KnotServer, zone: str = "example.net") -> DnsServer:
@@ -66,7 +66,7 @@ def knot_server_row(account: Account, server: KnotServer, zone: str = "example.n
 def test_check_now_queues_a_check_after_commit(
     owner_client: Client,
     domain: Identity,
-    sent_tasks: list[tuple[str, dict[str, Any]]],
+    queued_tasks: QueuedTasks,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     Identity.objects.filter(pk=domain.pk).update(next_check_at=None)
@@ -74,15 +74,13 @@ def test_check_now_queues_a_check_after_commit(
         response = owner_client.post(url("check_now", domain))
     assert response.status_code == 302
     assert response["Location"] == url("detail", domain)
-    assert checks_sent(sent_tasks) == [{"identity_id": domain.pk}]
+    assert queued_tasks() == [("identities.tasks.check_identity_now", {"identity_id": domain.pk})]
     assert flashes(response) == ["A DNS check of example.net is on its way."]
     domain.refresh_from_db()
     assert domain.next_check_at is not None
 
 
-def test_check_now_restarts_failed_identity(
-    teammate_client: Client, domain: Identity, sent_tasks: list[tuple[str, dict[str, Any]]]
-) -> None:
+def test_check_now_restarts_failed_identity(teammate_client: Client, domain: Identity) -> None:
     Identity.objects.filter(pk=domain.pk).update(
         dkim_status="FAILED", verification_status="FAILED", next_check_at=None
     )
@@ -96,9 +94,7 @@ def test_check_now_restarts_failed_identity(
     ]
 
 
-def test_check_now_htmx_refreshes_page(
-    owner_client: Client, domain: Identity, sent_tasks: list[tuple[str, dict[str, Any]]]
-) -> None:
+def test_check_now_htmx_refreshes_page(owner_client: Client, domain: Identity) -> None:
     response = owner_client.post(url("check_now", domain), headers={"HX-Request": "true"})
     assert (response.status_code, response["HX-Refresh"]) == (200, "true")
 
@@ -106,11 +102,13 @@ def test_check_now_htmx_refreshes_page(
 def test_check_now_email_identity_is_not_checked(
     owner_client: Client,
     make_email: Callable[..., Identity],
-    sent_tasks: list[tuple[str, dict[str, Any]]],
+    queued_tasks: QueuedTasks,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     email = make_email("a@example.net")
-    response = owner_client.post(url("check_now", email))
-    assert checks_sent(sent_tasks) == []
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(url("check_now", email))
+    assert queued_tasks() == []
     assert flashes(response) == [
         "Email address identities are verified with the link in the verification email, not "
         "through DNS."
@@ -124,7 +122,6 @@ def test_identity_actions_access(
     outsider_client: Client,
     owner_client: Client,
     domain: Identity,
-    sent_tasks: list[tuple[str, dict[str, Any]]],
 ) -> None:
     assert outsider_client.post(url(view, domain)).status_code == 404
     assert client.post(url(view, domain)).status_code == 302  # anonymous → login
@@ -152,6 +149,10 @@ def test_publish_records_end_to_end(
     again = owner_client.post(url("publish_records", domain))
     # (the first response was never rendered, so its message is still queued)
     assert flashes(again)[-1:] == ["5 DNS records were already in example.net."]
+    assert publish_events(domain) == [
+        ("Publish DNS records: Published 5 DNS records in example.net.", "owner"),
+        ("Publish DNS records: 5 DNS records were already in example.net.", "owner"),
+    ]
 
 
 def test_publish_reports_conflict_and_leaves_it(
@@ -177,6 +178,95 @@ def test_publish_error_is_shown(owner_client: Client, account: Account, domain: 
     response = owner_client.post(url("publish_records", domain))
     [message] = flashes(response)
     assert message.startswith("Could not connect to 127.0.0.1:1:")
+
+
+# --- the wizard's option: the publish_identity_records task -------------------------------------
+def test_publish_identity_records_task_end_to_end(
+    knot_dns: KnotServer,
+    owner_client: Client,
+    account: Account,
+    domain: Identity,
+    django_capture_on_commit_callbacks: Any,
+    queued_tasks: QueuedTasks,
+) -> None:
+    knot_server_row(account, knot_dns)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.publish_identity_records.run(identity_id=domain.pk)
+
+    wanted = [r for r in records.expected_records(domain) if not r.recommended]
+    answers = resolve_all_sync(
+        [Query(r.name, r.type) for r in wanted], nameservers=[knot_dns.host], port=knot_dns.port
+    )
+    assert [a.values for a in answers] == [(zone_value(r),) for r in wanted]
+    # The records are in place: the task queued the first DNS check, which finds them.
+    assert queued_tasks() == [("identities.tasks.check_identity_now", {"identity_id": domain.pk})]
+    assert tasks.check_identity_now.run(identity_id=domain.pk) == 1
+    domain.refresh_from_db()
+    assert domain.verification_status == "SUCCESS"
+    # Run again (a redelivered message): nothing is sent twice, the history says so.
+    tasks.publish_identity_records.run(identity_id=domain.pk)
+    assert publish_events(domain) == [
+        ("Publish DNS records: Published 5 DNS records in example.net.", ""),
+        ("Publish DNS records: 5 DNS records were already in example.net.", ""),
+    ]
+    page = owner_client.get(url("detail", domain)).content.decode()
+    assert "Publish DNS records: Published 5 DNS records in example.net." in page
+
+
+def test_publish_identity_records_task_records_conflicts(
+    knot_dns: KnotServer, account: Account, domain: Identity
+) -> None:
+    knot_server_row(account, knot_dns)
+    cname = expected(domain, records.Purpose.DKIM)
+    knot_dns.add(cname.name, "CNAME", "someone-else.example.org")
+
+    tasks.publish_identity_records.run(identity_id=domain.pk)
+
+    assert publish_events(domain) == [
+        (
+            "Publish DNS records: Published 4 DNS records in example.net. Not published: "
+            f"{cname.name} already has someone-else.example.org. It was left unchanged; "
+            f"replace it with CNAME {cname.value} yourself if it is not needed.",
+            "",
+        )
+    ]
+
+
+def test_publish_identity_records_task_records_errors(
+    account: Account,
+    domain: Identity,
+    django_capture_on_commit_callbacks: Any,
+    queued_tasks: QueuedTasks,
+) -> None:
+    row = DnsServer(account=account, zone="example.net", server="127.0.0.1", port=1, key_name="k")
+    row.set_secret(SECRET)
+    row.save()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.publish_identity_records.run(identity_id=domain.pk)
+
+    [(message, _)] = publish_events(domain)
+    assert message.startswith("Publish DNS records: Could not connect to 127.0.0.1:1:")
+    # Nothing was published, but the check still runs: the user may have added them by hand.
+    assert queued_tasks() == [("identities.tasks.check_identity_now", {"identity_id": domain.pk})]
+
+
+def test_publish_identity_records_task_without_server_or_identity(
+    domain: Identity, make_email: Callable[..., Identity]
+) -> None:
+    tasks.publish_identity_records.run(identity_id=domain.pk)
+    assert publish_events(domain) == [
+        (
+            "Publish DNS records: No DNS server is registered for a zone containing "
+            "example.net. Add one under DNS servers.",
+            "",
+        )
+    ]
+    email = make_email("a@example.net")
+    assert tasks.publish_identity_records.run(identity_id=email.pk) is None
+    assert tasks.publish_identity_records.run(identity_id=999_999) is None
+    assert IdentityEvent.objects.filter(kind="dns_publish").count() == 1
 
 
 # --- DNS servers pages ----------------------------------------------------------------------------
@@ -253,6 +343,25 @@ def test_detail_shows_record_status_hint_and_history(
     assert "Publish DNS records" in page
     assert "History" in page
     assert "Domain identity created." in page
+
+
+def test_detail_wrong_spf_under_verified_mail_from_needs_attention(
+    knot_dns: KnotServer, owner_client: Client, domain: Identity
+) -> None:
+    # SES moves MAIL FROM on the MX alone: the setup is verified, the SPF row is not "Verified".
+    mx = expected(domain, records.Purpose.MAIL_FROM_MX)
+    knot_dns.add(mx.name, "MX", mx.value)
+    checks = run_check(domain)
+    spf = checks[(mx.name, "TXT")]
+    assert (domain.mail_from_status, spf.status, spf.needs_attention) == (
+        "SUCCESS",
+        "SUCCESS",
+        True,
+    )
+    assert checks[(mx.name, "MX")].needs_attention is False
+    page = owner_client.get(url("detail", domain)).content.decode()
+    assert page.count("Needs attention") == 1
+    assert f'<p class="record-hint">{spf.hint}</p>' in page
 
 
 def test_detail_shows_auto_verify_and_skip_dns_in_history(

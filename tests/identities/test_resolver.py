@@ -134,6 +134,28 @@ def test_resolve_nxdomain(dns_zone: KnotServer) -> None:
     assert answer.values == ()
 
 
+def test_negative_answers_carry_the_zone_soa(dns_zone: KnotServer) -> None:
+    dns_zone.add("mail.example.net", "TXT", "v=spf1 include:amazonses.com ~all")
+    missing, other_type, in_root, found = resolve(
+        dns_zone,
+        Query("abc._domainkey.example.net", "CNAME"),
+        Query("mail.example.net", "MX"),
+        Query("nothing-here.example.com", "TXT"),
+        Query("mail.example.net", "TXT"),
+    )
+
+    def zone(answer: Answer) -> tuple[str, str, str] | None:
+        soa = answer.soa
+        return (soa.zone, soa.primary_name_server, soa.admin_email) if soa else None
+
+    assert [(a.outcome, zone(a)) for a in (missing, other_type, in_root, found)] == [
+        (Outcome.NXDOMAIN, ("example.net.", "ns.test", "hostmaster@example.net")),
+        (Outcome.NO_ANSWER, ("example.net.", "ns.test", "hostmaster@example.net")),
+        (Outcome.NXDOMAIN, (".", "ns.test", "hostmaster@test")),
+        (Outcome.FOUND, None),
+    ]
+
+
 def test_resolve_no_answer_when_name_has_another_type(dns_zone: KnotServer) -> None:
     dns_zone.add("mail.example.com", "TXT", "v=spf1 include:amazonses.com ~all")
 
@@ -152,6 +174,7 @@ def test_resolve_txt_at_cname_does_not_follow_the_alias(dns_zone: KnotServer) ->
     assert answer.outcome == Outcome.NO_ANSWER
     assert answer.values == ()
     assert answer.cname == "dmarc.provider.example.net"
+    assert answer.soa is None  # the target's zone is not the zone of the name we asked about
 
 
 def test_resolve_txt_at_cname_to_missing_target_is_no_answer(dns_zone: KnotServer) -> None:
@@ -163,6 +186,7 @@ def test_resolve_txt_at_cname_to_missing_target_is_no_answer(dns_zone: KnotServe
 
     assert answer.outcome == Outcome.NO_ANSWER
     assert answer.cname == "abc.dkim.amazonses.com"
+    assert answer.soa is None
 
 
 def test_resolve_multi_string_txt_joined(dns_zone: KnotServer) -> None:

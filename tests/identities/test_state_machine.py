@@ -24,19 +24,13 @@ from identities.models import (
 )
 from identities.provisioning import AUTO_VERIFY_MESSAGE
 from tests.identities import dns_helpers
-from tests.identities.dns_helpers import publish_expected, run_check
+from tests.identities.dns_helpers import QueuedTasks, publish_expected, run_check
 from tests.support import dns_fixtures
 from tests.support.knot import KnotServer
 
 knot_server = dns_fixtures.knot_server
 dns_zone = dns_fixtures.dns_zone
 knot_dns = dns_helpers.knot_dns
-sent_tasks = dns_helpers.sent_tasks
-Sent = list[tuple[str, dict[str, Any]]]
-
-
-def checks_sent(sent: Sent) -> list[dict[str, Any]]:
-    return [kwargs for name, kwargs in sent if name == "check_identity_now"]
 
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -240,9 +234,7 @@ def test_claim_skips_email_and_not_due(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_claims_never_overlap(
-    make_domain: Callable[..., Identity], sent_tasks: Sent
-) -> None:
+def test_concurrent_claims_never_overlap(make_domain: Callable[..., Identity]) -> None:
     ids = [make_domain(f"c{i}.example.com").pk for i in range(40)]
     Identity.objects.update(next_check_at=datetime.now(UTC) - timedelta(minutes=1))
     results: list[list[int]] = []
@@ -270,7 +262,7 @@ def test_concurrent_claims_never_overlap(
 # --- tasks -------------------------------------------------------------------------------------
 def test_dns_sweep_queues_chunks(
     make_domain: Callable[..., Identity],
-    sent_tasks: Sent,
+    queued_tasks: QueuedTasks,
     monkeypatch: pytest.MonkeyPatch,
     time_machine: Any,
 ) -> None:
@@ -279,10 +271,13 @@ def test_dns_sweep_queues_chunks(
     monkeypatch.setattr(dns_check, "CHUNK_SIZE", 3)
 
     assert tasks.dns_sweep.run() == 7
-    queued = [kw["identity_ids"] for name, kw in sent_tasks if name == "check_identities"]
-    assert [len(chunk) for chunk in queued] == [3, 3, 1]
-    assert sorted(pk for chunk in queued for pk in chunk) == sorted(ids)
+    # Sent at once, not after commit: each chunk's lease is committed when it is claimed.
+    assert queued_tasks() == [
+        ("identities.tasks.check_identities", {"identity_ids": chunk})
+        for chunk in (ids[:3], ids[3:6], ids[6:])
+    ]
     assert tasks.dns_sweep.run() == 0  # leased: nothing twice
+    assert queued_tasks() == []
 
 
 def test_check_tasks_run_against_dns(
@@ -317,14 +312,17 @@ def test_auto_verify_setting(
     settings: Settings,
     make_domain: Callable[..., Identity],
     django_capture_on_commit_callbacks: Any,
-    sent_tasks: Sent,
+    queued_tasks: QueuedTasks,
 ) -> None:
     settings.DNS_AUTO_VERIFY = True
     with django_capture_on_commit_callbacks(execute=True):
         identity = make_domain("ci.example.com", mail_from_domain="mail.ci.example.com")
     identity.refresh_from_db()
     assert statuses(identity) == ("SUCCESS",) * 3
-    assert (identity.next_check_at, checks_sent(sent_tasks)) == (None, [])
+    assert identity.next_check_at is None
+    assert queued_tasks() == [  # keys, but no DNS check
+        ("identities.tasks.generate_easy_dkim_keys", {"identity_id": identity.pk})
+    ]
     assert identity.events.filter(kind="status").get().message == AUTO_VERIFY_MESSAGE
     assert AUTO_VERIFY_MESSAGE == "Verified at once because DNS_AUTO_VERIFY is on (no DNS check)."
 
@@ -332,12 +330,15 @@ def test_auto_verify_setting(
 def test_auto_verify_off_by_default_queues_first_check(
     make_domain: Callable[..., Identity],
     django_capture_on_commit_callbacks: Any,
-    sent_tasks: Sent,
+    queued_tasks: QueuedTasks,
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         identity = make_domain("ci.example.com")
     assert identity.verification_status == "PENDING"
-    assert checks_sent(sent_tasks) == [{"identity_id": identity.pk}]
+    assert queued_tasks() == [
+        ("identities.tasks.generate_easy_dkim_keys", {"identity_id": identity.pk}),
+        ("identities.tasks.check_identity_now", {"identity_id": identity.pk}),
+    ]
 
 
 def test_admin_mark_verified_skip_dns(
@@ -368,7 +369,7 @@ def test_admin_mark_verified_skip_dns(
 def test_admin_check_now_queues_task(
     operator_client: Client,
     make_domain: Callable[..., Identity],
-    sent_tasks: Sent,
+    queued_tasks: QueuedTasks,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     domain = make_domain("example.com")
@@ -377,7 +378,7 @@ def test_admin_check_now_queues_task(
             reverse("admin:identities_identity_changelist"),
             {"action": "check_dns_now", "_selected_action": [domain.pk]},
         )
-    assert checks_sent(sent_tasks) == [{"identity_id": domain.pk}]
+    assert queued_tasks() == [("identities.tasks.check_identity_now", {"identity_id": domain.pk})]
 
 
 # --- inheritance ----------------------------------------------------------------------------------
@@ -405,7 +406,7 @@ def test_signing_keys_published_to_operator_server(
     make_domain: Callable[..., Identity],
     settings: Settings,
     django_capture_on_commit_callbacks: Any,
-    sent_tasks: Sent,
+    queued_tasks: QueuedTasks,
 ) -> None:
     settings.SIGNING_HOSTED_ZONE = "dkim.example.net"
     server = DnsServer(
@@ -421,7 +422,9 @@ def test_signing_keys_published_to_operator_server(
     identity = make_domain("example.com", mail_from_domain="mail.example.com")
     with django_capture_on_commit_callbacks(execute=True):
         tasks.generate_easy_dkim_keys.run(identity_id=identity.pk)
-    assert ("publish_signing_keys", {"identity_id": identity.pk}) in sent_tasks
+    assert queued_tasks() == [
+        ("identities.tasks.publish_signing_keys", {"identity_id": identity.pk})
+    ]
     tasks.publish_signing_keys.run(identity_id=identity.pk)
     # The user's CNAMEs now lead to real keys: the check passes, and the key is there.
     publish_expected(knot_dns, identity)

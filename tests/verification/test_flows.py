@@ -286,3 +286,18 @@ def test_custom_template_deleted_before_sending_fails_the_mail(
     link.refresh_from_db()
     assert link.mail_status == MailStatus.FAILED
     assert link.mail_error.startswith("The custom verification email template Welcome was deleted")
+
+
+def test_lost_mail_tasks_are_queued_again(
+    smtp: Any, issue_link: Callable[..., VerificationLink], time_machine: Any
+) -> None:
+    time_machine.move_to(T0, tick=False)
+    link = issue_link("lost@example.com")  # its task never ran (say the broker lost it)
+    time_machine.move_to(T0 + timedelta(minutes=14), tick=False)
+    assert flows.requeue_stalled() == 0
+    time_machine.move_to(T0 + timedelta(minutes=16), tick=False)
+    assert flows.requeue_stalled() == 1  # runs eagerly in tests: the mail goes out
+    link.refresh_from_db()
+    assert link.mail_status == MailStatus.SENT
+    assert [m["To"] for m in smtp.messages] == ["lost@example.com"]
+    assert flows.requeue_stalled() == 0

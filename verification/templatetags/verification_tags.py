@@ -22,11 +22,19 @@ def box_context(identity: Identity, *, error: str = "", notice: str = "") -> dic
         .only("mail_status", "mail_error", "sent_at", "created_at", "superseded_at")
         .first()
     )
-    in_flight = link is not None and link.mail_status in (MailStatus.QUEUED, MailStatus.SENDING)
+    in_flight = (
+        link is not None
+        and link.superseded_at is None
+        and link.mail_status
+        in (
+            MailStatus.QUEUED,
+            MailStatus.SENDING,
+        )
+    )
     return {
         "identity": identity,
         "link": link,
-        "polling": in_flight and link.superseded_at is None,
+        "polling": in_flight,
         "can_resend": identity.verification_status != VerificationStatus.SUCCESS,
         "resend_wait": resend_wait(identity, timezone.now()),
         "error": error,

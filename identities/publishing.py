@@ -1,0 +1,86 @@
+"""Publishing an identity's DNS records to the account's own DNS servers (RFC 2136).
+
+The one path behind "Publish DNS records": the identity page's button and the create wizard's
+option (the `publish_identity_records` task) both call `publish_identity_records`. Each record
+goes to the account's server whose zone is the closest enclosing zone of its name;
+`dns_publish.publish` never overwrites a different existing value, it reports a conflict. The
+outcome is kept in the identity's history and returned as console messages.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+
+from accounts.models import Account
+
+from . import records
+from .dns_publish import PublishError, PublishResult, Record, choose_target, publish
+from .models import DnsServer, Identity, IdentityEvent
+
+Note = tuple[int, str]  # (django.contrib.messages level, one sentence)
+
+
+def server_for(account: Account, name: str) -> DnsServer | None:
+    """The account's DNS server whose zone most closely contains `name`, or None."""
+    return choose_target(name, list(account.dns_servers.all()))
+
+
+def no_server_message(domain: str) -> str:
+    return f"No DNS server is registered for a zone containing {domain}. Add one under DNS servers."
+
+
+def publish_identity_records(identity: Identity, *, actor: str = "") -> list[Note]:
+    """Publish the identity's required records, record the outcome as an IdentityEvent
+    (kind "dns_publish") and return it as messages, in order."""
+    notes = _publish(identity)
+    summary = " ".join(text for _, text in notes)
+    IdentityEvent.record(identity, "dns_publish", f"Publish DNS records: {summary}", actor)
+    return notes
+
+
+def _publish(identity: Identity) -> list[Note]:
+    """1. Pick each required record's server (any record without one stops everything: a
+    half-published setup cannot verify). 2. One RFC 2136 exchange per server."""
+    servers = list(identity.account.dns_servers.all())
+    groups: dict[int, tuple[DnsServer, list[Record]]] = {}
+    for wanted in records.expected_records(identity):
+        if wanted.recommended:
+            continue
+        server = choose_target(wanted.name, servers)
+        if server is None:
+            return [(messages.ERROR, no_server_message(identity.domain))]
+        groups.setdefault(server.pk, (server, []))[1].append(
+            Record(wanted.name, wanted.type, wanted.value)
+        )
+    notes: list[Note] = []
+    for server, group in groups.values():
+        try:
+            result = publish(server.update_target(), group)
+        except PublishError as exc:
+            notes.append((messages.ERROR, str(exc)))
+            continue
+        notes += _result_notes(server.zone, result)
+    return notes
+
+
+def _result_notes(zone_name: str, result: PublishResult) -> list[Note]:
+    zone = zone_name.rstrip(".") or "."
+    notes: list[Note] = []
+    if result.published:
+        notes.append(
+            (messages.SUCCESS, f"Published {len(result.published)} DNS records in {zone}.")
+        )
+    if result.already_present:
+        notes.append(
+            (messages.INFO, f"{len(result.already_present)} DNS records were already in {zone}.")
+        )
+    for record, existing in result.conflicts:
+        notes.append(
+            (
+                messages.WARNING,
+                f"Not published: {record.name} already has {', '.join(existing)}. It was left "
+                f"unchanged; replace it with {record.rdtype} {record.value} yourself if it is "
+                "not needed.",
+            )
+        )
+    return notes
