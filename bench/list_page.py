@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("SESCONSOLE_VAR_DIR", tempfile.mkdtemp(prefix="bench-list-"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sesconsole.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 

@@ -375,9 +375,9 @@ def _write_changes(identities: Sequence[Identity], before: dict[int, dict[str, A
             elif value != old[field]:
                 changes.append((field, value))
         groups[tuple(changes)].append(identity.pk)
-    for changes, pks in groups.items():
-        if changes:
-            values = {f: F(f) + 1 if v is _INCREMENT else v for f, v in changes}
+    for change_set, pks in groups.items():
+        if change_set:
+            values = {f: F(f) + 1 if v is _INCREMENT else v for f, v in change_set}
             Identity.objects.filter(pk__in=pks).update(**values)
 
 
