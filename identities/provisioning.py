@@ -7,6 +7,7 @@ DNS checks, verification mails) is queued after the transaction commits, never d
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -24,7 +25,6 @@ from .models import (
     BehaviorOnMxFailure,
     ConfigurationSet,
     DkimKey,
-    DkimOrigin,
     Identity,
     IdentityEvent,
     IdentityPolicy,
@@ -33,6 +33,8 @@ from .models import (
     Tag,
     VerificationStatus,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,13 @@ def create_identity(
         raise validators.AlreadyExistsError(
             f"{spec.name} already exists as an identity in {region.code}.", code="already_exists"
         ) from exc
+    log.info(
+        "identity created identity=%s type=%s region=%s account=%s",
+        identity.pk,
+        identity.identity_type,
+        region.code,
+        account.pk,
+    )
     _queue_after_create(identity, publish_records=spec.publish_records)
     return identity
 
@@ -168,12 +177,8 @@ def _queue_after_create(identity: Identity, *, publish_records: bool) -> None:
 
         transaction.on_commit(partial(start_identity_verification, identity_id=identity.pk))
         return
-    if identity.dkim_origin == DkimOrigin.AWS_SES:
-        enqueue_after_commit(tasks.generate_easy_dkim_keys, identity_id=identity.pk)
-    if publish_records:
-        enqueue_after_commit(tasks.publish_identity_records, identity_id=identity.pk)
-    elif not settings.DNS_AUTO_VERIFY:
-        enqueue_after_commit(tasks.check_identity_now, identity_id=identity.pk)
+    then = "publish" if publish_records else "none" if settings.DNS_AUTO_VERIFY else "check"
+    enqueue_after_commit(tasks.start_domain_identity, identity_id=identity.pk, then=then)
 
 
 def queue_easy_dkim_keys(identity: Identity) -> None:

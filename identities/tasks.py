@@ -21,7 +21,7 @@ def generate_easy_dkim_keys(*, identity_id: int) -> None:
     """Create the RSA key behind each Easy DKIM token at the requested length."""
     identity = Identity.objects.filter(pk=identity_id).first()
     if identity is None or identity.dkim_origin != DkimOrigin.AWS_SES:
-        log.info("identity %s gone or not Easy DKIM; no keys to generate", identity_id)
+        log.info("no Easy DKIM keys to generate (gone or not Easy DKIM) identity=%s", identity_id)
         return
     bits = KeyLength(identity.dkim_next_key_length).bits
     existing = {key.selector: key.key_size for key in identity.dkim_keys.all()}
@@ -35,9 +35,24 @@ def generate_easy_dkim_keys(*, identity_id: int) -> None:
         for token, pair in pairs.items():
             DkimKey.store(identity, token, pair.private_key_base64, pair.public_key_base64, bits)
         identity.record_easy_dkim_keys(identity.dkim_next_key_length)
-    log.info("identity %s: generated %d Easy DKIM keys (%d bits)", identity_id, len(missing), bits)
+    log.info(
+        "generated Easy DKIM keys identity=%s keys=%d bits=%d", identity_id, len(missing), bits
+    )
     if signing_zone.has_operator_server():
         enqueue_after_commit(publish_signing_keys, identity_id=identity_id)
+
+
+@shared_task(acks_late=True)
+def start_domain_identity(*, identity_id: int, then: str = "check") -> None:
+    """A new domain identity's first work, in ONE message from the request that created it
+    (each publish costs the request a broker round trip): its Easy DKIM keys (none for
+    BYODKIM), then `then`: "publish" its records (which queues the first check), "check" its
+    DNS at once, or "none" (verified without DNS). Each step is idempotent on its own."""
+    generate_easy_dkim_keys.run(identity_id=identity_id)
+    if then == "publish":
+        publish_identity_records.run(identity_id=identity_id)
+    elif then == "check":
+        check_identity_now.run(identity_id=identity_id)
 
 
 # Chunks queued per sweep at most (x CHUNK_SIZE identities): the next sweep takes the rest.
@@ -57,7 +72,7 @@ def dns_sweep() -> int:
             break
         queued += len(identity_ids)
     if queued:
-        log.info("DNS sweep queued %d identities", queued)
+        log.info("DNS sweep queued identities=%d", queued)
     return queued
 
 
@@ -72,7 +87,7 @@ def check_identities(*, identity_ids: list[int]) -> int:
 def check_identity_now(*, identity_id: int) -> int:
     """Check now: one identity at once, unless a sweep is checking it right now."""
     if not dns_check.claim_one(identity_id):
-        log.info("identity %s gone, not a domain, or being checked already", identity_id)
+        log.info("no check now (gone, not a domain, or being checked) identity=%s", identity_id)
         return 0
     return dns_check.run_checks([identity_id])
 
@@ -93,10 +108,10 @@ def publish_identity_records(*, identity_id: int) -> None:
         Identity.objects.domains().select_related("account", "region").filter(pk=identity_id)
     ).first()
     if identity is None:
-        log.info("identity %s gone or not a domain; nothing to publish", identity_id)
+        log.info("nothing to publish (gone or not a domain) identity=%s", identity_id)
         return
     notes = publishing.publish_identity_records(identity)
-    log.info("identity %s: %s", identity_id, " ".join(text for _, text in notes))
+    log.info("published DNS records identity=%s: %s", identity_id, " ".join(t for _, t in notes))
     if identity.next_check_at is not None:  # None: verified without DNS (DNS_AUTO_VERIFY)
         enqueue_after_commit(check_identity_now, identity_id=identity_id)
 
@@ -108,4 +123,4 @@ def publish_signing_keys(*, identity_id: int) -> None:
     if identity is None or identity.dkim_origin != DkimOrigin.AWS_SES:
         return
     outcome = signing_zone.publish_identity_keys(identity)
-    log.info("identity %s: signing keys %s", identity_id, outcome)
+    log.info("published signing keys identity=%s: %s", identity_id, outcome)

@@ -60,6 +60,15 @@ def queued_tasks() -> Callable[[], list[tuple[str, dict[str, Any]]]]:
 
 
 @pytest.fixture(autouse=True)
+def loopback_dns_only(settings: Any) -> None:
+    # No test may query the machine's resolver (the public internet). DNS tests point these
+    # at their Knot server; everything else gets a closed loopback port and a short timeout.
+    settings.DNS_NAMESERVERS = ["127.0.0.1"]
+    settings.DNS_PORT = 9
+    settings.DNS_TIMEOUT = 0.5
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings: Any) -> None:
     # Every persona creates a user with a password; PBKDF2's deliberate slowness (about 0.3 s
     # a user) would dominate the suite and proves nothing about sesconsole.

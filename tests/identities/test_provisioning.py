@@ -235,8 +235,7 @@ def test_create_identity_queues_key_generation_after_commit(
     for callback in callbacks:
         callback()
     assert queued_tasks() == [
-        ("identities.tasks.generate_easy_dkim_keys", {"identity_id": identity.pk}),
-        ("identities.tasks.check_identity_now", {"identity_id": identity.pk}),
+        ("identities.tasks.start_domain_identity", {"identity_id": identity.pk, "then": "check"}),
     ]
 
 
@@ -251,9 +250,30 @@ def test_create_identity_byodkim_and_email_queue_no_key_generation(
         email = make_email("a@example.com")
     link = email.verification_links.get()
     assert queued_tasks() == [
-        ("identities.tasks.check_identity_now", {"identity_id": domain.pk}),
+        ("identities.tasks.start_domain_identity", {"identity_id": domain.pk, "then": "check"}),
         ("verification.tasks.send_verification_email", {"link_id": link.pk}),
     ]
+
+
+def test_start_domain_identity_generates_keys_then_checks_dns(
+    make_domain: Callable[..., Identity],
+) -> None:
+    identity = make_domain("example.com")
+    # The real task body; with no DNS server answering, the check records a DNS error.
+    tasks.start_domain_identity.run(identity_id=identity.pk, then="check")
+    identity.refresh_from_db()
+    assert identity.dkim_keys.count() == 3
+    assert identity.last_checked_at is not None
+
+
+def test_start_domain_identity_none_only_generates_keys(
+    make_domain: Callable[..., Identity],
+) -> None:
+    identity = make_domain("example.com")
+    tasks.start_domain_identity.run(identity_id=identity.pk, then="none")
+    identity.refresh_from_db()
+    assert (identity.dkim_keys.count(), identity.last_checked_at) == (3, None)
+
 
 def test_delete_identities_removes_dependents(make_domain: Callable[..., Identity]) -> None:
     identity = make_domain("example.com", dkim=byodkim(1024), tags=[TagPair("k", "v")])

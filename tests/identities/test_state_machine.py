@@ -321,7 +321,7 @@ def test_auto_verify_setting(
     assert statuses(identity) == ("SUCCESS",) * 3
     assert identity.next_check_at is None
     assert queued_tasks() == [  # keys, but no DNS check
-        ("identities.tasks.generate_easy_dkim_keys", {"identity_id": identity.pk})
+        ("identities.tasks.start_domain_identity", {"identity_id": identity.pk, "then": "none"})
     ]
     assert identity.events.filter(kind="status").get().message == AUTO_VERIFY_MESSAGE
     assert AUTO_VERIFY_MESSAGE == "Verified at once because DNS_AUTO_VERIFY is on (no DNS check)."
@@ -336,8 +336,7 @@ def test_auto_verify_off_by_default_queues_first_check(
         identity = make_domain("ci.example.com")
     assert identity.verification_status == "PENDING"
     assert queued_tasks() == [
-        ("identities.tasks.generate_easy_dkim_keys", {"identity_id": identity.pk}),
-        ("identities.tasks.check_identity_now", {"identity_id": identity.pk}),
+        ("identities.tasks.start_domain_identity", {"identity_id": identity.pk, "then": "check"}),
     ]
 
 
