@@ -1,9 +1,16 @@
-# Production image: gunicorn for the web, the same image runs Celery worker and beat.
+# Production image: gunicorn for the web; the same image runs the Celery workers and beat.
 FROM python:3.11-slim-bookworm
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 SESCONSOLE_VAR_DIR=/var/lib/sesconsole \
-    STATIC_ROOT=/app/staticfiles
+# STATICFILES_BACKEND and WHITENOISE_USE_FINDERS hold for collectstatic below and for the
+# running container: hashed, compressed static files served by whitenoise from STATIC_ROOT.
+# PYTHONPATH: the code in /app, not the copy pip installs, so templates/ and static/ are found.
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PYTHONPATH=/app \
+    SESCONSOLE_VAR_DIR=/var/lib/sesconsole \
+    STATIC_ROOT=/app/staticfiles \
+    STATICFILES_BACKEND=whitenoise.storage.CompressedManifestStaticFilesStorage \
+    WHITENOISE_USE_FINDERS=false
 WORKDIR /app
 COPY pyproject.toml README.md ./
+# Every local Django app (tests/test_deployment.py checks this list against INSTALLED_APPS).
 COPY sesconsole sesconsole
 COPY accounts accounts
 COPY identities identities
@@ -13,10 +20,15 @@ COPY verification verification
 COPY templates templates
 COPY static static
 COPY manage.py ./
-RUN pip install --no-cache-dir . && useradd --system --home /app sesconsole \
+RUN pip install --no-cache-dir . \
+    && useradd --system --home-dir /app --shell /usr/sbin/nologin sesconsole \
     && mkdir -p /var/lib/sesconsole && chown sesconsole /var/lib/sesconsole \
-    && STATICFILES_BACKEND=whitenoise.storage.CompressedManifestStaticFilesStorage \
-       SECRET_KEY=build-only python manage.py collectstatic --noinput
+    && SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
 USER sesconsole
 EXPOSE 8000
-CMD ["gunicorn", "sesconsole.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# The access log names each request's X-Request-Id, the id on the app's own log lines.
+# WEB_CONCURRENCY sets gunicorn's worker processes (3 unless the environment says otherwise).
+ENV WEB_CONCURRENCY=3
+CMD ["gunicorn", "sesconsole.wsgi", "--bind", "0.0.0.0:8000", \
+     "--access-logfile", "-", \
+     "--access-logformat", "%(h)s \"%(r)s\" %(s)s %(b)s %(M)sms request=%({x-request-id}o)s"]

@@ -24,9 +24,9 @@ run: install
 test: install
 	scripts/test
 
+# ruff check, ruff format --check and mypy (django-stubs) on the app code; see scripts/lint.
 lint: install
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	scripts/lint
 
 clean:
 	rm -rf $(VENV) var staticfiles *.egg-info

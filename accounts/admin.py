@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from .models import AccessKey, Account, AccountRegion, Membership, Region
+from .models import AccessKey, Account, AccountRegion, LoginAttempt, Membership, Region
 
 
 @admin.register(Region)
@@ -138,3 +138,19 @@ class AccessKeyAdmin(admin.ModelAdmin):
         for key in queryset:
             key.activate()
         self.message_user(request, f"Activated {len(queryset)} access keys.")
+
+
+@admin.register(LoginAttempt)
+class LoginAttemptAdmin(admin.ModelAdmin):
+    """Failed sign-ins behind the login rate limit; delete a pair's rows to lift a lockout."""
+
+    list_display = ["username", "ip_address", "at"]
+    list_filter = ["at"]
+    search_fields = ["username", "ip_address"]
+    readonly_fields = ["username", "ip_address", "at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: LoginAttempt | None = None) -> bool:
+        return False

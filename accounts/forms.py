@@ -1,13 +1,17 @@
-"""The Account dashboard's "Request production access" form (SES PutAccountDetails)."""
+"""The Account dashboard's "Request production access" form (SES PutAccountDetails), and the
+sign-in form with its rate limit."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
 from identities import validators
 
-from .models import AccountRegion
+from .models import AccountRegion, LoginAttempt
 
 MAX_ADDITIONAL_CONTACTS = 4
 
@@ -48,3 +52,26 @@ class ProductionAccessForm(forms.Form):
                 f"{len(addresses)}."
             )
         return [validators.normalize_email(address) for address in addresses]
+
+
+TOO_MANY_SIGN_IN_FAILURES = "Too many failed sign-in attempts. Wait 15 minutes and try again."
+
+
+def client_address(request: Any) -> str:
+    # REMOTE_ADDR, not X-Forwarded-For: a client can write any address into that header.
+    return str(request.META.get("REMOTE_ADDR") or "unknown")[:45]
+
+
+class RateLimitedAuthenticationForm(AuthenticationForm):
+    """Refuses to check any password once the user name and address have failed too often."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "rate_limited": TOO_MANY_SIGN_IN_FAILURES,
+    }
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username") or ""
+        if LoginAttempt.is_limited(username, client_address(self.request)):
+            raise ValidationError(self.error_messages["rate_limited"], code="rate_limited")
+        return super().clean()

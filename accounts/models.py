@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import string
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -86,7 +87,7 @@ def account_for_user(user: AbstractBaseUser | AnonymousUser) -> Account | None:
     """The account a signed-in user works in, or None (staff without a seat, anonymous)."""
     if not user.is_authenticated:
         return None
-    membership = Membership.objects.select_related("account").filter(user=user).first()
+    membership = Membership.objects.select_related("account").filter(user_id=user.pk).first()
     return membership.account if membership else None
 
 
@@ -242,3 +243,49 @@ class AccessKey(models.Model):
         if self.last_used_at is None or (now - self.last_used_at).total_seconds() > 60:
             AccessKey.objects.filter(pk=self.pk).update(last_used_at=now)
             self.last_used_at = now
+
+
+# --- Sign-in rate limit --------------------------------------------------------------------
+LOGIN_FAILURE_LIMIT = 10
+LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+
+
+class LoginAttemptQuerySet(models.QuerySet["LoginAttempt"]):
+    def recent(self, username: str, ip_address: str) -> LoginAttemptQuerySet:
+        since = timezone.now() - LOGIN_FAILURE_WINDOW
+        return self.filter(username=username[:150], ip_address=ip_address, at__gt=since)
+
+
+class LoginAttempt(models.Model):
+    """A failed sign-in, counted per user name and client address (see accounts.views.LoginView).
+
+    Rows in the database rather than a per-process cache, so every web worker sees the same
+    count. A success deletes the pair's rows; older rows of the pair are pruned on each failure.
+    """
+
+    username = models.CharField(max_length=150)
+    ip_address = models.CharField(max_length=45)
+    at = models.DateTimeField(default=timezone.now)
+
+    objects = LoginAttemptQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["username", "ip_address", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.ip_address} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+    @classmethod
+    def is_limited(cls, username: str, ip_address: str) -> bool:
+        return cls.objects.recent(username, ip_address).count() >= LOGIN_FAILURE_LIMIT
+
+    @classmethod
+    def record_failure(cls, username: str, ip_address: str) -> None:
+        now = timezone.now()
+        pair = cls.objects.filter(username=username[:150], ip_address=ip_address)
+        pair.filter(at__lte=now - LOGIN_FAILURE_WINDOW).delete()
+        cls.objects.create(username=username[:150], ip_address=ip_address, at=now)
+
+    @classmethod
+    def clear(cls, username: str, ip_address: str) -> None:
+        cls.objects.filter(username=username[:150], ip_address=ip_address).delete()

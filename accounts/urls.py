@@ -7,7 +7,7 @@ from . import access_key_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("switch-region/", views.switch_region, name="switch_region"),
     path("<slug:region>/account/", views.account_dashboard, name="account_dashboard"),

@@ -1,16 +1,42 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .access import console_scope
-from .forms import ProductionAccessForm
-from .models import Region
+from .forms import ProductionAccessForm, RateLimitedAuthenticationForm, client_address
+from .models import LoginAttempt, Region
 from .regions import DEFAULT_REGION
+
+
+class LoginView(auth_views.LoginView):
+    """Django's sign-in page with a limit: 10 failures per user name and address in 15 minutes,
+    then 429 until the window has passed (a success resets the count)."""
+
+    form_class = RateLimitedAuthenticationForm
+
+    # Typed as the base form: django-stubs fixes LoginView's form type to AuthenticationForm.
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        LoginAttempt.clear(form.cleaned_data.get("username") or "", client_address(self.request))
+        return super().form_valid(form)
+
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        if form.has_error(NON_FIELD_ERRORS, "rate_limited"):
+            response.status_code = 429
+        elif form.has_error(NON_FIELD_ERRORS, "invalid_login") or form.has_error(
+            NON_FIELD_ERRORS, "inactive"
+        ):
+            username = form.cleaned_data.get("username") or ""
+            LoginAttempt.record_failure(username, client_address(self.request))
+        return response
 
 
 @require_GET

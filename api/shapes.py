@@ -192,7 +192,8 @@ def _string(value: Any, shape: Shape, path: str) -> str:
         return value
     _check_length(len(value), shape, path, unit="characters")
     pattern = shape.metadata.get("pattern")
-    if pattern and _compiled(pattern) is not None and not _compiled(pattern).search(value):
+    compiled = _compiled(pattern) if pattern else None
+    if compiled is not None and not compiled.search(value):
         raise bad_request(f"{path} is not in the expected format (pattern {pattern}).")
     return value
 

@@ -57,7 +57,10 @@ def resolve_arn(call: Call, arn: str) -> TaggedResource:
     if partition != "aws" or region != call.region.code or account != call.account.pk or not name:
         raise missing
     model, foreign_key = RESOURCE_TYPES[kind]
-    instance = model.objects.filter(account=call.account, region=call.region, name=name).first()
+    # _default_manager is Django's handle for code that works on any of several models.
+    instance = model._default_manager.filter(
+        account=call.account, region=call.region, name=name
+    ).first()
     if instance is None:
         raise missing
     return TaggedResource(arn=arn, tag_filter={foreign_key: instance})

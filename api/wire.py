@@ -16,6 +16,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, QueryDict
 
 from accounts.models import AccessKey, Account, Region
+from sesconsole.logs import current_request_id
 
 from .errors import ApiError, bad_request
 from .shapes import check_text
@@ -42,7 +43,8 @@ Operation = Callable[..., dict[str, Any]]
 
 
 def new_request_id() -> str:
-    return str(uuid.uuid4())
+    # The same id as the request's X-Request-Id and log lines (sesconsole.middleware).
+    return current_request_id() or str(uuid.uuid4())
 
 
 def json_response(data: dict[str, Any], request_id: str, status: int = 200) -> HttpResponse:

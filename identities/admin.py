@@ -8,6 +8,7 @@ and the TSIG secret is a write-only form field.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -25,6 +26,7 @@ from .models import (
     Identity,
     IdentityEvent,
     IdentityPolicy,
+    IdentityQuerySet,
     RecordCheck,
     Tag,
 )
@@ -46,7 +48,8 @@ class TagForm(forms.ModelForm):
         fields = ["key", "value"]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if "key" in cleaned:
             validators.validate_tag(cleaned["key"], cleaned.get("value", ""))
         return cleaned
@@ -80,24 +83,29 @@ class IdentityPolicyInline(admin.StackedInline):
 class DkimKeyInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = DkimKey
     extra = 0
-    fields = ["selector", "key_size", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("selector", "key_size", "created_at")
     can_delete = False
 
 
 class RecordCheckInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = RecordCheck
     extra = 0
-    fields = ["purpose", "record_type", "name", "status", "error", "diagnosis", "checked_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "purpose",
+        "record_type",
+        "name",
+        "status",
+        "error",
+        "diagnosis",
+        "checked_at",
+    )
     can_delete = False
 
 
 class IdentityEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = IdentityEvent
     extra = 0
-    fields = ["at", "kind", "message", "actor"]
-    readonly_fields = fields
+    fields = readonly_fields = ("at", "kind", "message", "actor")
     can_delete = False
 
 
@@ -115,7 +123,7 @@ class IdentityForm(forms.ModelForm):
 
 
 # Owner settings an operator may adjust, each saved through the model's own setter.
-IDENTITY_SETTERS = {
+IDENTITY_SETTERS: dict[str, Callable[[Identity, Any], None]] = {
     "dkim_signing_enabled": Identity.set_dkim_signing,
     "feedback_forwarding_enabled": Identity.set_feedback_forwarding,
     "configuration_set_name": Identity.set_configuration_set,
@@ -237,7 +245,7 @@ class IdentityAdmin(admin.ModelAdmin):
             IDENTITY_SETTERS[field](obj, form.cleaned_data[field])
 
     @admin.action(description="Check DNS now")
-    def check_dns_now(self, request: HttpRequest, queryset: QuerySet[Identity]) -> None:
+    def check_dns_now(self, request: HttpRequest, queryset: IdentityQuerySet) -> None:
         # The console's "Check now": a FAILED setup restarts, the check is queued at once.
         domains = list(queryset.domains())
         for identity in domains:
@@ -261,8 +269,7 @@ class DkimKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["identity"]
     exclude = ["private_key_encrypted"]
     # Easy DKIM keys come from the key task, BYODKIM keys from the identity's owner.
-    fields = ["identity", "selector", "key_size", "public_key", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("identity", "selector", "key_size", "public_key", "created_at")
 
 
 class ConfigurationSetForm(forms.ModelForm):

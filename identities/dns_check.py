@@ -55,8 +55,8 @@ log = logging.getLogger(__name__)
 # chunk finishes well within the task time limit even when every lookup times out.
 CHUNK_SIZE = 250
 # Longer than a check task may run (its hard time limit), so a live worker never loses its
-# lease; a dead worker's identities come back after this.
-LEASE = timedelta(seconds=max(300, settings.CELERY_TASK_TIME_LIMIT + 60))
+# lease; a dead worker's identities come back after this (settings.DNS_CHECK_LEASE_SECONDS).
+LEASE = timedelta(seconds=settings.DNS_CHECK_LEASE_SECONDS)
 
 
 # -- results ---------------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ from .models import DnsServer
 
 
 class DnsServerForm(forms.ModelForm):
+    # Declared here: a model form's field range cannot be set after it is built.
+    port = forms.IntegerField(min_value=1, max_value=65535, initial=53)
     tsig_secret = forms.CharField(
         label="TSIG secret",
         strip=True,
@@ -36,8 +38,6 @@ class DnsServerForm(forms.ModelForm):
     def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.account = account
-        self.fields["port"].min_value = 1
-        self.fields["port"].max_value = 65535
 
     def clean_zone(self) -> str:
         zone = self.cleaned_data["zone"].strip().rstrip(".").lower()

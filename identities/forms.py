@@ -7,6 +7,7 @@ next to the field it is about. Nothing here decides what is valid on its own.
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -79,7 +80,7 @@ class TagRowsMixin:
 
     data: Any
     is_bound: bool
-    initial: dict[str, Any]
+    initial: MutableMapping[str, Any]
 
     @property
     def row_action(self) -> bool:
@@ -90,7 +91,13 @@ class TagRowsMixin:
         if self.is_bound:
             pairs = TagRowsWidget().value_from_datadict(self.data, None, "tags")
             remove = self.data.get("remove_tag")
-            if remove is not None and remove.isdigit() and int(remove) < len(pairs):
+            # isdigit() is also true for "²" or "٣", which int() refuses: ASCII digits only.
+            if (
+                remove is not None
+                and remove.isascii()
+                and remove.isdigit()
+                and int(remove) < len(pairs)
+            ):
                 del pairs[int(remove)]
             if "add_tag" in self.data and len(pairs) < validators.MAX_TAGS:
                 pairs.append(("", ""))
@@ -124,6 +131,20 @@ def _configuration_set_choices(scope: Scope) -> list[tuple[str, str]]:
         "name", flat=True
     )
     return [("", "Choose a configuration set")] + [(name, name) for name in names]
+
+
+class WriteOnlyTextarea(forms.Textarea):
+    """A textarea for a private key: a page shown again (an error, an added tag row) never sends
+    the pasted key back to the browser, where caches and the back button would keep it. Like
+    PasswordInput(render_value=False); the placeholder says why the box is empty."""
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, None, attrs)
+        if value:
+            context["widget"]["attrs"]["placeholder"] = (
+                "Paste the private key again: a key you submitted is never shown back."
+            )
+        return context
 
 
 # --- Create identity ----------------------------------------------------------------------------
@@ -205,7 +226,7 @@ class IdentityCreateForm(RowAwareForm):
         label="Private key",
         required=False,
         strip=False,
-        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "autocomplete": "off"}),
+        widget=WriteOnlyTextarea(attrs={"rows": 6, "spellcheck": "false", "autocomplete": "off"}),
         help_text="An RSA key of 1024 to 2048 bits, base64-encoded. BEGIN/END lines and line "
         "breaks are removed for you.",
     )
@@ -251,7 +272,8 @@ class IdentityCreateForm(RowAwareForm):
         return name
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if "identity_type" not in data:
             return data
         if self.is_domain:
@@ -350,7 +372,7 @@ class DomainDkimForm(DkimSigningForm):
         label="Private key",
         required=False,
         strip=False,
-        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "autocomplete": "off"}),
+        widget=WriteOnlyTextarea(attrs={"rows": 6, "spellcheck": "false", "autocomplete": "off"}),
         help_text="Paste a new key to switch to BYODKIM or to replace the current one. The "
         "stored key is never shown.",
     )
@@ -380,11 +402,12 @@ class DomainDkimForm(DkimSigningForm):
         data = self.cleaned_data
         if data["dkim_type"] != DkimOrigin.AWS_SES or self.identity.uses_byodkim:
             return None
-        length = data["key_length"]
-        return None if length == self.identity.dkim_next_key_length else length
+        length = data.get("key_length")  # absent when the posted choice was invalid
+        return None if not length or length == self.identity.dkim_next_key_length else length
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("dkim_type") == DkimOrigin.EXTERNAL:
             self._clean_byodkim(data)
         elif data.get("dkim_type") == DkimOrigin.AWS_SES and self.new_key_length:
@@ -427,7 +450,8 @@ class MailFromForm(forms.Form):
         self.identity = identity
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not data.get("use_mail_from"):
             data["mail_from_domain"] = ""
             return data

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from sesconsole.enqueue import enqueue_after_commit, send_now
 
@@ -73,10 +76,45 @@ def dns_sweep() -> int:
         queued += len(identity_ids)
     if queued:
         log.info("DNS sweep queued identities=%d", queued)
+    requeue_lost_key_generation()
     return queued
 
 
-@shared_task(acks_late=True)
+# An Easy DKIM identity still without keys this long after it was created lost its key task
+# (the broker was down when it was created): the sweep queues the task again.
+KEYS_LOST_AFTER = timedelta(minutes=1)
+KEY_REPAIRS_PER_SWEEP = 500
+
+
+def requeue_lost_key_generation() -> int:
+    """Queue `generate_easy_dkim_keys` again for Easy DKIM domains that have no keys a minute
+    after they were created; returns how many. The task is idempotent: one queued twice (a
+    slow queue) finds the keys there and does nothing."""
+    cutoff = timezone.now() - KEYS_LOST_AFTER
+    lost = (
+        Identity.objects.domains()
+        .filter(dkim_origin=DkimOrigin.AWS_SES, dkim_current_key_length="")
+        .filter(created_at__lte=cutoff)
+        .values_list("pk", flat=True)[:KEY_REPAIRS_PER_SWEEP]
+    )
+    queued = 0
+    for identity_id in lost:
+        if not send_now(generate_easy_dkim_keys, identity_id=identity_id):
+            break  # broker down again: the next sweep tries again
+        queued += 1
+    if queued:
+        log.info("queued lost Easy DKIM key generation identities=%d", queued)
+    return queued
+
+
+# A chunk must be done before the lease taken when it was queued runs out, or a later sweep
+# could lease the same identities again and two workers check them at once. So a chunk that
+# waited in the queue until it could no longer finish in time (a backlog) is discarded unrun
+# (Celery drops expired messages); its identities come back when their lease expires.
+CHUNK_EXPIRES = dns_check.LEASE.total_seconds() - settings.CELERY_TASK_TIME_LIMIT - 2
+
+
+@shared_task(acks_late=True, expires=CHUNK_EXPIRES)
 def check_identities(*, identity_ids: list[int]) -> int:
     """Check a chunk leased by dns_sweep. Identities gone since are skipped; a chunk run twice
     only checks twice. A worker killed here leaves the leases to expire (dns_check.LEASE)."""

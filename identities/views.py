@@ -40,7 +40,7 @@ TABS = ("authentication", "configuration_set", "tags", "notifications")
 def _partial_wanted(request: HttpRequest) -> bool:
     # A history-restore request after a cache miss needs the whole page, not a fragment.
     htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request
+    return bool(htmx and not htmx.history_restore_request)
 
 
 def _render(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sesconsole.settings")
 
@@ -26,10 +27,11 @@ app.conf.beat_schedule = {
         "task": "verification.tasks.expire_verification_requests",
         "schedule": 5 * 60,
     },
-    # Every minute: lease the domain identities whose DNS check is due (new, pending with
-    # back-off, verified ones daily, DNS errors after 5 minutes) and queue them in chunks.
+    # Every minute (DNS_SWEEP_INTERVAL): lease the domain identities whose DNS check is due
+    # (new, pending with back-off, verified ones daily, DNS errors after 5 minutes) and queue
+    # them in chunks.
     "dns-sweep": {
         "task": "identities.tasks.dns_sweep",
-        "schedule": 60,
+        "schedule": settings.DNS_SWEEP_INTERVAL,
     },
 }

@@ -12,6 +12,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from sesconsole.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("SESCONSOLE_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -20,8 +22,9 @@ env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
 # The development key only works with DEBUG or in the embedded mode on loopback; production
-# must set SECRET_KEY (manage.py check --deploy flags the default).
-SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-sesconsole-development-key-change-me")
+# must set SECRET_KEY (manage.py check --deploy flags the default: sesconsole.checks).
+DEVELOPMENT_SECRET_KEY = "django-insecure-sesconsole-development-key-change-me"
+SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -33,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "sesconsole.apps.SesconsoleConfig",
     "django_htmx",
     "template_partials",
     "accounts",
@@ -43,7 +47,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "sesconsole.middleware.request_id_middleware",
+    "sesconsole.middleware.health_check_middleware",
     "django.middleware.security.SecurityMiddleware",
+    "sesconsole.middleware.security_headers_middleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -78,6 +85,11 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'sesconsole.sqlite3'}"),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=0))
+# With persistent connections (CONN_MAX_AGE > 0), test a reused connection before each request,
+# so the first requests after a database restart do not fail on a connection it closed.
+DATABASES["default"].setdefault(
+    "CONN_HEALTH_CHECKS", env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process, the worker and beat share the file without "database is locked".
     DATABASES["default"]["OPTIONS"] = {
@@ -108,6 +120,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns at start-up when it's missing
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# The image sets STATICFILES_BACKEND to whitenoise's CompressedManifestStaticFilesStorage
+# (hashed names, compressed copies, cached forever) and WHITENOISE_USE_FINDERS=false, for
+# collectstatic at build time and for the running container alike.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -164,6 +179,18 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+# How often beat runs the DNS sweep, and how long a sweep's lease on the identities it checks
+# lasts (identities.dns_check): longer than a check task may run, so a live worker never loses
+# it; the identities of a worker killed mid-check are claimed again once it expires.
+DNS_SWEEP_INTERVAL = env.int("DNS_SWEEP_INTERVAL", default=60)
+DNS_CHECK_LEASE_SECONDS = env.int(
+    "DNS_CHECK_LEASE_SECONDS", default=max(300, CELERY_TASK_TIME_LIMIT + 60)
+)
+if DNS_CHECK_LEASE_SECONDS < CELERY_TASK_TIME_LIMIT + 10:
+    raise ImproperlyConfigured(
+        "DNS_CHECK_LEASE_SECONDS must be at least CELERY_TASK_TIME_LIMIT + 10: a check queued "
+        "under a lease must be able to start and finish before the lease runs out."
+    )
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -205,28 +232,35 @@ VERIFICATION_RESEND_INTERVAL = env.int("VERIFICATION_RESEND_INTERVAL", default=6
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
 # --- Security ------------------------------------------------------------------------------
+# The Content-Security-Policy is set by sesconsole.middleware (no inline script or style).
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if env.bool("HTTPS", default=False):
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = False
+    # Only a registrable domain can be submitted to the preload list; the directive alone
+    # changes nothing for a console on a subdomain. Set false to keep the option closed.
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Every line carries request=<id> task=<id> (sesconsole.logs); LOG_FORMAT=json writes one
+# JSON object per line. Celery keeps this configuration instead of installing its own.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be plain or json.")
+LOGGING = logging_config(
+    level=env.str("LOG_LEVEL", default="INFO"), json_format=LOG_FORMAT == "json"
+)
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 if MAX_IDENTITIES_PER_REGION < 1:
     raise ImproperlyConfigured("MAX_IDENTITIES_PER_REGION must be a positive number.")

@@ -16,4 +16,5 @@ urlpatterns = [
     path(f"{TEMPLATE}/edit/", views.edit, name="edit"),
     path(f"{TEMPLATE}/delete/", views.delete, name="delete"),
     path(f"{TEMPLATE}/send-test/", views.send_test, name="send_test"),
+    path(f"{TEMPLATE}/preview/", views.preview, name="preview"),
 ]

@@ -9,9 +9,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import Scope, console_scope
+from sesconsole.sandbox import sandboxed_html
 from verification.flows import send_custom_verification_email
 
 from . import html_rules, rules
@@ -90,13 +92,13 @@ def edit(request: HttpRequest, region: str, name: str) -> HttpResponse:
 def _detail_context(
     scope: Scope, template: CustomVerificationEmailTemplate, form: SendTestForm
 ) -> dict[str, Any]:
+    # The preview itself is its own document (the preview view); here only whether it fails.
     try:
-        preview, preview_error = html_rules.sanitize_for_preview(template.content), ""
+        html_rules.sanitize_for_preview(template.content)
+        preview_error = ""
     except html_rules.TemplateHtmlError as exc:
-        preview, preview_error = "", str(exc)
-    return _context(
-        scope, template=template, preview=preview, preview_error=preview_error, form=form
-    )
+        preview_error = str(exc)
+    return _context(scope, template=template, preview_error=preview_error, form=form)
 
 
 @require_GET
@@ -106,6 +108,18 @@ def detail(request: HttpRequest, region: str, name: str) -> HttpResponse:
     return render(
         request, "templates_app/detail.html", _detail_context(scope, template, SendTestForm())
     )
+
+
+@require_GET
+@login_required
+def preview(request: HttpRequest, region: str, name: str) -> HttpResponse:
+    """The cleaned template as a document of its own, for the detail page's sandboxed iframe."""
+    _scope, template = _template(request, region, name)
+    try:
+        body = html_rules.sanitize_for_preview(template.content)
+    except html_rules.TemplateHtmlError as exc:
+        body = f"<p>{escape(str(exc))}</p>"
+    return sandboxed_html(body)
 
 
 @require_POST

@@ -246,7 +246,9 @@ def signer_for(link: VerificationLink, from_email: str) -> DkimSigner | None:
     key = DkimKey.objects.filter(identity=identity, selector=selector).first()
     if key is None:
         log.warning(
-            "identity %s: DKIM verified but no key for %s; sending unsigned", identity.pk, selector
+            "DKIM verified but no key; sending unsigned identity=%s selector=%s",
+            identity.pk,
+            selector,
         )
         return None
     # dkimpy reads PKCS#1 and PKCS#8 DER inside any PEM armour. Loading the key with

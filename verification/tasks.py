@@ -33,23 +33,39 @@ def send_verification_email(self: Task, *, link_id: int) -> None:
     )
     if link is None or not link.needs_sending or not link.claim_for_sending(timezone.now()):
         log.info(
-            "verification link %s gone, superseded, sent or being sent; nothing to do", link_id
+            "no verification mail to send (gone, superseded, sent or being sent) link=%s",
+            link_id,
         )
         return
     try:
         mailer.send(link, link.token())
     except mailer.MailRenderError as exc:
         link.mark_failed(str(exc))
+        log.warning("verification mail not rendered identity=%s link=%s", link.identity_id, link_id)
         return
     except Exception as exc:
         if mailer.is_transient(exc) and self.request.retries < MAX_RETRIES:
             link.release(mailer.describe(exc))
+            log.info(
+                "verification mail will be retried identity=%s link=%s retry=%d: %s",
+                link.identity_id,
+                link_id,
+                self.request.retries + 1,
+                mailer.describe(exc),
+            )
             raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
         link.mark_failed(mailer.describe(exc))
+        log.warning(
+            "verification mail failed identity=%s link=%s: %s",
+            link.identity_id,
+            link_id,
+            mailer.describe(exc),
+        )
         if not isinstance(exc, smtplib.SMTPException | OSError):
             raise  # a bug, not the mail server: let it show in the worker's log
         return
     link.mark_sent(timezone.now())
+    log.info("verification mail sent identity=%s link=%s", link.identity_id, link_id)
 
 
 @shared_task(acks_late=True)
@@ -58,4 +74,4 @@ def expire_verification_requests() -> None:
     failed = flows.expire_unclicked()
     requeued = flows.requeue_stalled()
     if failed or requeued:
-        log.info("verification: %d identities failed, %d mails queued again", failed, requeued)
+        log.info("verification expiry identities_failed=%d mails_requeued=%d", failed, requeued)

@@ -19,6 +19,7 @@ from accounts.access import console_scope
 from accounts.models import Account, account_for_user
 from identities.hierarchy import explain
 from identities.models import Identity, IdentityType
+from sesconsole.sandbox import sandboxed_html
 
 from . import flows
 from .forms import WhichIdentityForm
@@ -132,10 +133,18 @@ def mailbox(request: HttpRequest) -> HttpResponse:
 def mailbox_message(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(MailboxMessage, pk=pk, account=_account(request))
     links = list(dict.fromkeys(html.unescape(url) for url in _HREF.findall(message.html_body)))
-    # Links in the sandboxed preview open in a new tab: the console itself can't be framed.
-    preview = '<base target="_blank">' + message.html_body if message.html_body else ""
-    context = {"message": message, "links": links, "preview": preview, "nav": "mailbox"}
+    context = {"message": message, "links": links, "nav": "mailbox"}
     return render(request, "verification/mailbox_message.html", context)
+
+
+@require_GET
+@login_required
+def mailbox_message_html(request: HttpRequest, pk: int) -> HttpResponse:
+    """The message's HTML body as a document of its own, for a sandboxed iframe."""
+    message = get_object_or_404(MailboxMessage, pk=pk, account=_account(request))
+    # Links open in a new tab: the console itself can't be framed.
+    body = '<base target="_blank">' + message.html_body
+    return sandboxed_html(body, sandbox_flags="allow-popups allow-popups-to-escape-sandbox")
 
 
 @require_GET

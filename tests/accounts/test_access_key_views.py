@@ -18,7 +18,9 @@ def key(account: Account) -> AccessKey:
     return AccessKey.issue(account, description="ci")[0]
 
 
-def test_list_shows_the_accounts_keys_only(owner_client: Client, key: AccessKey, other_account: Account) -> None:
+def test_list_shows_the_accounts_keys_only(
+    owner_client: Client, key: AccessKey, other_account: Account
+) -> None:
     foreign, _ = AccessKey.issue(other_account)
 
     response = owner_client.get(reverse("access_keys"))
@@ -61,9 +63,16 @@ def test_create_with_get_is_405(owner_client: Client) -> None:
     assert owner_client.get(reverse("access_key_create")).status_code == 405
 
 
-@pytest.mark.parametrize("action", ["access_key_deactivate", "access_key_activate", "access_key_delete"])
+@pytest.mark.parametrize(
+    "action", ["access_key_deactivate", "access_key_activate", "access_key_delete"]
+)
 def test_actions_matrix(
-    action: str, key: AccessKey, owner_client: Client, teammate_client: Client, outsider_client: Client, client: Client
+    action: str,
+    key: AccessKey,
+    owner_client: Client,
+    teammate_client: Client,
+    outsider_client: Client,
+    client: Client,
 ) -> None:
     url = reverse(action, args=[key.access_key_id])
 
@@ -103,7 +112,10 @@ def test_create_access_key_command_with_fixed_values(account: Account) -> None:
         "AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
         "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
     ]
-    assert AccessKey.objects.get(access_key_id="AKIDEXAMPLE").secret() == "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+    assert (
+        AccessKey.objects.get(access_key_id="AKIDEXAMPLE").secret()
+        == "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+    )
 
 
 def test_create_access_key_command_for_unknown_account(db: Any) -> None:

@@ -31,10 +31,25 @@ def current_database_url() -> str:
 
 @contextmanager
 def celery_worker(
-    broker_url: str, *, beat: bool = False, concurrency: int = 1, env: dict[str, str] | None = None
+    broker_url: str,
+    *,
+    beat: bool = False,
+    concurrency: int = 1,
+    env: dict[str, str] | None = None,
+    log_path: Path | None = None,
+    own_process_group: bool = False,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run `celery worker` on `broker_url` until the block ends; stop it by its PID."""
-    log = tempfile.NamedTemporaryFile(prefix="celery-worker-", suffix=".log", delete=False)  # noqa: SIM115
+    """Run `celery worker` on `broker_url` until the block ends; stop it by its PID.
+
+    `log_path`: where its log goes (a temporary file otherwise), for tests that read it.
+    `own_process_group`: start it in a session of its own, so a test can SIGKILL the worker
+    and its pool processes together with `os.killpg(process.pid, signal.SIGKILL)`.
+    """
+    log = (
+        log_path.open("ab")
+        if log_path is not None
+        else tempfile.NamedTemporaryFile(prefix="celery-worker-", suffix=".log", delete=False)  # noqa: SIM115
+    )
     command = [
         sys.executable, "-m", "celery", "-A", "sesconsole", "worker",
         "--loglevel", "INFO", "--concurrency", str(concurrency),
@@ -49,17 +64,67 @@ def celery_worker(
         "CELERY_BROKER_URL": broker_url,
         **(env or {}),
     }
+    start = Path(log.name).stat().st_size  # a reused log_path: look for "ready." after this
     process = subprocess.Popen(
-        command, cwd=BASE_DIR, env=process_env, stdout=log, stderr=subprocess.STDOUT
+        command,
+        cwd=BASE_DIR,
+        env=process_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=own_process_group,
     )
     try:
         wait_for(
-            lambda: b"ready." in Path(log.name).read_bytes() or process.poll() is not None,
+            lambda: b"ready." in Path(log.name).read_bytes()[start:] or process.poll() is not None,
             60,
             "worker start",
         )
         if process.poll() is not None:
             raise RuntimeError(f"celery worker exited: {Path(log.name).read_text()[-3000:]}")
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@contextmanager
+def celery_beat(
+    broker_url: str, *, env: dict[str, str] | None = None, log_path: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run one `celery beat` (production runs it apart from the workers) until the block ends;
+    stop it by its PID. Its schedule file lives next to its log (`log_path`, or a temporary
+    file), so every run starts afresh."""
+    log = (
+        log_path.open("wb")
+        if log_path is not None
+        else tempfile.NamedTemporaryFile(prefix="celery-beat-", suffix=".log", delete=False)  # noqa: SIM115
+    )
+    command = [
+        sys.executable, "-m", "celery", "-A", "sesconsole", "beat", "--loglevel", "INFO",
+        "--schedule", str(Path(log.name).with_suffix(".beat")),
+    ]  # fmt: skip
+    process_env = {
+        **os.environ,
+        "DATABASE_URL": current_database_url(),
+        "CELERY_BROKER_URL": broker_url,
+        **(env or {}),
+    }
+    process = subprocess.Popen(
+        command, cwd=BASE_DIR, env=process_env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        wait_for(
+            lambda: b"beat: Starting" in Path(log.name).read_bytes() or process.poll() is not None,
+            60,
+            "beat start",
+        )
+        if process.poll() is not None:
+            raise RuntimeError(f"celery beat exited: {Path(log.name).read_text()[-3000:]}")
         yield process
     finally:
         process.terminate()

@@ -96,9 +96,41 @@ def test_detail_preview_is_sandboxed(
     owner_client: Client, template: CustomVerificationEmailTemplate
 ) -> None:
     html = owner_client.get(url("detail", name="Welcome")).content.decode()
-    assert '<iframe class="mail-preview" title="Preview of Welcome" sandbox srcdoc="' in html
-    assert "&lt;p style=&quot;color:red&quot;&gt;Hello&lt;/p&gt;" in html
+    preview_url = url("preview", name="Welcome")
+    assert (
+        f'<iframe class="mail-preview" title="Preview of Welcome" sandbox src="{preview_url}">'
+        in html
+    )
     assert "If you did not request to verify this email address" in html
+
+
+def test_preview_is_a_sandboxed_document_with_a_strict_policy(
+    owner_client: Client, template: CustomVerificationEmailTemplate
+) -> None:
+    # Its own document, not a srcdoc: the console's policy forbids the inline styles email
+    # HTML is made of, and this one forbids everything else (no script, no form, sandbox).
+    response = owner_client.get(url("preview", name="Welcome"))
+    assert response.status_code == 200
+    assert response.content.decode() == (
+        '<!doctype html><meta charset="utf-8"><p style="color:red">Hello</p><form><input></form>'
+    )
+    assert response["Content-Security-Policy"] == (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox"
+    )
+    assert response["X-Frame-Options"] == "SAMEORIGIN"
+
+
+def test_preview_matrix(
+    teammate_client: Client,
+    outsider_client: Client,
+    client: Client,
+    template: CustomVerificationEmailTemplate,
+) -> None:
+    assert teammate_client.get(url("preview", name="Welcome")).status_code == 200
+    assert outsider_client.get(url("preview", name="Welcome")).status_code == 404
+    assert client.get(url("preview", name="Welcome")).status_code == 302
+    assert teammate_client.post(url("preview", name="Welcome")).status_code == 405
 
 
 def test_detail_matrix(

@@ -200,10 +200,35 @@ def test_mailbox_message_owner_teammate_outsider(
     assert response.status_code == 200
     html = response.content.decode()
     assert 'sandbox="allow-popups allow-popups-to-escape-sandbox"' in html
-    assert "<script>" not in html  # the body is only in the escaped srcdoc attribute
+    assert "<script>" not in html  # the body is a document of its own (next test)
     assert '<a href="http://x/verify/abc/" class="mailbox-link">' in html
     assert teammate_client.get(url).status_code == 200
     assert outsider_client.get(url).status_code == 404
+
+
+def test_mailbox_message_html_is_sandboxed(
+    owner_client: Client,
+    teammate_client: Client,
+    outsider_client: Client,
+    client: Client,
+    mails: list[MailboxMessage],
+) -> None:
+    url = reverse("verification:mailbox_message_html", kwargs={"pk": mails[0].pk})
+    response = owner_client.get(url)
+    assert response.status_code == 200
+    assert response.content.decode() == (
+        '<!doctype html><meta charset="utf-8"><base target="_blank">' + mails[0].html_body
+    )
+    assert response["Content-Security-Policy"] == (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'self'; "
+        "sandbox allow-popups allow-popups-to-escape-sandbox"
+    )
+    assert response["X-Frame-Options"] == "SAMEORIGIN"
+    assert teammate_client.get(url).status_code == 200
+    assert outsider_client.get(url).status_code == 404
+    assert client.get(url).status_code == 302
+    assert owner_client.post(url).status_code == 405
 
 
 def test_mailbox_anonymous_and_wrong_method(client: Client, owner_client: Client) -> None:
