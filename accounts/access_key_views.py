@@ -48,7 +48,10 @@ def access_keys(request: HttpRequest) -> HttpResponse:
 def access_key_create(request: HttpRequest) -> HttpResponse:
     """Issue a key and show its secret on this response only: it is never readable again."""
     account = _account(request)
-    description = request.POST.get("description", "").strip()[:MAX_DESCRIPTION_LENGTH]
+    # One line of text: control characters (NUL, which PostgreSQL can't store, line breaks)
+    # are dropped rather than failing the request.
+    posted = request.POST.get("description", "")
+    description = "".join(c for c in posted if c.isprintable()).strip()[:MAX_DESCRIPTION_LENGTH]
     key, secret = AccessKey.issue(account, description=description)
     context = {"key": key, "secret": secret, "account": account, "nav": "access_keys"}
     response = render(request, "accounts/access_key_created.html", context)

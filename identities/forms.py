@@ -136,7 +136,13 @@ def _configuration_set_choices(scope: Scope) -> list[tuple[str, str]]:
 class WriteOnlyTextarea(forms.Textarea):
     """A textarea for a private key: a page shown again (an error, an added tag row) never sends
     the pasted key back to the browser, where caches and the back button would keep it. Like
-    PasswordInput(render_value=False); the placeholder says why the box is empty."""
+    PasswordInput(render_value=False); the placeholder says why the box is empty.
+
+    With JavaScript the user loses nothing all the same: the form is swapped by htmx, and
+    `hx-preserve` keeps this element, with what was pasted, from the page being replaced."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__({"hx-preserve": "true", **(attrs or {})})
 
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, None, attrs)

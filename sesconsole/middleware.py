@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
 from .logs import new_request_id, request_id_var
 
@@ -76,3 +76,32 @@ def security_headers_middleware(get_response: Middleware) -> Middleware:
         return response
 
     return middleware
+
+
+def refuse_nul_middleware(get_response: Middleware) -> Middleware:
+    """400 for a console request with a NUL character in its path, query or form.
+
+    PostgreSQL can neither store nor compare text holding NUL (0x00): a lookup with one fails
+    with a DataError, a 500. No name, address or form value may contain one anyway. The SES API
+    (/v2/) checks its own input and answers in its JSON error shape, so it is left alone.
+    """
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith("/v2/") and _has_nul(request):
+            return HttpResponseBadRequest(
+                "The request contains a NUL character (0x00), which no name or form field may "
+                "contain. Remove it and try again.\n",
+                content_type="text/plain; charset=utf-8",
+            )
+        return get_response(request)
+
+    return middleware
+
+
+def _has_nul(request: HttpRequest) -> bool:
+    forms = [request.GET] + ([request.POST] if request.method == "POST" else [])
+    return "\x00" in request.path or any(
+        "\x00" in key or any("\x00" in value for value in values)
+        for data in forms
+        for key, values in data.lists()
+    )

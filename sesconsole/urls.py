@@ -12,3 +12,6 @@ urlpatterns = [
     path("", include("api.urls")),
     path("", include("identities.urls")),
 ]
+
+# Rendered without the database, and a 503 when the database is what failed.
+handler500 = "sesconsole.views.server_error"

@@ -16,7 +16,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.models import AccessKey, Account, AccountRegion, Region
+from accounts.models import AccessKey, Account, AccountRegion, LoginAttempt, Region
 from identities import tasks
 from identities.models import (
     ConfigurationSet,
@@ -89,6 +89,7 @@ def populated(
         success_redirection_url="https://example.com/ok",
         failure_redirection_url="https://example.com/fail",
     )
+    LoginAttempt.record_failure("someone", "192.0.2.1")  # the sign-in rate limit's rows
     values = [access_secret, TSIG_SECRET]
     for key in DkimKey.objects.all():
         private = key.private_key_base64()

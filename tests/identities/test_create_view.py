@@ -348,7 +348,9 @@ def test_create_error_keeps_everything_the_user_typed(owner_client: Client, regi
     assert 'value="example.com"' in html
     assert 'value="mail.elsewhere.org"' in html
     assert 'value="my-selector"' in html
-    assert typed_key in html  # the textarea gives the key back exactly as typed
+    # Except the private key: a secret is never sent back to the browser (issue 6).
+    assert "bm90IGEga2V5" not in html
+    assert "Paste the private key again" in html
     assert 'name="tag_key" value="team"' in html
     assert 'name="tag_value" value="prod"' in html
     assert 'value="EXTERNAL" id="id_dkim_type_1" checked' in html

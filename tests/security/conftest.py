@@ -346,7 +346,9 @@ def api_request(
     (percent-encoded, as on the wire): REQUEST_URI carries it to api.auth.raw_path."""
     target = path + (f"?{query}" if query else "")
     headers = {"Content-Type": "application/json"} if body else {}
-    request = AWSRequest(method=method, url="http://testserver" + target, data=body, headers=headers)
+    request = AWSRequest(
+        method=method, url="http://testserver" + target, data=body, headers=headers
+    )
     if sign:
         SigV4Auth(Credentials(access_key_id, secret), "ses", region).add_auth(request)
     prepared = dict(request.prepare().headers)

@@ -39,7 +39,9 @@ def test_every_console_post_without_a_token_is_refused(world: World, owner: Any)
 def test_console_post_with_the_token_is_accepted(world: World, owner: Any) -> None:
     """The control: the same client with the form's token gets through."""
     client = _csrf_client(owner)
-    path = reverse("identities:edit_tags", kwargs={"region": "us-east-1", "name": world.domain.name})
+    path = reverse(
+        "identities:edit_tags", kwargs={"region": "us-east-1", "name": world.domain.name}
+    )
     token = client.get(path).context["csrf_token"]
 
     response = client.post(path, {"csrfmiddlewaretoken": str(token), "tag_key": "k"})

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
 from django.test import Client
-from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -60,10 +58,30 @@ html_text = st.one_of(
     text,
     st.lists(
         st.sampled_from(
-            ["<p>", "</p>", "<div style='color:red'>", "</div>", "<script>", "</script>", "<!--",
-             "-->", "<a href='x'>", "<img src=x onerror=alert(1)>", "<table><tr><td>", "&amp;",
-             "&#0;", "<", ">", "\"", "'", "<html><body>", "</body></html>", "<p title=\"", "x"]
-        )  # fmt: skip
+            [
+                "<p>",
+                "</p>",
+                "<div style='color:red'>",
+                "</div>",
+                "<script>",
+                "</script>",
+                "<!--",
+                "-->",
+                "<a href='x'>",
+                "<img src=x onerror=alert(1)>",
+                "<table><tr><td>",
+                "&amp;",
+                "&#0;",
+                "<",
+                ">",
+                '"',
+                "'",
+                "<html><body>",
+                "</body></html>",
+                '<p title="',
+                "x",
+            ]
+        )
         | st.text(chars, max_size=10),
         max_size=30,
     ).map("".join),
@@ -75,7 +93,10 @@ page_value = st.one_of(
 
 def form(fields: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[dict[str, Any]]:
     """Any subset of the fields, each a string or a list of strings."""
-    values = {name: st.one_of(strategy, st.lists(strategy, max_size=3)) for name, strategy in fields.items()}
+    values = {
+        name: st.one_of(strategy, st.lists(strategy, max_size=3))
+        for name, strategy in fields.items()
+    }
     return st.fixed_dictionaries({}, optional=values)
 
 
@@ -162,12 +183,23 @@ EDITS = st.one_of(
 
 
 @settings(FUZZ, max_examples=700)
-@given(edit=EDITS, target=st.sampled_from(["owner-only.example", "owner-byodkim.example", "owner.sender@owner-only.example"]))
+@given(
+    edit=EDITS,
+    target=st.sampled_from(
+        ["owner-only.example", "owner-byodkim.example", "owner.sender@owner-only.example"]
+    ),
+)
 def test_fuzz_identity_edit_forms(
     fuzz_client: Client, edit: tuple[str, dict[str, Any]], target: str
 ) -> None:
     suffix, data = edit
-    _send(fuzz_client, "identity edits", "post", f"/{REGION}/verified-identities/{target}/{suffix}", data)
+    _send(
+        fuzz_client,
+        "identity edits",
+        "post",
+        f"/{REGION}/verified-identities/{target}/{suffix}",
+        data,
+    )
 
 
 OTHER_FORMS = st.one_of(
@@ -211,7 +243,7 @@ GETS = st.one_of(
 segment = st.one_of(nasty, st.text(chars, min_size=1, max_size=30)).map(lambda s: quote(s, safe=""))
 
 
-@settings(FUZZ, max_examples=700)
+@settings(FUZZ, max_examples=900)
 @given(request=GETS)
 def test_fuzz_get_parameters(fuzz_client: Client, request: tuple[str, dict[str, Any]]) -> None:
     path, params = request
@@ -238,7 +270,9 @@ def test_fuzz_console_paths(fuzz_client: Client, path: str, method: str) -> None
 # --- the SES API ----------------------------------------------------------------------------------
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | api_text,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(api_text, children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(api_text, children, max_size=4)
+    ),
     max_leaves=10,
 )
 MEMBERS = [
@@ -265,10 +299,10 @@ def api_key(world: World) -> tuple[str, str]:
     return world.access_key.access_key_id, world.access_key_secret
 
 
-ROUTES = st.sampled_from(sorted(set((route, method) for route, method, *_ in api_routes())))
+ROUTES = st.sampled_from(sorted({(route, method) for route, method, *_ in api_routes()}))
 
 
-@settings(FUZZ, max_examples=1600)
+@settings(FUZZ, max_examples=1300)
 @given(
     route=ROUTES,
     segments=st.lists(st.one_of(segment, st.sampled_from(["owner-only.example", "OwnerPolicy", "OwnerTemplate", "owner-set"])), min_size=2, max_size=2),
@@ -282,7 +316,9 @@ def test_fuzz_signed_api_requests(
     path = "/" + pattern
     for param in ("email_identity", "template_name", "configuration_set_name", "policy_name"):
         if f"<str:{param}>" in path:
-            path = path.replace(f"<str:{param}>", segments[0] if param != "policy_name" else segments[1])
+            path = path.replace(
+                f"<str:{param}>", segments[0] if param != "policy_name" else segments[1]
+            )
     try:
         response = api_request(Client(), *api_key, method, path, body=body, query=query)
     except Exception:

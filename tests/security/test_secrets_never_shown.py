@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from accounts.models import AccessKey
 from identities.models import DkimKey, DnsServer, Identity
+from sesconsole.celery import app as celery_app
 from tests.security.conftest import (
     REGION,
     SMTP_PASSWORD,
@@ -25,7 +26,6 @@ from tests.security.conftest import (
     encoded,
     url_for,
 )
-from sesconsole.celery import app as celery_app
 from tests.support import keys
 from tests.verification.conftest import eager_celery  # noqa: F401  (mail tasks run inline)
 from verification.models import VerificationLink
@@ -51,7 +51,9 @@ def _leaks(content: bytes | str, needles: dict[str, str]) -> list[str]:
     return [label for label, needle in needles.items() if needle in text]
 
 
-def test_console_pages_and_downloads_never_show_a_secret(world: World, owner_client: Client) -> None:
+def test_console_pages_and_downloads_never_show_a_secret(
+    world: World, owner_client: Client
+) -> None:
     needles = _needles(world)
     problems, seen = [], 0
     for url in console_urls():
@@ -101,8 +103,13 @@ def test_byodkim_form_never_renders_the_private_key_back(
     private = keys.der_base64(keys.rsa_key(1024))
     response = owner_client.post(
         reverse("identities:create", kwargs={"region": REGION}),
-        {"identity_type": "DOMAIN", "domain": "www.key.example", "dkim_type": "EXTERNAL",
-         "selector": "s1", "private_key": private},
+        {
+            "identity_type": "DOMAIN",
+            "domain": "www.key.example",
+            "dkim_type": "EXTERNAL",
+            "selector": "s1",
+            "private_key": private,
+        },
     )  # fmt: skip  (www. needs confirming: the form comes back)
 
     assert response.status_code == 200
@@ -234,7 +241,8 @@ def test_logs_never_show_a_secret(
     for key in DkimKey.objects.filter(identity__name="easy.example"):
         needles[f"Easy DKIM key {key.selector}"] = key.private_key_base64()[40:80]
     logged = "\n".join(
-        f"{record.getMessage()} {record.exc_text or ''} {record.args!r}" for record in caplog.records
+        f"{record.getMessage()} {record.exc_text or ''} {record.args!r}"
+        for record in caplog.records
     )
     assert len(caplog.records) >= 5
     assert _leaks(logged, needles) == []

@@ -43,8 +43,9 @@ class _LiveMarkup(HTMLParser):
         for name, value in attrs:
             if name.startswith("on") or any(char in name for char in "\"'`<"):
                 self.found.append(f"<{tag} {name}={value!r}>")
-            if name in ("href", "src", "action", "formaction") and (value or "").strip().lower(
-            ).startswith("javascript:"):
+            if name in ("href", "src", "action", "formaction") and (
+                value or ""
+            ).strip().lower().startswith("javascript:"):
                 self.found.append(f"<{tag} {name}={value!r}>")
 
     def handle_endtag(self, tag: str) -> None:
@@ -258,7 +259,7 @@ def _assert_sandboxed_document(response: Any) -> None:
         "<p>Hello</p>",
         '<div style="background:url(javascript:alert(1))">x</div>',
         '<img src="javascript:alert(1)"><img src="x" alt="y">',
-        "<table><tr><td onclick=\"alert(1)\">x</td></tr></table>",
+        '<table><tr><td onclick="alert(1)">x</td></tr></table>',
         "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>",
     ],
 )
