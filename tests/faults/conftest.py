@@ -15,14 +15,24 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterator
-from contextlib import ExitStack
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, ExitStack
+from typing import TypeVar
 
 import pytest
 from cryptography.fernet import Fernet
 
-from tests.faults.stack import ACCOUNT_ID, LEASE_AUDIT_SQL, PASSWORD, USERNAME, KeyPair, Stack
-from tests.faults.stack import Workers, manage
+from tests.faults.stack import (
+    ACCOUNT_ID,
+    LEASE_AUDIT_SQL,
+    PASSWORD,
+    USERNAME,
+    KeyPair,
+    Stack,
+    Workers,
+    manage,
+)
 from tests.support import postgres_server, redis_server
 from tests.support.celery_worker import celery_beat
 from tests.support.dns_proxy import DnsProxy
@@ -33,6 +43,17 @@ from tests.support.web_server import web_server
 from tests.verification.conftest import Collector, SmtpSink
 
 DATABASE = "sesconsole"
+T = TypeVar("T")
+
+
+def enter_all(cleanup: ExitStack, managers: Sequence[AbstractContextManager[T]]) -> list[T]:
+    """Enter the context managers concurrently; each one entered is exited by `cleanup`."""
+    with ThreadPoolExecutor(max_workers=len(managers)) as pool:
+        futures = [pool.submit(manager.__enter__) for manager in managers]
+    for manager, future in zip(managers, futures, strict=True):
+        if future.exception() is None:
+            cleanup.push(manager.__exit__)
+    return [future.result() for future in futures]
 
 
 @pytest.fixture(scope="package")
@@ -42,9 +63,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "PostgreSQL's initdb/pg_ctl (and a postgres OS user when running as root)",
         postgres_server.INSTALL_HINT,
     )
-    require(
-        redis_server.find_redis_server() is not None, "redis-server", redis_server.INSTALL_HINT
-    )
+    require(redis_server.find_redis_server() is not None, "redis-server", redis_server.INSTALL_HINT)
     require(find_knotd() is not None, "Knot DNS (knotd)", f"Install it with: {KNOT_HINT}")
     base = tmp_path_factory.mktemp("faults")
     with ExitStack() as cleanup:
@@ -87,18 +106,34 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         manage(env, "migrate", "--noinput")
         with postgres.connect(DATABASE) as connection:
             connection.execute(LEASE_AUDIT_SQL)  # type: ignore[arg-type]
-        manage(env, "demo_setup", "--username", USERNAME, "--password", PASSWORD)
-        printed = manage(env, "create_access_key", "--account", ACCOUNT_ID)
+        # One process for both commands: each Django start costs over a second here.
+        printed = manage(
+            env,
+            "shell",
+            "-c",
+            "from django.core.management import call_command; "
+            f"call_command('demo_setup', username={USERNAME!r}, password={PASSWORD!r}); "
+            f"call_command('create_access_key', account={ACCOUNT_ID!r})",
+        )
         key = KeyPair(
             re.search(r"AWS_ACCESS_KEY_ID=(\S+)", printed).group(1),  # type: ignore[union-attr]
             re.search(r"AWS_SECRET_ACCESS_KEY=(\S+)", printed).group(1),  # type: ignore[union-attr]
         )
 
-        webs = [cleanup.enter_context(web_server(env, port=port)) for port in web_ports]
-        cleanup.enter_context(celery_beat(redis.url(), env=env, log_path=base / "beat.log"))
         workers = Workers(redis.url(), env, base)
         cleanup.callback(workers.close)
-        workers.start("a", "b")
+        # Started side by side: each waits for its process to be ready.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            starting = pool.submit(workers.start, "a", "b")
+            webs = enter_all(
+                cleanup,
+                [
+                    web_server(env, port=port, log_path=base / f"web-{index}.log")
+                    for index, port in enumerate(web_ports)
+                ],
+            )
+            enter_all(cleanup, [celery_beat(redis.url(), env=env, log_path=base / "beat.log")])
+            starting.result()
         yield Stack(
             postgres=postgres,
             database=DATABASE,

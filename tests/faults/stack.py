@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,8 @@ from typing import Any
 import boto3
 import requests
 from botocore.config import Config
+from celery import Celery
+from kombu import pools
 
 from tests.support.celery_worker import BASE_DIR, celery_worker
 from tests.support.dns_proxy import DnsProxy
@@ -133,19 +135,22 @@ class Workers:
     def paused(self) -> Iterator[None]:
         """The workers stop taking tasks from the queue (Celery's remote control) while the
         block runs, then take them again: quicker than stopping and starting them."""
-        self._control("cancel_consumer")
         try:
+            self._control("cancel_consumer")
             yield
         finally:
             self._control("add_consumer")
 
     def _control(self, command: str) -> None:
-        from sesconsole.celery import app
-
-        with app.connection_for_write(self._broker_url) as connection:
-            replies = getattr(app.control, command)(
-                "celery", connection=connection, reply=True, timeout=5
-            )
+        # An app of its own: the test process's sesconsole app publishes to memory://. kombu
+        # pools connections process-wide by URL, and Redis may have been restarted since the
+        # last call: start from fresh connections.
+        pools.reset()
+        app = Celery("faults-control", broker=self._broker_url)
+        try:
+            replies = getattr(app.control, command)("celery", reply=True, timeout=5)
+        finally:
+            app.close()
         assert len(replies) == len(self._running), f"{command}: {replies}"
 
     @property
@@ -179,7 +184,6 @@ class Stack:
     key: KeyPair
     env: dict[str, str]
     beat_log: Path
-    _clients: dict[int, Any] = field(default_factory=dict)
 
     # -- the database, read directly ----------------------------------------------------------
     def rows(self, query: str, params: Sequence[object] | dict[str, object] = ()) -> list[Any]:

@@ -27,16 +27,17 @@ pytestmark = pytest.mark.services
 
 SCALE = 500
 KILLED = 60
+CREATE_LOG_LINE = '"POST /v2/email/identities HTTP'  # in gunicorn's access log
 
 
 def test_500_domains_verified_by_two_workers_each_checked_once_at_a_time(stack: Stack) -> None:
     names = [f"d{i:03d}.scale.example" for i in range(SCALE)]
-    # The workers wait while users create the identities, so that the records are in DNS by
+    posts_before = [web.log().count(CREATE_LOG_LINE) for web in stack.webs]
+    # The workers pause while users create the identities, so that the records are in DNS by
     # the first check; then checks queued at creation and beat's sweeps race for the same rows.
-    stack.workers.stop("a", "b")
-    tokens = create_domains(stack, names)
-    stack.knot.add_many(dkim_records(tokens))
-    stack.workers.start("a", "b")
+    with stack.workers.paused():
+        tokens = create_domains(stack, names)
+        stack.knot.add_many(dkim_records(tokens))
     ids = list(stack.identity_ids(names).values())
     assert len(ids) == SCALE
 
@@ -44,11 +45,13 @@ def test_500_domains_verified_by_two_workers_each_checked_once_at_a_time(stack: 
         lambda: status_counts(stack, ids) == {"SUCCESS": SCALE}, 120, "500 identities verified"
     )
     wait_for(
-        lambda: stack.value(
-            "SELECT count(*) FROM identities_dkimkey WHERE identity_id = ANY(%s) AND key_size = 1024",
-            (ids,),
-        )
-        == 3 * SCALE,
+        lambda: (
+            stack.value(
+                "SELECT count(*) FROM identities_dkimkey WHERE identity_id = ANY(%s) AND key_size = 1024",
+                (ids,),
+            )
+            == 3 * SCALE
+        ),
         60,
         "three Easy DKIM keys per identity",
     )
@@ -66,14 +69,20 @@ def test_500_domains_verified_by_two_workers_each_checked_once_at_a_time(stack: 
     recorded = {i: sum(row.checked for row in history[i]) for i in ids}
     assert {r[0]: r[4] for r in rows} == recorded
     assert status_events(stack, ids) == dict.fromkeys(ids, VERIFIED_EVENTS)
-    assert stack.value(
-        "SELECT count(*) FROM identities_recordcheck WHERE identity_id = ANY(%s) "
-        "AND status = 'SUCCESS'",
-        (ids,),
-    ) == 3 * SCALE
+    assert (
+        stack.value(
+            "SELECT count(*) FROM identities_recordcheck WHERE identity_id = ANY(%s) "
+            "AND status = 'SUCCESS'",
+            (ids,),
+        )
+        == 3 * SCALE
+    )
     # Both web processes took half the creates; both workers checked identities.
-    created = [web.log().count('"POST /v2/email/identities HTTP') for web in stack.webs]
-    assert created == [SCALE // 2, SCALE // 2]
+    posts = [
+        web.log().count(CREATE_LOG_LINE) - n
+        for web, n in zip(stack.webs, posts_before, strict=True)
+    ]
+    assert posts == [SCALE // 2, SCALE // 2]
     for name in ("a", "b"):
         assert "identities.tasks.check_identit" in stack.workers.log(name)
 
@@ -84,12 +93,14 @@ def test_worker_killed_mid_sweep_its_leased_identities_are_verified_once(stack: 
     ids = list(stack.identity_ids(names).values())
     # Their first check runs at once and finds no records: pending, checked again in a minute.
     wait_for(
-        lambda: stack.value(
-            "SELECT count(*) FROM identities_identity WHERE id = ANY(%s) "
-            "AND last_checked_at IS NOT NULL AND check_lease_until IS NULL",
-            (ids,),
-        )
-        == KILLED,
+        lambda: (
+            stack.value(
+                "SELECT count(*) FROM identities_identity WHERE id = ANY(%s) "
+                "AND last_checked_at IS NOT NULL AND check_lease_until IS NULL",
+                (ids,),
+            )
+            == KILLED
+        ),
         60,
         "the first checks",
     )
@@ -100,36 +111,46 @@ def test_worker_killed_mid_sweep_its_leased_identities_are_verified_once(stack: 
     try:
         # As if the minute of back-off had passed: all due, so the next sweep leases them in
         # one chunk, and one worker starts checking it.
-        stack.rows("UPDATE identities_identity SET next_check_at = now() WHERE id = ANY(%s)", (ids,))
-        wait_for(lambda: stack.dns.held > 0, 30, "the sweep's check to start its lookups")
-        victim = next(
-            name
-            for name in ("a", "b")
-            if "identities.tasks.check_identities["
-            in _read_from(stack.workers.log_path(name), log_sizes[name])
+        stack.rows(
+            "UPDATE identities_identity SET next_check_at = now() WHERE id = ANY(%s)", (ids,)
         )
-        assert stack.value(
-            "SELECT count(*) FROM identities_identity WHERE id = ANY(%s) "
-            "AND check_lease_until > now()",
-            (ids,),
-        ) == KILLED
+
+        def checking() -> str | None:
+            """The worker that took the sweep's chunk, once its lookups are held."""
+            return next(
+                (
+                    name
+                    for name in ("a", "b")
+                    if "identities.tasks.check_identities["
+                    in _read_from(stack.workers.log_path(name), log_sizes[name])
+                ),
+                None,
+            )
+
+        wait_for(lambda: stack.dns.held > 0 and checking(), 30, "a worker to check the chunk")
+        victim = checking() or ""
+        assert (
+            stack.value(
+                "SELECT count(*) FROM identities_identity WHERE id = ANY(%s) "
+                "AND check_lease_until > now()",
+                (ids,),
+            )
+            == KILLED
+        )
         stack.workers.kill(victim)
     finally:
         stack.dns.release()
     try:
         # Nobody checks them until their leases expire (DNS_CHECK_LEASE_SECONDS); then a sweep
         # leases them again and the other worker verifies them.
-        wait_for(
-            lambda: status_counts(stack, ids) == {"SUCCESS": KILLED}, 90, "the other worker"
-        )
+        wait_for(lambda: status_counts(stack, ids) == {"SUCCESS": KILLED}, 90, "the other worker")
     finally:
         stack.workers.start(victim)
 
     history = lease_history(stack, ids)
     assert check_overlaps(history) == []
     taken_over = {
-        i: sum(1 for r in history[i] if not r.checked and r.new_lease and r.old_lease)
-        for i in ids
+        i: sum(1 for r in history[i] if not r.checked and r.new_lease and r.old_lease) for i in ids
     }
     assert taken_over == dict.fromkeys(ids, 1)  # the dead worker's lease, once each
     assert status_events(stack, ids) == dict.fromkeys(ids, VERIFIED_EVENTS)

@@ -50,14 +50,10 @@ class RedisServer:
             raise RedisError(f"redis-server is not installed; run: {INSTALL_HINT}")
         log = Path(self._dir.name) / "redis.log"
         with log.open("ab") as out:
+            command = [binary, "--bind", self.host, "--port", str(self.port), "--save", ""]
+            command += ["--appendonly", "no", "--dir", self._dir.name]
             self._proc = subprocess.Popen(
-                [
-                    binary, "--bind", self.host, "--port", str(self.port),
-                    "--save", "", "--appendonly", "no", "--dir", self._dir.name,
-                ],  # fmt: skip
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
+                command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -86,8 +82,10 @@ class RedisServer:
         self._dir.cleanup()
 
     def ping(self) -> bool:
-        with contextlib.suppress(OSError):
-            with socket.create_connection((self.host, self.port), timeout=0.5) as conn:
-                conn.sendall(b"PING\r\n")
-                return conn.recv(16).startswith(b"+PONG")
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection((self.host, self.port), timeout=0.5) as conn,
+        ):
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
         return False

@@ -46,12 +46,20 @@ def answers(host: str, port: int) -> bool:
 
 @contextlib.contextmanager
 def web_server(
-    env: dict[str, str], *, workers: int = 2, port: int | None = None
+    env: dict[str, str],
+    *,
+    workers: int = 2,
+    port: int | None = None,
+    log_path: Path | None = None,
 ) -> Iterator[WebServer]:
     """Run gunicorn (sync workers) on 127.0.0.1:`port` (a free one by default) until the block
-    ends; stop it by its PID."""
+    ends; stop it by its PID. Its access and error log go to `log_path` (or a temporary file)."""
     host, port = "127.0.0.1", port or free_port()
-    log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
+    log = (
+        log_path.open("ab")
+        if log_path is not None
+        else tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
+    )
     command = [
         str(GUNICORN), "sesconsole.wsgi", "--bind", f"{host}:{port}", "--workers", str(workers),
         "--access-logfile", "-", "--graceful-timeout", "5", "--timeout", "60",
