@@ -30,7 +30,6 @@ import boto3
 import requests
 from botocore.config import Config
 from celery import Celery
-from kombu import pools
 
 from tests.support.celery_worker import BASE_DIR, celery_worker
 from tests.support.dns_proxy import DnsProxy
@@ -142,13 +141,15 @@ class Workers:
             self._control("add_consumer")
 
     def _control(self, command: str) -> None:
-        # An app of its own: the test process's sesconsole app publishes to memory://. kombu
-        # pools connections process-wide by URL, and Redis may have been restarted since the
-        # last call: start from fresh connections.
-        pools.reset()
+        # An app of its own: the test process's sesconsole app publishes to memory://. Redis may
+        # have been restarted since the last call, so use a fresh connection, not kombu's
+        # process-wide pools (resetting those would close the sesconsole app's pool as well).
         app = Celery("faults-control", broker=self._broker_url)
         try:
-            replies = getattr(app.control, command)("celery", reply=True, timeout=5)
+            with app.connection_for_write() as connection:
+                replies = getattr(app.control, command)(
+                    "celery", reply=True, timeout=5, connection=connection
+                )
         finally:
             app.close()
         assert len(replies) == len(self._running), f"{command}: {replies}"

@@ -18,7 +18,6 @@ import pytest
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
 from celery import Celery
-from kombu import pools
 
 from tests.faults.stack import (
     VERIFIED_EVENTS,
@@ -148,10 +147,11 @@ def test_redis_down_console_and_api_still_save_identities_and_sweeps_catch_up(
 
     wait_for(lambda: caught_up(console_domain) and caught_up(api_domain), 60, "the sweeps")
     # Beat requeues lost mails every five minutes; queue its job now rather than wait.
-    pools.reset()  # kombu's process-wide pools may hold connections to the stopped Redis
+    # A fresh connection: kombu's shared pools may hold one to the Redis that was stopped.
     app = Celery("faults-beat-job", broker=stack.redis.url())
     try:
-        app.send_task("verification.tasks.expire_verification_requests")
+        with app.connection_for_write() as connection:
+            app.send_task("verification.tasks.expire_verification_requests", connection=connection)
     finally:
         app.close()
     wait_for(
