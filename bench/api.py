@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,10 +28,8 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from stack import PYTHON, ROOT, free_port, prepare_database, start_gunicorn
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
-GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 DATABASE = "sesconsole_bench"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
 BROKER_URL = "redis://127.0.0.1:6379/14"
@@ -42,12 +39,6 @@ SECRET = "bench-secret-bench-secret-bench-secret00"
 THREADS = 8
 CALLS = 1000
 TOTAL_IDENTITIES = 10_000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def environment(var_dir: str) -> dict[str, str]:
@@ -64,30 +55,6 @@ def environment(var_dir: str) -> dict[str, str]:
     }
 
 
-def prepare_database(env: dict[str, str]) -> None:
-    psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c"]
-    subprocess.run([*psql, f"DROP DATABASE IF EXISTS {DATABASE}"], check=True)
-    subprocess.run([*psql, f"CREATE DATABASE {DATABASE}"], check=True)
-    manage = [PYTHON, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True)
-    subprocess.run([*manage, "demo_setup"], env=env, check=True, capture_output=True)
-    subprocess.run(
-        [
-            *manage,
-            "create_access_key",
-            "--account",
-            ACCOUNT,
-            "--access-key-id",
-            KEY_ID,
-            "--secret",
-            SECRET,
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-
-
 def bulk_identities(env: dict[str, str], count: int) -> None:
     """Top the account up to `count` identities directly in the database (fast)."""
     code = (
@@ -99,34 +66,6 @@ def bulk_identities(env: dict[str, str], count: int) -> None:
         " name=f'bulk{i:06d}@example.com') for i in range(missing)], batch_size=2000)\n"
     )
     subprocess.run([PYTHON, str(ROOT / "manage.py"), "shell", "-c", code], env=env, check=True)
-
-
-def start_gunicorn(env: dict[str, str], port: int, access_log: Path) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [
-            GUNICORN,
-            "sesconsole.wsgi",
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            "2",
-            "--access-logfile",
-            str(access_log),
-            "--access-logformat",
-            "%(m)s %(U)s %(s)s %(D)s",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process
-        except OSError:
-            time.sleep(0.1)
-    process.terminate()
-    raise RuntimeError("gunicorn did not start within 30 seconds")
 
 
 def client(url: str, noop: bool = False) -> Any:
@@ -205,7 +144,7 @@ def list_all(ses: Any) -> int:
 def main() -> None:
     var_dir = tempfile.mkdtemp(prefix="sesconsole-bench-")
     env = environment(var_dir)
-    prepare_database(env)
+    prepare_database(DATABASE, env, account=ACCOUNT, key_id=KEY_ID, secret=SECRET)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     access_log = Path(var_dir) / "access.log"

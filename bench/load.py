@@ -24,7 +24,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,10 +38,8 @@ from typing import Any
 import boto3
 import urllib3
 from botocore.config import Config
+from stack import PYTHON, ROOT, free_port, prepare_database, start_gunicorn
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
-GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 DATABASE = "sesconsole_bench_load"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
 BROKER_URL = "redis://127.0.0.1:6379/13"
@@ -65,12 +62,6 @@ MIX = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def environment(var_dir: str) -> dict[str, str]:
     return {
         **os.environ,
@@ -84,18 +75,9 @@ def environment(var_dir: str) -> dict[str, str]:
     }
 
 
-def prepare_database(env: dict[str, str]) -> None:
-    psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c"]
-    subprocess.run([*psql, f"DROP DATABASE IF EXISTS {DATABASE}"], check=True)
-    subprocess.run([*psql, f"CREATE DATABASE {DATABASE}"], check=True)
+def seed_console_user_and_identities(env: dict[str, str]) -> None:
+    """A console user in the account and 10,000 identities (bulk, straight into the DB)."""
     manage = [PYTHON, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True)
-    subprocess.run([*manage, "demo_setup"], env=env, check=True, capture_output=True)
-    subprocess.run(
-        [*manage, "create_access_key", "--account", ACCOUNT, "--access-key-id", KEY_ID,
-         "--secret", SECRET],
-        env=env, check=True, capture_output=True,
-    )  # fmt: skip
     seed = (
         "from django.contrib.auth import get_user_model\n"
         "from accounts.models import Account, Membership, Region\n"
@@ -109,25 +91,6 @@ def prepare_database(env: dict[str, str]) -> None:
         f" for i in range({IDENTITIES})], batch_size=2000)\n"
     )
     subprocess.run([*manage, "shell", "-c", seed], env=env, check=True)
-
-
-def start_gunicorn(
-    env: dict[str, str], port: int, workers: int, access_log: Path
-) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [GUNICORN, "sesconsole.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
-         "--access-logfile", str(access_log), "--access-logformat", "%(m)s %(U)s %(s)s %(D)s"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process
-        except OSError:
-            time.sleep(0.1)
-    process.terminate()
-    raise RuntimeError("gunicorn did not start within 30 seconds")
 
 
 class Browser:
@@ -334,11 +297,12 @@ def main() -> None:
     args = parser.parse_args()
     var_dir = tempfile.mkdtemp(prefix="sesconsole-load-")
     env = environment(var_dir)
-    prepare_database(env)
+    prepare_database(DATABASE, env, account=ACCOUNT, key_id=KEY_ID, secret=SECRET)
+    seed_console_user_and_identities(env)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     access_log = Path(var_dir) / "access.log"
-    gunicorn = start_gunicorn(env, port, args.workers, access_log)
+    gunicorn = start_gunicorn(env, port, access_log, workers=args.workers)
     try:
         warm = Worker(base, 99)  # each worker process loads Django and connects once
         for _ in range(args.workers * 4):

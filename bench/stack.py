@@ -1,0 +1,58 @@
+"""What the gunicorn benchmarks share: a throwaway PostgreSQL database with the demo account
+and an access key, and a gunicorn on a free loopback port whose access log records each
+request's server time (`%(D)s`, microseconds)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
+MANAGE = [PYTHON, str(ROOT / "manage.py")]
+ACCESS_LOG_FORMAT = "%(m)s %(U)s %(s)s %(D)s"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def prepare_database(
+    database: str, env: dict[str, str], *, account: str, key_id: str, secret: str
+) -> None:
+    """Drop and create `database`, migrate it, add the demo account and an access key."""
+    psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c"]
+    subprocess.run([*psql, f"DROP DATABASE IF EXISTS {database}"], check=True)
+    subprocess.run([*psql, f"CREATE DATABASE {database}"], check=True)
+    subprocess.run([*MANAGE, "migrate", "-v", "0"], env=env, check=True)
+    subprocess.run([*MANAGE, "demo_setup"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*MANAGE, "create_access_key", "--account", account, "--access-key-id", key_id,
+         "--secret", secret],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+
+
+def start_gunicorn(
+    env: dict[str, str], port: int, access_log: Path, *, workers: int = 2
+) -> subprocess.Popen[bytes]:
+    """Start gunicorn on 127.0.0.1:`port` and wait (30 s at most) until it accepts."""
+    process = subprocess.Popen(
+        [GUNICORN, "sesconsole.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
+         "--access-logfile", str(access_log), "--access-logformat", ACCESS_LOG_FORMAT],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.terminate()
+    raise RuntimeError("gunicorn did not start within 30 seconds")
