@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from django.db import connection
 
@@ -45,51 +46,18 @@ def celery_worker(
     `own_process_group`: start it in a session of its own, so a test can SIGKILL the worker
     and its pool processes together with `os.killpg(process.pid, signal.SIGKILL)`.
     """
-    log = (
-        log_path.open("ab")
-        if log_path is not None
-        else tempfile.NamedTemporaryFile(prefix="celery-worker-", suffix=".log", delete=False)  # noqa: SIM115
-    )
-    command = [
-        sys.executable, "-m", "celery", "-A", "sesconsole", "worker",
-        "--loglevel", "INFO", "--concurrency", str(concurrency),
-        "--hostname", f"test-{uuid.uuid4().hex[:8]}@%h",
-        "--without-gossip", "--without-mingle", "--without-heartbeat",
-    ]  # fmt: skip
-    if beat:
-        command += ["--beat", "--schedule", str(Path(log.name).with_suffix(".beat"))]
-    process_env = {
-        **os.environ,
-        "DATABASE_URL": current_database_url(),
-        "CELERY_BROKER_URL": broker_url,
-        **(env or {}),
-    }
-    start = Path(log.name).stat().st_size  # a reused log_path: look for "ready." after this
-    process = subprocess.Popen(
-        command,
-        cwd=BASE_DIR,
-        env=process_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=own_process_group,
-    )
-    try:
-        wait_for(
-            lambda: b"ready." in Path(log.name).read_bytes()[start:] or process.poll() is not None,
-            60,
-            "worker start",
-        )
-        if process.poll() is not None:
-            raise RuntimeError(f"celery worker exited: {Path(log.name).read_text()[-3000:]}")
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    with _log_file(log_path, "celery-worker-", "ab") as log:
+        command = [
+            "worker", "--loglevel", "INFO", "--concurrency", str(concurrency),
+            "--hostname", f"test-{uuid.uuid4().hex[:8]}@%h",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ]  # fmt: skip
+        if beat:
+            command += ["--beat", "--schedule", str(Path(log.name).with_suffix(".beat"))]
+        with _celery_process(
+            command, broker_url, env, log, b"ready.", "worker", own_process_group
+        ) as process:
+            yield process
 
 
 @contextmanager
@@ -99,32 +67,69 @@ def celery_beat(
     """Run one `celery beat` (production runs it apart from the workers) until the block ends;
     stop it by its PID. Its schedule file lives next to its log (`log_path`, or a temporary
     file), so every run starts afresh."""
+    with _log_file(log_path, "celery-beat-", "wb") as log:
+        command = [
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(Path(log.name).with_suffix(".beat")),
+        ]
+        with _celery_process(command, broker_url, env, log, b"beat: Starting", "beat") as process:
+            yield process
+
+
+@contextmanager
+def _log_file(log_path: Path | None, prefix: str, mode: str) -> Iterator[IO[bytes]]:
     log = (
-        log_path.open("wb")
+        log_path.open(mode)
         if log_path is not None
-        else tempfile.NamedTemporaryFile(prefix="celery-beat-", suffix=".log", delete=False)  # noqa: SIM115
+        else tempfile.NamedTemporaryFile(prefix=prefix, suffix=".log", delete=False)  # noqa: SIM115
     )
-    command = [
-        sys.executable, "-m", "celery", "-A", "sesconsole", "beat", "--loglevel", "INFO",
-        "--schedule", str(Path(log.name).with_suffix(".beat")),
-    ]  # fmt: skip
+    try:
+        yield log
+    finally:
+        log.close()
+
+
+@contextmanager
+def _celery_process(
+    arguments: list[str],
+    broker_url: str,
+    env: dict[str, str] | None,
+    log: IO[bytes],
+    ready_marker: bytes,
+    what: str,
+    own_process_group: bool = False,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start `celery -A sesconsole <arguments>` on the test database and `broker_url`, wait
+    until its log (from where it stood, in case the file is reused) shows `ready_marker`,
+    and stop it by its PID when the block ends."""
     process_env = {
         **os.environ,
         "DATABASE_URL": current_database_url(),
         "CELERY_BROKER_URL": broker_url,
         **(env or {}),
     }
+    start = Path(log.name).stat().st_size
     process = subprocess.Popen(
-        command, cwd=BASE_DIR, env=process_env, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "celery", "-A", "sesconsole", *arguments],
+        cwd=BASE_DIR,
+        env=process_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=own_process_group,
     )
     try:
         wait_for(
-            lambda: b"beat: Starting" in Path(log.name).read_bytes() or process.poll() is not None,
+            lambda: (
+                ready_marker in Path(log.name).read_bytes()[start:] or process.poll() is not None
+            ),
             60,
-            "beat start",
+            f"{what} start",
         )
         if process.poll() is not None:
-            raise RuntimeError(f"celery beat exited: {Path(log.name).read_text()[-3000:]}")
+            raise RuntimeError(f"celery {what} exited: {Path(log.name).read_text()[-3000:]}")
         yield process
     finally:
         process.terminate()
@@ -133,7 +138,6 @@ def celery_beat(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        log.close()
 
 
 def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> None:
