@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from .models import Region
+from .access import enabled_regions
 
 
 def console(request: HttpRequest) -> dict[str, Any]:
@@ -14,6 +14,6 @@ def console(request: HttpRequest) -> dict[str, Any]:
     match = getattr(request, "resolver_match", None)
     region_code = match.kwargs.get("region") if match else None
     return {
-        "console_regions": Region.objects.filter(enabled=True).only("code", "name"),
+        "console_regions": enabled_regions(request),
         "current_region_code": region_code or request.session.get("region"),
     }

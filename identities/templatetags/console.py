@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import quote
 
 from django import template
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
@@ -42,3 +44,39 @@ def status_indicator(status: str, label: str = "") -> SafeString:
 def path_segment(value: str) -> str:
     """Quote an identity name for a URL path exactly as reverse() quotes `<path:name>`."""
     return quote(str(value), safe=PATH_SAFE)
+
+
+# One row of the Verified identities table. hx-preserve keeps the user's selection when the
+# pending poll swaps the table.
+IDENTITY_ROW = (
+    "<tr>"
+    '<td class="table__select"><input type="checkbox" name="identity" value="{name}" '
+    'form="bulk-delete-form" id="select-{pk}" hx-preserve aria-label="Select {name}"></td>'
+    '<td><a href="{list_url}{segment}/">{name}</a></td>'
+    "<td>{type}</td>"
+    "<td>{status}</td>"
+    "</tr>\n"
+)
+
+
+@register.simple_tag
+def identity_rows(rows: Iterable[Any], list_url: str) -> SafeString:
+    """The list page's rows in one tag: a 50-row page would otherwise render ~600 template
+    nodes, half the page's server time (bench/list_page.py). Every value is escaped, as
+    format_html would, with plain str.format for speed."""
+    url = escape(list_url)
+    return mark_safe(  # noqa: S308  (every interpolated value is escaped above or below)
+        "".join(
+            IDENTITY_ROW.format(
+                name=escape(row.name),
+                pk=int(row.pk),
+                list_url=url,
+                segment=escape(path_segment(row.name)),
+                type=escape(row.get_identity_type_display()),
+                status=status_indicator(
+                    row.verification_status, row.get_verification_status_display()
+                ),
+            )
+            for row in rows
+        )
+    )
