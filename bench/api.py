@@ -28,7 +28,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from stack import PYTHON, ROOT, free_port, prepare_database, start_gunicorn
+from stack import PYTHON, ROOT, free_port, prepare_database, start_gunicorn, vacuum_analyze
 
 DATABASE = "sesconsole_bench"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
@@ -201,6 +201,7 @@ def main() -> None:
                     )
                 )
         bulk_identities(env, TOTAL_IDENTITIES)
+        vacuum_analyze(DATABASE)
         for threads in (1, THREADS):
             listings = 3 if threads == 1 else THREADS
             wall, _ = run([list_all] * listings, make, threads)

@@ -38,7 +38,7 @@ from typing import Any
 import boto3
 import urllib3
 from botocore.config import Config
-from stack import PYTHON, ROOT, free_port, prepare_database, start_gunicorn
+from stack import PYTHON, ROOT, free_port, prepare_database, start_gunicorn, vacuum_analyze
 
 DATABASE = "sesconsole_bench_load"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
@@ -299,6 +299,7 @@ def main() -> None:
     env = environment(var_dir)
     prepare_database(DATABASE, env, account=ACCOUNT, key_id=KEY_ID, secret=SECRET)
     seed_console_user_and_identities(env)
+    vacuum_analyze(DATABASE)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     access_log = Path(var_dir) / "access.log"

@@ -38,6 +38,19 @@ def prepare_database(
     )  # fmt: skip
 
 
+def vacuum_analyze(database: str) -> None:
+    """Bring a freshly bulk-loaded database to the state autovacuum keeps a live one in.
+
+    Right after 10,000 bulk inserts PostgreSQL has no statistics and no visibility map for
+    them: until autovacuum gets there (a minute or more later) an index-only COUNT(*) still
+    reads every heap row (4 ms instead of 0.7 ms). pgbench vacuums before it measures too.
+    """
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-d", database, "-c", "VACUUM ANALYZE"],
+        check=True,
+    )
+
+
 def start_gunicorn(
     env: dict[str, str], port: int, access_log: Path, *, workers: int = 2
 ) -> subprocess.Popen[bytes]:

@@ -91,6 +91,9 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE",
 DATABASES["default"].setdefault(
     "CONN_HEALTH_CHECKS", env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
 )
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The same backend, pinging only connections that sat idle (sesconsole/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "sesconsole.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process, the worker and beat share the file without "database is locked".
     DATABASES["default"]["OPTIONS"] = {
