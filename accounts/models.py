@@ -87,8 +87,12 @@ def account_for_user(user: AbstractBaseUser | AnonymousUser) -> Account | None:
     """The account a signed-in user works in, or None (staff without a seat, anonymous)."""
     if not user.is_authenticated:
         return None
-    membership = Membership.objects.select_related("account").filter(user_id=user.pk).first()
-    return membership.account if membership else None
+    # Usually loaded with the user already (accounts.backends); otherwise one query here.
+    try:
+        membership: Membership = user.membership  # type: ignore[attr-defined]
+    except Membership.DoesNotExist:
+        return None
+    return membership.account
 
 
 class AccountRegion(models.Model):

@@ -242,9 +242,9 @@ def test_list_query_count_is_constant(
     sixty = count_queries(owner_client, list_url() + "?page=2")
 
     assert one == three == sixty
-    # session, user, membership+account, the enabled regions (the page's and the top bar's),
-    # COUNT, page
-    with django_assert_num_queries(6):
+    # session, user with membership and account, the enabled regions (the page's and the top
+    # bar's), COUNT, page
+    with django_assert_num_queries(5):
         owner_client.get(list_url())
 
 
