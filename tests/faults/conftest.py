@@ -39,8 +39,8 @@ from tests.support.dns_proxy import DnsProxy
 from tests.support.knot import INSTALL_HINT as KNOT_HINT
 from tests.support.knot import KnotServer, find_knotd, free_port
 from tests.support.services import require
+from tests.support.smtp_server import Collector, SmtpSink
 from tests.support.web_server import web_server
-from tests.verification.conftest import Collector, SmtpSink
 
 DATABASE = "sesconsole"
 T = TypeVar("T")

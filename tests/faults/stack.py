@@ -36,8 +36,8 @@ from tests.support.dns_proxy import DnsProxy
 from tests.support.knot import KnotServer
 from tests.support.postgres_server import PostgresServer
 from tests.support.redis_server import RedisServer
+from tests.support.smtp_server import SmtpSink
 from tests.support.web_server import WebServer
-from tests.verification.conftest import SmtpSink
 
 ACCOUNT_ID = "123456789012"  # manage.py demo_setup's account
 USERNAME = "faults"

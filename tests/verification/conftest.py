@@ -1,18 +1,13 @@
-"""A real SMTP server (aiosmtpd) on a loopback port, and helpers to run the mail task."""
+"""A real SMTP server (aiosmtpd, tests/support/smtp_server.py) on a loopback port, and helpers
+to run the mail task."""
 
 from __future__ import annotations
 
-import email
 import socket
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from email import policy
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope
 
 from accounts.models import Account, Region
 from identities.models import Identity, KeyLength, VerificationStatus
@@ -20,42 +15,9 @@ from identities.provisioning import EasyDkim
 from identities.tasks import generate_easy_dkim_keys
 from sesconsole.celery import app as celery_app
 from templates_app.models import CustomVerificationEmailTemplate
+from tests.support.smtp_server import Collector, SmtpSink
 from verification.models import VerificationLink
 from verification.tasks import send_verification_email
-
-
-@dataclass
-class Collector:
-    envelopes: list[Envelope] = field(default_factory=list)
-    answer: str = "250 Message accepted for delivery"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
-        if self.answer.startswith("250"):
-            self.envelopes.append(envelope)
-        return self.answer
-
-
-@dataclass
-class SmtpSink:
-    port: int
-    handler: Collector
-    controller: Controller | None = None
-
-    def start(self) -> None:
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    @property
-    def messages(self) -> list[EmailMessage]:
-        return [
-            email.message_from_bytes(envelope.content, policy=policy.default)  # type: ignore[misc]
-            for envelope in self.handler.envelopes
-        ]
 
 
 def free_port() -> int:

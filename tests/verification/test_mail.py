@@ -13,7 +13,8 @@ from celery.exceptions import Retry
 
 from identities.models import Identity, VerificationStatus
 from templates_app.models import CustomVerificationEmailTemplate
-from tests.verification.conftest import SmtpSink, run_as_worker
+from tests.support.smtp_server import SmtpSink
+from tests.verification.conftest import run_as_worker
 from verification import flows
 from verification.mailer import FOOTER_TEXT
 from verification.models import MailStatus, VerificationLink
