@@ -172,9 +172,14 @@ class IdentityQuerySet(models.QuerySet["Identity"]):
     def verified(self) -> IdentityQuerySet:
         return self.filter(verification_status=VerificationStatus.SUCCESS)
 
+    def dns_checked(self) -> IdentityQuerySet:
+        """What the DNS check looks at: domains, and email addresses with a custom MAIL FROM
+        domain (its MX record; an address's DKIM is its domain's)."""
+        return self.filter(Q(identity_type=IdentityType.DOMAIN) | ~Q(mail_from_domain=""))
+
     def due_for_dns_check(self, now: datetime) -> IdentityQuerySet:
         return (
-            self.domains()
+            self.dns_checked()
             .filter(next_check_at__lte=now)
             .filter(Q(check_lease_until__isnull=True) | Q(check_lease_until__lt=now))
         )
@@ -460,8 +465,7 @@ class Identity(models.Model):
         if changed:
             self.mail_from_status = MailFromStatus.PENDING
             self.mail_from_status_changed_at = now
-            if self.is_domain:
-                self._restart_checks(now)
+            self._restart_checks(now)  # an email address's MAIL FROM is checked in DNS too
         self.save(
             update_fields=[
                 "mail_from_domain",
@@ -570,7 +574,7 @@ class Identity(models.Model):
         is pending (never past its 72-hour deadline), daily once verified, never once FAILED."""
         if dns_error:
             return now + DNS_ERROR_RETRY
-        setups = [(self.dkim_status, self.dkim_status_changed_at)]
+        setups = [(self.dkim_status, self.dkim_status_changed_at)] if self.is_domain else []
         if self.mail_from_domain:
             setups.append(
                 (self.mail_from_status, self.mail_from_status_changed_at or self.created_at)
@@ -586,6 +590,8 @@ class Identity(models.Model):
 
     def soa_is_due(self, now: datetime) -> bool:
         """In memory, what `IdentityQuerySet.soa_due` selects."""
+        if not self.is_domain:
+            return False
         return self.soa_checked_at is None or now - self.soa_checked_at >= SOA_MAX_AGE
 
     def apply_dns_check(
@@ -598,7 +604,7 @@ class Identity(models.Model):
         now: datetime,
         save: bool = True,
     ) -> list[IdentityEvent]:
-        """Record one DNS check of a domain identity.
+        """Record one DNS check of a domain identity, or of an email address's custom MAIL FROM.
 
         1. Move DKIM (and the identity, which SES v2 verifies through DKIM) and MAIL FROM.
         2. Keep VerificationInfo: last checked, last success, the DKIM error type, the SOA
@@ -606,19 +612,24 @@ class Identity(models.Model):
         3. Schedule the next check with back-off and release the sweep's lease.
         4. save=True saves with update_fields and the history events; the sweep passes
            save=False and writes a whole chunk with one bulk_update (CHECK_FIELDS).
+        An email address moves its MAIL FROM alone (steps 1 and 3): its DKIM is its domain's
+        and it is verified by mail, so `dkim`, `error` and `soa` do not apply to it.
         """
-        if not self.is_domain:
-            return []
-        events = self.apply_dkim_check(dkim, now) + self.apply_mail_from_check(mail_from, now)
-        self.last_checked_at = now
-        if dkim == CheckOutcome.FOUND:
-            self.last_success_at = now
-        self.verification_error = error
-        if soa is not None:
-            self.soa_primary_name_server, self.soa_admin_email, self.soa_serial_number = soa
-            self.soa_checked_at = now
+        if self.is_domain:
+            events = self.apply_dkim_check(dkim, now) + self.apply_mail_from_check(mail_from, now)
+            self.last_checked_at = now
+            if dkim == CheckOutcome.FOUND:
+                self.last_success_at = now
+            self.verification_error = error
+            if soa is not None:
+                self.soa_primary_name_server, self.soa_admin_email, self.soa_serial_number = soa
+                self.soa_checked_at = now
+            outcomes: tuple[str | None, ...] = (dkim, mail_from)
+        else:
+            events = self.apply_mail_from_check(mail_from, now)
+            outcomes = (mail_from,)
         self.check_count += 1
-        dns_error = CheckOutcome.DNS_ERROR in (dkim, mail_from)
+        dns_error = CheckOutcome.DNS_ERROR in outcomes
         self.next_check_at = self.next_check_time(now, dns_error=dns_error)
         self.check_lease_until = None
         if save:

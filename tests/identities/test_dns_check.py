@@ -435,6 +435,7 @@ def test_byodkim_split_on_newline(knot_dns: KnotServer, byo: Identity) -> None:
         f"The DKIM key at {BYO_NAME} has a line break or space inside it: publish it as one "
         "value, or as several quoted strings with nothing added between them.",
     )
+    assert rc.found == [f"p={key[:200]}\n{key[200:]}"]  # the line break kept as written
 
 
 def test_byodkim_truncated_at_255(knot_dns: KnotServer, byo: Identity) -> None:
@@ -622,3 +623,104 @@ def test_stale_result_is_not_written(knot_dns: KnotServer, domain: Identity) -> 
     domain.refresh_from_db()
     assert (domain.dkim_status, domain.check_lease_until) == ("PENDING", None)
     assert results[0].dkim == (CheckOutcome.FOUND, "")
+
+
+def test_check_rows_and_events_carry_the_check_time(knot_dns: KnotServer, domain: Identity) -> None:
+    # The rows are written as plain values (COPY on PostgreSQL, INSERT elsewhere): a filter on
+    # the check time finds them all, so they are stored as the ORM stores that time.
+    publish_expected(knot_dns, domain)
+    run_check(domain)
+    at = domain.last_checked_at
+    assert RecordCheck.objects.filter(identity=domain, checked_at=at).count() == 5
+    assert IdentityEvent.objects.filter(identity=domain, kind="status", at=at).count() == 3
+
+
+def test_recheck_replaces_the_record_rows(knot_dns: KnotServer, domain: Identity) -> None:
+    publish_expected(knot_dns, domain)
+    run_check(domain)
+    domain.clear_mail_from()
+    domain.schedule_dns_check()
+    checks = run_check(domain)
+    assert sorted(checks) == sorted((r.name, r.type) for r in records.expected_records(domain))
+    assert RecordCheck.objects.filter(identity=domain).count() == 3
+
+
+def test_run_checks_writes_chunks_larger_than_one_insert(
+    knot_dns: KnotServer, make_domain: Callable[..., Identity]
+) -> None:
+    # 105 rows: more than one multi-row INSERT holds on SQLite (999 parameters, 10 a row).
+    identities = [
+        make_domain(f"r{i}.example.com", mail_from_domain=f"m.r{i}.example.com") for i in range(21)
+    ]
+    for identity in identities:
+        publish_expected(knot_dns, identity)
+    assert dns_check.run_checks([identity.pk for identity in identities]) == 21
+    assert RecordCheck.objects.filter(status="SUCCESS").count() == 105
+    found = RecordCheck.objects.get(identity=identities[20], record_type="MX").found
+    assert found == [f"10 {FEEDBACK}"]
+
+
+# --- an email address's custom MAIL FROM -----------------------------------------------------------
+@pytest.fixture
+def email(make_email: Callable[..., Identity]) -> Identity:
+    identity = make_email("News@example.com")
+    identity.set_mail_from("bounce.example.com", "USE_DEFAULT_VALUE")
+    return identity
+
+
+def sweep_once(identity: Identity) -> dict[tuple[str, str], RecordCheck]:
+    """What the sweep does for a due identity (claim, check); its RecordCheck rows."""
+    assert dns_check.claim_due() == [identity.pk]
+    assert dns_check.run_checks([identity.pk]) == 1
+    identity.refresh_from_db()
+    return {(rc.name, rc.record_type): rc for rc in identity.record_checks.all()}
+
+
+def test_email_mail_from_checked_by_the_sweep(
+    knot_dns: KnotServer,
+    email: Identity,
+    django_capture_on_commit_callbacks: Any,
+    queued_tasks: QueuedTasks,
+) -> None:
+    publish_expected(knot_dns, email)
+    with django_capture_on_commit_callbacks(execute=True):
+        checks = sweep_once(email)
+    # Its MAIL FROM records alone: an address signs with its domain's DKIM.
+    assert sorted((rc.record_type, rc.purpose, rc.status) for rc in checks.values()) == [
+        ("MX", "MAIL_FROM_MX", "SUCCESS"),
+        ("TXT", "MAIL_FROM_SPF", "SUCCESS"),
+    ]
+    assert (email.verification_status, email.dkim_status, email.mail_from_status) == (
+        "PENDING",
+        "NOT_STARTED",
+        "SUCCESS",
+    )
+    assert email.check_lease_until is None
+    assert email.next_check_at is not None
+    assert queued_tasks() == []  # no zone SOA for an address
+
+
+def test_email_mail_from_missing_mx_is_explained(knot_dns: KnotServer, email: Identity) -> None:
+    checks = sweep_once(email)
+    mx = expected(email, MX)
+    assert summary(row(checks, mx)) == (
+        "PENDING",
+        "HOST_NOT_FOUND",
+        "host_not_found",
+        "No record exists at bounce.example.com: add the MX record with exactly this name and "
+        "value at your DNS provider.",
+    )
+    assert (email.mail_from_status, email.verification_error) == ("PENDING", "")
+
+
+def test_email_mail_from_in_a_chunk_with_domains(
+    knot_dns: KnotServer, email: Identity, domain: Identity
+) -> None:
+    publish_expected(knot_dns, domain)
+    publish_expected(knot_dns, email)
+    assert sorted(dns_check.claim_due()) == sorted([email.pk, domain.pk])
+    assert dns_check.run_checks([domain.pk, email.pk]) == 2
+    email.refresh_from_db()
+    domain.refresh_from_db()
+    assert (email.mail_from_status, domain.verification_status) == ("SUCCESS", "SUCCESS")
+    assert RecordCheck.objects.filter(identity=email).count() == 2

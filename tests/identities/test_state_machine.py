@@ -3,6 +3,7 @@ and the admin actions. Time moves with time-machine, never with sleep."""
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -233,6 +234,20 @@ def test_claim_skips_email_and_not_due(
     assert dns_check.claim_due() == [due.pk]
 
 
+def test_claim_takes_email_with_custom_mail_from(
+    make_email: Callable[..., Identity], time_machine: Any
+) -> None:
+    time_machine.move_to(T0, tick=False)
+    email = make_email("a@example.com")
+    assert email.next_check_at is None  # verified by mail: nothing to look up in DNS
+    email.set_mail_from("mail.example.com", "USE_DEFAULT_VALUE")
+    assert (email.next_check_at, email.mail_from_status) == (T0, "PENDING")
+    assert dns_check.claim_due() == [email.pk]
+    dns_check.release([email.pk])
+    email.clear_mail_from()
+    assert dns_check.claim_due() == []
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_claims_never_overlap(make_domain: Callable[..., Identity]) -> None:
     ids = [make_domain(f"c{i}.example.com").pk for i in range(40)]
@@ -447,3 +462,59 @@ def test_signing_keys_published_to_operator_server(
         [Query(f"{token}.dkim.example.net", "TXT")], nameservers=[knot_dns.host], port=knot_dns.port
     )
     assert answer.values == ("v=DKIM1; k=rsa; p=AAAA",)
+
+
+# --- email addresses: their custom MAIL FROM alone --------------------------------------------
+@pytest.fixture
+def email(make_email: Callable[..., Identity], time_machine: Any) -> Identity:
+    time_machine.move_to(T0, tick=False)
+    identity = make_email("a@example.com")
+    identity.set_mail_from("mail.example.com", "USE_DEFAULT_VALUE")
+    return identity
+
+
+def test_email_mail_from_verifies_and_leaves_the_address_alone(email: Identity) -> None:
+    apply(email, T0 + timedelta(minutes=1), FOUND, FOUND)
+    assert statuses(email) == ("PENDING", "NOT_STARTED", "SUCCESS")  # the address: by mail
+    assert (email.last_checked_at, email.verification_error, email.soa_checked_at) == (
+        None,
+        "",
+        None,
+    )
+    assert email.next_check_at == T0 + timedelta(days=1, minutes=1)
+    assert list(email.events.filter(kind="status").values_list("message", flat=True)) == [
+        "MAIL FROM status changed from Pending to Verified."
+    ]
+
+
+def test_email_mail_from_backs_off_then_fails_and_stops(email: Identity) -> None:
+    apply(email, T0, MISSING, MISSING)
+    assert email.next_check_at == T0 + timedelta(minutes=1)
+    apply(email, T0 + timedelta(hours=72), MISSING, MISSING)
+    assert statuses(email) == ("PENDING", "NOT_STARTED", "FAILED")
+    assert email.next_check_at is None
+
+
+def test_email_mail_from_dns_error_retries_soon(email: Identity) -> None:
+    apply(email, T0, MISSING, DNS_ERROR)
+    assert (email.mail_from_status, email.next_check_at) == ("PENDING", T0 + timedelta(minutes=5))
+
+
+def test_migration_schedules_a_first_check_for_existing_email_mail_from(
+    make_email: Callable[..., Identity],
+) -> None:
+    from django.apps import apps
+
+    migration = importlib.import_module("identities.migrations.0004_check_email_mail_from")
+    address = make_email("sender@older.example")
+    plain = make_email("plain@older.example")
+    Identity.objects.filter(pk=address.pk).update(
+        mail_from_domain="bounce.older.example", next_check_at=None
+    )
+
+    migration.schedule_first_check(apps, None)
+
+    address.refresh_from_db()
+    plain.refresh_from_db()
+    assert address.next_check_at is not None
+    assert plain.next_check_at is None
