@@ -44,6 +44,7 @@ MAX_CLOCK_SKEW = timedelta(minutes=15)
 # Characters SigV4 leaves unencoded (RFC 3986 "unreserved").
 _UNRESERVED = "-_.~"
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+_BASIC_ISO = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z", re.ASCII)
 _AUTH_PARAMETERS = ("Credential", "SignedHeaders", "Signature")
 
 
@@ -209,12 +210,7 @@ def _signing_timestamp(headers: Mapping[str, str]) -> str:
     """Return the signing time in SigV4's basic ISO-8601 form, from X-Amz-Date or else Date."""
     amz_date = headers.get("x-amz-date")
     if amz_date is not None:
-        try:
-            parsed = datetime.strptime(amz_date, SIGV4_TIMESTAMP)
-        except ValueError:
-            parsed = None
-        # Reformatting rejects the shapes strptime tolerates (single-digit fields, ...).
-        if parsed is None or parsed.strftime(SIGV4_TIMESTAMP) != amz_date:
+        if _parse_timestamp(amz_date) is None:
             raise _incomplete(
                 f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'. "
                 "See http://en.wikipedia.org/wiki/ISO_8601"
@@ -234,8 +230,23 @@ def _signing_timestamp(headers: Mapping[str, str]) -> str:
     return _utc(parsed_http).strftime(SIGV4_TIMESTAMP)
 
 
+def _parse_timestamp(text: str) -> datetime | None:
+    """`20261126T153000Z` as a UTC datetime; None unless it is exactly that shape and a real
+    moment. (A regex, not strptime: strptime is slow and tolerates single-digit fields.)"""
+    match = _BASIC_ISO.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(part) for part in match.groups())
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except ValueError:  # 20261331T..., 20260230T...
+        return None
+
+
 def _check_clock_skew(timestamp: str, now: datetime) -> None:
-    signed_at = datetime.strptime(timestamp, SIGV4_TIMESTAMP).replace(tzinfo=UTC)
+    signed_at = _parse_timestamp(timestamp)
+    if signed_at is None:  # _signing_timestamp returns valid timestamps only
+        raise _incomplete(f"Date must be in ISO-8601 'basic format'. Got '{timestamp}'.")
     now = _utc(now)
     if signed_at < now - MAX_CLOCK_SKEW:
         raise _invalid_signature(

@@ -351,8 +351,21 @@ def test_verify_refuses_missing_date_headers() -> None:
     )
 
 
-def test_verify_refuses_x_amz_date_not_in_basic_format() -> None:
-    request = with_headers(sign("GET", IDENTITY_PATH), x_amz_date="2026-11-26T12:02:39Z")
+@pytest.mark.parametrize(
+    "x_amz_date",
+    [
+        "2026-11-26T12:02:39Z",  # extended, not basic, format
+        "20261126T120239",  # no Z
+        "2026112T120239Z",  # a digit short
+        "20261126T12239Z",
+        "20261326T120239Z",  # month 13
+        "20260230T120239Z",  # 30 February
+        "20261126T250239Z",  # hour 25
+        "２0261126T120239Z",  # a non-ASCII digit
+    ],
+)
+def test_verify_refuses_x_amz_date_not_in_basic_format(x_amz_date: str) -> None:
+    request = with_headers(sign("GET", IDENTITY_PATH), x_amz_date=x_amz_date)
 
     error = refusal(request)
 
