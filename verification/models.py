@@ -18,6 +18,7 @@ import hashlib
 import secrets
 import uuid
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.db import models, transaction
 from django.db.models import Q
@@ -26,6 +27,9 @@ from django.utils import timezone
 from accounts.models import Account, Region
 from identities.models import Identity
 from sesconsole import encryption
+
+if TYPE_CHECKING:
+    from templates_app.models import CustomVerificationEmailTemplate
 
 LINK_LIFETIME = timedelta(hours=24)
 # A worker that died while sending leaves the link SENDING; after this long another may retry.
@@ -139,7 +143,7 @@ class VerificationLink(models.Model):
         region: Region,
         email_address: str,
         identity: Identity | None = None,
-        template: object | None = None,
+        template: CustomVerificationEmailTemplate | None = None,
         configuration_set_name: str = "",
         now: datetime | None = None,
     ) -> VerificationLink:
