@@ -7,6 +7,7 @@ user's own account is a 404, never a 403, so other tenants' names are never conf
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.http import Http404, HttpRequest
 
@@ -23,19 +24,32 @@ def console_scope(request: HttpRequest, region_code: str) -> Scope:
     account = account_for_user(request.user)
     if account is None:
         raise Http404("Your user is not a member of any account. Ask an operator to add you.")
-    region = next((r for r in enabled_regions(request) if r.code == region_code), None)
-    if region is None:
+    option = next((r for r in enabled_regions(request) if r.code == region_code), None)
+    if option is None:
         raise Http404(f"There is no region {region_code}.")
-    if request.session.get("region") != region.code:
-        request.session["region"] = region.code
-    return Scope(account=account, region=region)
+    if request.session.get("region") != option.code:
+        request.session["region"] = option.code
+    return Scope(account=account, region=option.region())
 
 
-def enabled_regions(request: HttpRequest) -> list[Region]:
+class RegionOption(NamedTuple):
+    """An enabled region as the top bar's selector lists it (a row, not a model instance: a
+    page lists all ~30 regions and uses one)."""
+
+    code: str
+    name: str
+    dkim_signing_zone: str
+
+    def region(self) -> Region:
+        return Region.from_db(None, ["code", "name", "dkim_signing_zone", "enabled"], [*self, True])
+
+
+def enabled_regions(request: HttpRequest) -> list[RegionOption]:
     """The enabled regions, loaded once per request: the page's scope and the top bar's region
     selector both need them."""
-    regions: list[Region] | None = getattr(request, "_enabled_regions", None)
+    regions: list[RegionOption] | None = getattr(request, "_enabled_regions", None)
     if regions is None:
-        regions = list(Region.objects.filter(enabled=True))
+        rows = Region.objects.filter(enabled=True).values_list("code", "name", "dkim_signing_zone")
+        regions = [RegionOption(*row) for row in rows]
         request._enabled_regions = regions  # type: ignore[attr-defined]
     return regions

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import quote
 
 from django import template
+from django.forms import BoundField
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -86,3 +88,34 @@ def identity_rows(rows: Iterable[Identity], list_url: str) -> SafeString:
             for row in rows
         )
     )
+
+
+# --- <select> elements, built here rather than by Django's widget templates, which render one
+# template include per <option>: the two filter selects of the list page cost a fifth of its
+# server time that way.
+def _options(choices: Iterable[tuple[object, object]], selected: str) -> str:
+    return "".join(
+        '<option value="{}"{}>{}</option>'.format(
+            html.escape(str(value)),
+            " selected" if str(value) == selected else "",
+            html.escape(str(label)),
+        )
+        for value, label in choices
+    )
+
+
+@register.simple_tag
+def select_field(field: BoundField) -> SafeString:
+    """A ChoiceField's <select>, as its Select widget renders it."""
+    choices = field.field.choices  # type: ignore[attr-defined]
+    selected = "" if field.value() is None else str(field.value())
+    name, element_id = html.escape(field.html_name), html.escape(field.id_for_label)
+    options = _options(choices, selected)
+    return mark_safe(f'<select name="{name}" id="{element_id}">{options}</select>')  # noqa: S308
+
+
+@register.simple_tag
+def region_options(regions: Iterable[Any], current: str | None) -> SafeString:
+    """The top bar's region selector options: "US East (N. Virginia) · us-east-1"."""
+    choices = ((region.code, f"{region.name} · {region.code}") for region in regions)
+    return mark_safe(_options(choices, current or ""))  # noqa: S308  (escaped in _options)
