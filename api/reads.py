@@ -16,6 +16,7 @@ change here; rows become model instances through `Model.from_db`, as the ORM's o
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
@@ -59,14 +60,29 @@ def signer(access_key_id: str, region_code: str) -> Signer | None:
     return Signer(key=key, region=region)
 
 
+# What GetEmailIdentity answers with. Any other field of the identity loads on first access
+# (one more query), as with QuerySet.only(); the rest of the row (check scheduling, leases,
+# a dozen timestamps) would only cost decoding.
+DETAIL_FIELDS = (
+    "id", "account", "region", "identity_type", "name", "verification_status",
+    "feedback_forwarding_enabled", "configuration_set_name",
+    "dkim_signing_enabled", "dkim_status", "dkim_origin", "dkim_tokens", "dkim_next_key_length",
+    "dkim_current_key_length", "dkim_last_key_generation_at",
+    "mail_from_domain", "mail_from_status", "mail_from_behavior",
+    "last_checked_at", "last_success_at", "verification_error",
+    "soa_primary_name_server", "soa_admin_email", "soa_serial_number",
+)  # fmt: skip
+
+
 def identity_detail(account: Account, region: Region, name: str) -> IdentityDetail | None:
-    """The identity `name` of `account` in `region`, with its tags and policies."""
+    """The identity `name` of `account` in `region` (`DETAIL_FIELDS`), with its tags and
+    policies."""
     with connection.cursor() as cursor:
         cursor.execute(_identity_detail_sql(), [account.pk, region.pk, name])
         row = cursor.fetchone()
     if row is None:
         return None
-    identity, offset = _instance(Identity, row, 0)
+    identity, offset = _instance(Identity, row, 0, DETAIL_FIELDS)
     identity.account = account
     identity.region = region
     return IdentityDetail(
@@ -96,7 +112,8 @@ def _identity_detail_sql() -> str:
     tags = _json_pairs(Tag, "key", "value", parent="identity")
     policies = _json_pairs(IdentityPolicy, "name", "document", parent="identity")
     return (
-        f"SELECT {_columns(Identity, 'i')}, {tags}, {policies} FROM {_q(identity.db_table)} i "  # noqa: S608
+        f"SELECT {_columns(Identity, 'i', DETAIL_FIELDS)}, {tags}, {policies} "  # noqa: S608
+        f"FROM {_q(identity.db_table)} i "
         f"WHERE i.{_column(Identity, 'account')} = %s AND i.{_column(Identity, 'region')} = %s "
         f"AND i.{_column(Identity, 'name')} = %s"
     )
@@ -119,8 +136,18 @@ def _json_pairs(model: type[Model], first: str, second: str, *, parent: str) -> 
     )
 
 
-def _columns(model: type[Model], alias: str) -> str:
-    return ", ".join(f"{alias}.{_q(str(field.column))}" for field in model._meta.concrete_fields)
+def _columns(model: type[Model], alias: str, names: Sequence[str] | None = None) -> str:
+    return ", ".join(f"{alias}.{_q(str(field.column))}" for field in _fields(model, names))
+
+
+def _fields(model: type[Model], names: Sequence[str] | None) -> list[Any]:
+    """The concrete fields named (all of them when `names` is None), in the model's order, as
+    Model.from_db expects the values of a partial row."""
+    fields = model._meta.concrete_fields
+    if names is None:
+        return list(fields)
+    wanted = {model._meta.get_field(name).name for name in names}
+    return [field for field in fields if field.name in wanted]
 
 
 def _column(model: type[Model], field_name: str) -> str:
@@ -133,28 +160,33 @@ def _q(name: str) -> str:
 
 
 # --- rows to objects --------------------------------------------------------------------------
-def _instance(model: type[M], row: tuple[Any, ...], offset: int) -> tuple[M, int]:
-    """The model instance whose concrete fields start at row[offset], and the next offset."""
-    names, converters = _loading(model)
-    values = list(row[offset : offset + len(names)])
+def _instance(
+    model: type[M], row: tuple[Any, ...], offset: int, names: Sequence[str] | None = None
+) -> tuple[M, int]:
+    """The model instance whose fields (`names`, or all) start at row[offset], and the next
+    offset. Fields left out are deferred, loaded on first access."""
+    attnames, converters = _loading(model, None if names is None else tuple(names))
+    values = list(row[offset : offset + len(attnames)])
     for index, convert, column in converters:
         values[index] = convert(values[index], column, connection)
-    return model.from_db(connection.alias, names, values), offset + len(names)
+    return model.from_db(connection.alias, attnames, values), offset + len(attnames)
 
 
 @cache
-def _loading(model: type[Model]) -> tuple[list[str], list[tuple[int, Any, Any]]]:
-    """The attribute names of `model`'s concrete fields, and the converters the ORM would apply
-    to their values from this database (SQLite's booleans and datetimes, JSON decoding...)."""
-    names, converters = [], []
-    for index, field in enumerate(model._meta.concrete_fields):
-        names.append(field.attname)
+def _loading(
+    model: type[Model], names: tuple[str, ...] | None
+) -> tuple[list[str], list[tuple[int, Any, Any]]]:
+    """The attribute names of the fields, and the converters the ORM would apply to their
+    values from this database (SQLite's booleans and datetimes, JSON decoding...)."""
+    attnames, converters = [], []
+    for index, field in enumerate(_fields(model, names)):
+        attnames.append(field.attname)
         column = field.get_col(model._meta.db_table)
         for convert in connection.ops.get_db_converters(column) + column.get_db_converters(
             connection
         ):
             converters.append((index, convert, column))
-    return names, converters
+    return attnames, converters
 
 
 def _pairs(aggregated: Any) -> list[tuple[str, str]]:

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db.models import Model
 
 from accounts.models import AccessKey, Account, Region
 from api import reads
+from api.identities import get_email_identity
+from api.wire import Call
 from identities.models import Identity, IdentityPolicy, Tag
 
 
-def field_values(instance: Model) -> dict[str, Any]:
-    return {
-        field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields
-    }
+def field_values(instance: Model, names: Sequence[str] | None = None) -> dict[str, Any]:
+    fields = (
+        instance._meta.concrete_fields
+        if names is None
+        else [instance._meta.get_field(name) for name in names]
+    )
+    return {field.attname: getattr(instance, field.attname) for field in fields}
 
 
 def test_signer_loads_the_key_its_account_and_the_region(account: Account, region: Region) -> None:
@@ -66,7 +71,10 @@ def test_identity_detail_matches_the_orm_with_tags_and_policies_in_order(
     detail = reads.identity_detail(account, region, "reads.example.com")
 
     assert detail is not None
-    assert field_values(detail.identity) == field_values(Identity.objects.get(pk=identity.pk))
+    loaded = Identity.objects.only(*reads.DETAIL_FIELDS).get(pk=identity.pk)
+    assert field_values(detail.identity, reads.DETAIL_FIELDS) == field_values(
+        loaded, reads.DETAIL_FIELDS
+    )
     assert detail.identity.region == region
     assert detail.tags == [("alpha", ""), ("zeta", "last")]
     assert detail.policies == [("send-a", '{"a": "é"}'), ("send-b", '{"b": 1}')]
@@ -98,3 +106,20 @@ def test_identity_detail_is_scoped_to_the_account_and_region(
     assert other is not None
     assert other.tags == [("k", "")]
     assert reads.identity_detail(account, region, "absent.example.com") is None
+
+
+def test_get_email_identity_answers_from_the_one_detail_query(
+    account: Account,
+    region: Region,
+    make_domain: Callable[..., Identity],
+    django_assert_num_queries: Any,
+) -> None:
+    make_domain("answer.example.com", mail_from_domain="bounce.answer.example.com")
+    key, _ = AccessKey.issue(account)
+    call = Call(account=account, region=region, access_key=key)
+
+    with django_assert_num_queries(1):  # no deferred field loaded on the way
+        answer = get_email_identity(call, "answer.example.com")
+
+    assert answer["MailFromAttributes"]["MailFromDomain"] == "bounce.answer.example.com"
+    assert len(answer["DkimAttributes"]["Tokens"]) == 3
