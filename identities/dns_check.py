@@ -46,7 +46,6 @@ from .models import (
     DkimKey,
     Identity,
     IdentityEvent,
-    IdentityType,
     RecordCheck,
     VerificationStatus,
 )
@@ -250,12 +249,13 @@ def claim_due(now: datetime | None = None, limit: int = CHUNK_SIZE) -> list[int]
 
 
 def claim_one(identity_id: int, now: datetime | None = None) -> bool:
-    """Lease one domain identity for "Check now", due or not; False if a sweep holds it."""
+    """Lease one identity for "Check now", due or not; False if a sweep holds it (or DNS has
+    nothing to check: `dns_checked`)."""
     now = now or timezone.now()
     return bool(
-        Identity.objects.filter(
-            _free(now), pk=identity_id, identity_type=IdentityType.DOMAIN
-        ).update(check_lease_until=_lease_token(now))
+        Identity.objects.dns_checked()
+        .filter(_free(now), pk=identity_id)
+        .update(check_lease_until=_lease_token(now))
     )
 
 

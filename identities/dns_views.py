@@ -65,7 +65,7 @@ def check_now(request: HttpRequest, region: str, name: str) -> HttpResponse:
         messages.info(
             request,
             "Email address identities are verified with the link in the verification email, "
-            "not through DNS.",
+            "not through DNS; only a custom MAIL FROM domain is checked there.",
         )
     return _back_to_identity(request, identity)
 

@@ -640,12 +640,12 @@ class Identity(models.Model):
     def request_check_now(self, now: datetime | None = None, actor: str = "") -> bool:
         """Check now: due at once; a FAILED setup is restarted to PENDING with a fresh 72-hour
         window (SES: "stops checking; setup must be restarted" — this button restarts it).
-        False for an email address identity, which DNS does not verify."""
-        if not self.is_domain:
+        False for an email address without a custom MAIL FROM: DNS has nothing to check."""
+        if not self.is_domain and not self.mail_from_domain:
             return False
         now = now or timezone.now()
         events: list[IdentityEvent] = []
-        if self.dkim_status == VerificationStatus.FAILED:
+        if self.is_domain and self.dkim_status == VerificationStatus.FAILED:
             old_identity = self.verification_status
             self._set_dkim_status(VerificationStatus.PENDING, now)
             events.append(self._status_event("DKIM", "FAILED", "PENDING", now))

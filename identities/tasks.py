@@ -125,7 +125,7 @@ def check_identities(*, identity_ids: list[int]) -> int:
 def check_identity_now(*, identity_id: int) -> int:
     """Check now: one identity at once, unless a sweep is checking it right now."""
     if not dns_check.claim_one(identity_id):
-        log.info("no check now (gone, not a domain, or being checked) identity=%s", identity_id)
+        log.info("no check now (gone, nothing in DNS, or being checked) identity=%s", identity_id)
         return 0
     return dns_check.run_checks([identity_id])
 

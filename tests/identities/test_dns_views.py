@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Account
-from identities import records, tasks
+from identities import dns_check, records, tasks
 from identities.models import DkimKey, DnsServer, Identity, IdentityEvent
 from identities.provisioning import EasyDkim
 from identities.resolver import Query, resolve_all_sync
@@ -111,8 +111,30 @@ def test_check_now_email_identity_is_not_checked(
     assert queued_tasks() == []
     assert flashes(response) == [
         "Email address identities are verified with the link in the verification email, not "
-        "through DNS."
+        "through DNS; only a custom MAIL FROM domain is checked there."
     ]
+
+
+def test_check_now_email_identity_with_mail_from_checks_it(
+    owner_client: Client,
+    make_email: Callable[..., Identity],
+    queued_tasks: QueuedTasks,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    email = make_email("a@example.net")
+    email.set_mail_from("bounce.example.net", "USE_DEFAULT_VALUE")
+    Identity.objects.filter(pk=email.pk).update(mail_from_status="FAILED", next_check_at=None)
+
+    page = owner_client.get(url("detail", email)).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(url("check_now", email))
+
+    assert ">Check now</button>" in page
+    assert queued_tasks() == [("identities.tasks.check_identity_now", {"identity_id": email.pk})]
+    assert flashes(response) == ["A DNS check of a@example.net is on its way."]
+    email.refresh_from_db()
+    assert (email.mail_from_status, email.dkim_status) == ("PENDING", "NOT_STARTED")
+    assert dns_check.claim_one(email.pk)
 
 
 @pytest.mark.parametrize("view", ["check_now", "publish_records"])
