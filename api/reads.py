@@ -45,6 +45,12 @@ class IdentityDetail:
     policies: list[tuple[str, str]]  # (name, document), ordered by name
 
 
+# What authentication and the operations use of the key and its account; other fields load on
+# first access, as with QuerySet.only().
+SIGNER_KEY_FIELDS = ("id", "account", "access_key_id", "secret_encrypted", "status", "last_used_at")
+SIGNER_ACCOUNT_FIELDS = ("id", "name")
+
+
 def signer(access_key_id: str, region_code: str) -> Signer | None:
     """The active key named `access_key_id`, or None if there is none."""
     with connection.cursor() as cursor:
@@ -52,8 +58,8 @@ def signer(access_key_id: str, region_code: str) -> Signer | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    key, offset = _instance(AccessKey, row, 0)
-    key.account, offset = _instance(Account, row, offset)
+    key, offset = _instance(AccessKey, row, 0, SIGNER_KEY_FIELDS)
+    key.account, offset = _instance(Account, row, offset, SIGNER_ACCOUNT_FIELDS)
     region = None
     if row[offset] is not None:  # the region's primary key: NULL when the LEFT JOIN missed
         region, offset = _instance(Region, row, offset)
@@ -98,7 +104,8 @@ def _signer_sql() -> str:
     key_table, account_table = _q(AccessKey._meta.db_table), _q(Account._meta.db_table)
     key_account, key_id = _column(AccessKey, "account"), _column(AccessKey, "access_key_id")
     return (
-        f"SELECT {_columns(AccessKey, 'k')}, {_columns(Account, 'a')}, {_columns(Region, 'r')} "  # noqa: S608
+        f"SELECT {_columns(AccessKey, 'k', SIGNER_KEY_FIELDS)}, "  # noqa: S608
+        f"{_columns(Account, 'a', SIGNER_ACCOUNT_FIELDS)}, {_columns(Region, 'r')} "
         f"FROM {key_table} k JOIN {account_table} a ON a.{_column(Account, 'id')} = k.{key_account} "
         f"LEFT JOIN {_q(Region._meta.db_table)} r "
         f"ON r.{_column(Region, 'code')} = %s AND r.{_column(Region, 'enabled')} = %s "
