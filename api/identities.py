@@ -21,7 +21,7 @@ from identities.models import (
 )
 
 from . import reads
-from .errors import bad_request, not_found
+from .errors import ApiError, bad_request, not_found
 from .pagination import keyset_page, list_scope, page_size
 from .wire import Call, compact, epoch, path_value, query_value
 
@@ -38,24 +38,28 @@ DEED_NOT_SUPPORTED = (
 # --- shared -----------------------------------------------------------------------------------
 def find_identity(call: Call, raw_name: str) -> Identity:
     """The caller's identity of that name in the call's region, or NotFoundException."""
-    name = path_value(raw_name, "EmailIdentity")
-    identity = (
-        Identity.objects.in_scope(call.account, call.region).filter(name=_stored_name(name)).first()
-    )
+    name, stored = _names(raw_name)
+    identity = Identity.objects.in_scope(call.account, call.region).filter(name=stored).first()
     if identity is None:
-        raise not_found(f"Email identity {name} does not exist in {call.region.code}.")
+        raise _not_found(call, name)
     identity.region = call.region  # already loaded; saves a query for the DKIM zone
     return identity
 
 
-def _stored_name(name: str) -> str:
-    """The name as stored: domains IDNA-encoded and lower-cased (Example.COM finds example.com)."""
+def _names(raw_name: str) -> tuple[str, str]:
+    """The EmailIdentity path value as given, and as stored: domains IDNA-encoded and
+    lower-cased (Example.COM finds example.com)."""
+    name = path_value(raw_name, "EmailIdentity")
     if validators.looks_like_email(name):
-        return name
+        return name, name
     try:
-        return validators.normalize_domain(name)
+        return name, validators.normalize_domain(name)
     except ValidationError:
-        return name
+        return name, name
+
+
+def _not_found(call: Call, name: str) -> ApiError:
+    return not_found(f"Email identity {name} does not exist in {call.region.code}.")
 
 
 def dkim_attributes(identity: Identity) -> dict[str, Any]:
@@ -179,12 +183,12 @@ def _byodkim(attributes: dict[str, Any]) -> provisioning.Byodkim:
 
 # --- GetEmailIdentity, ListEmailIdentities, DeleteEmailIdentity -------------------------------
 def get_email_identity(call: Call, email_identity: str) -> dict[str, Any]:
-    name = path_value(email_identity, "EmailIdentity")
+    name, stored = _names(email_identity)
     # One query for the identity, its tags and its policies: this is the API's most frequent
     # call (api.reads).
-    detail = reads.identity_detail(call.account, call.region, _stored_name(name))
+    detail = reads.identity_detail(call.account, call.region, stored)
     if detail is None:
-        raise not_found(f"Email identity {name} does not exist in {call.region.code}.")
+        raise _not_found(call, name)
     identity = detail.identity
     return compact(
         {

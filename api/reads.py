@@ -8,26 +8,24 @@ machine), and every API call starts with them: GetEmailIdentity used to make fiv
 - `signer`: the access key, its account and the signed-for region (when enabled), one JOIN;
 - `identity_detail`: an identity with its tags and policies, aggregated as JSON in the row.
 
-Table and column names come from the models' `_meta`, so a migration that adds a field needs no
-change here; rows become model instances through `Model.from_db`, as the ORM's own do.
+Table and column names come from the models' `_meta` and rows become model instances as the
+ORM's own do (`sesconsole.sql`).
 `tests/api/test_reads.py` checks the answers against the ORM's.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 
 from django.db import connection
 from django.db.models import Model
 
 from accounts.models import AccessKey, Account, Region
 from identities.models import Identity, IdentityPolicy, Tag
-
-M = TypeVar("M", bound=Model)
+from sesconsole import sql
 
 
 @dataclass(frozen=True)
@@ -58,11 +56,11 @@ def signer(access_key_id: str, region_code: str) -> Signer | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    key, offset = _instance(AccessKey, row, 0, SIGNER_KEY_FIELDS)
-    key.account, offset = _instance(Account, row, offset, SIGNER_ACCOUNT_FIELDS)
+    key, offset = sql.instance(AccessKey, row, 0, SIGNER_KEY_FIELDS)
+    key.account, offset = sql.instance(Account, row, offset, SIGNER_ACCOUNT_FIELDS)
     region = None
     if row[offset] is not None:  # the region's primary key: NULL when the LEFT JOIN missed
-        region, offset = _instance(Region, row, offset)
+        region, offset = sql.instance(Region, row, offset)
     return Signer(key=key, region=region)
 
 
@@ -88,7 +86,7 @@ def identity_detail(account: Account, region: Region, name: str) -> IdentityDeta
         row = cursor.fetchone()
     if row is None:
         return None
-    identity, offset = _instance(Identity, row, 0, DETAIL_FIELDS)
+    identity, offset = sql.instance(Identity, row, 0, DETAIL_FIELDS)
     identity.account = account
     identity.region = region
     return IdentityDetail(
@@ -101,99 +99,45 @@ def identity_detail(account: Account, region: Region, name: str) -> IdentityDeta
 # value is a query parameter, hence the S608 ("SQL built from strings") exemptions.
 @cache
 def _signer_sql() -> str:
-    key_table, account_table = _q(AccessKey._meta.db_table), _q(Account._meta.db_table)
-    key_account, key_id = _column(AccessKey, "account"), _column(AccessKey, "access_key_id")
+    key_account, key_id = sql.column(AccessKey, "account"), sql.column(AccessKey, "access_key_id")
     return (
-        f"SELECT {_columns(AccessKey, 'k', SIGNER_KEY_FIELDS)}, "  # noqa: S608
-        f"{_columns(Account, 'a', SIGNER_ACCOUNT_FIELDS)}, {_columns(Region, 'r')} "
-        f"FROM {key_table} k JOIN {account_table} a ON a.{_column(Account, 'id')} = k.{key_account} "
-        f"LEFT JOIN {_q(Region._meta.db_table)} r "
-        f"ON r.{_column(Region, 'code')} = %s AND r.{_column(Region, 'enabled')} = %s "
-        f"WHERE k.{key_id} = %s AND k.{_column(AccessKey, 'status')} = %s"
+        f"SELECT {sql.columns(AccessKey, 'k', SIGNER_KEY_FIELDS)}, "  # noqa: S608
+        f"{sql.columns(Account, 'a', SIGNER_ACCOUNT_FIELDS)}, {sql.columns(Region, 'r')} "
+        f"FROM {sql.table(AccessKey)} k JOIN {sql.table(Account)} a "
+        f"ON a.{sql.column(Account, 'id')} = k.{key_account} "
+        f"LEFT JOIN {sql.table(Region)} r "
+        f"ON r.{sql.column(Region, 'code')} = %s AND r.{sql.column(Region, 'enabled')} = %s "
+        f"WHERE k.{key_id} = %s AND k.{sql.column(AccessKey, 'status')} = %s"
     )
 
 
 @cache
 def _identity_detail_sql() -> str:
-    identity = Identity._meta
     tags = _json_pairs(Tag, "key", "value", parent="identity")
     policies = _json_pairs(IdentityPolicy, "name", "document", parent="identity")
     return (
-        f"SELECT {_columns(Identity, 'i', DETAIL_FIELDS)}, {tags}, {policies} "  # noqa: S608
-        f"FROM {_q(identity.db_table)} i "
-        f"WHERE i.{_column(Identity, 'account')} = %s AND i.{_column(Identity, 'region')} = %s "
-        f"AND i.{_column(Identity, 'name')} = %s"
+        f"SELECT {sql.columns(Identity, 'i', DETAIL_FIELDS)}, {tags}, {policies} "  # noqa: S608
+        f"FROM {sql.table(Identity)} i "
+        f"WHERE i.{sql.column(Identity, 'account')} = %s "
+        f"AND i.{sql.column(Identity, 'region')} = %s AND i.{sql.column(Identity, 'name')} = %s"
     )
 
 
 def _json_pairs(model: type[Model], first: str, second: str, *, parent: str) -> str:
     """A scalar subquery: the child rows of `i` as a JSON array of [first, second], by first."""
-    table = _q(model._meta.db_table)
-    a, b, fk = _column(model, first), _column(model, second), _column(model, parent)
+    table = sql.table(model)
+    a, b, fk = sql.column(model, first), sql.column(model, second), sql.column(model, parent)
     if connection.vendor == "postgresql":
         return (
             f"(SELECT json_agg(json_build_array(c.{a}, c.{b}) ORDER BY c.{a}) "  # noqa: S608
-            f"FROM {table} c WHERE c.{fk} = i.{_column(Identity, 'id')})"
+            f"FROM {table} c WHERE c.{fk} = i.{sql.column(Identity, 'id')})"
         )
     # SQLite before 3.44 has no ORDER BY inside an aggregate; it aggregates in the order of
     # an ordered subquery.
     return (
         f"(SELECT json_group_array(json_array(c.{a}, c.{b})) FROM (SELECT {a}, {b} FROM {table} "  # noqa: S608
-        f"WHERE {fk} = i.{_column(Identity, 'id')} ORDER BY {a}) c)"
+        f"WHERE {fk} = i.{sql.column(Identity, 'id')} ORDER BY {a}) c)"
     )
-
-
-def _columns(model: type[Model], alias: str, names: Sequence[str] | None = None) -> str:
-    return ", ".join(f"{alias}.{_q(str(field.column))}" for field in _fields(model, names))
-
-
-def _fields(model: type[Model], names: Sequence[str] | None) -> list[Any]:
-    """The concrete fields named (all of them when `names` is None), in the model's order, as
-    Model.from_db expects the values of a partial row."""
-    fields = model._meta.concrete_fields
-    if names is None:
-        return list(fields)
-    wanted = {model._meta.get_field(name).name for name in names}
-    return [field for field in fields if field.name in wanted]
-
-
-def _column(model: type[Model], field_name: str) -> str:
-    # Only concrete fields are named here; each has a column.
-    return _q(str(model._meta.get_field(field_name).column))  # type: ignore[union-attr]
-
-
-def _q(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
-# --- rows to objects --------------------------------------------------------------------------
-def _instance(
-    model: type[M], row: tuple[Any, ...], offset: int, names: Sequence[str] | None = None
-) -> tuple[M, int]:
-    """The model instance whose fields (`names`, or all) start at row[offset], and the next
-    offset. Fields left out are deferred, loaded on first access."""
-    attnames, converters = _loading(model, None if names is None else tuple(names))
-    values = list(row[offset : offset + len(attnames)])
-    for index, convert, column in converters:
-        values[index] = convert(values[index], column, connection)
-    return model.from_db(connection.alias, attnames, values), offset + len(attnames)
-
-
-@cache
-def _loading(
-    model: type[Model], names: tuple[str, ...] | None
-) -> tuple[list[str], list[tuple[int, Any, Any]]]:
-    """The attribute names of the fields, and the converters the ORM would apply to their
-    values from this database (SQLite's booleans and datetimes, JSON decoding...)."""
-    attnames, converters = [], []
-    for index, field in enumerate(_fields(model, names)):
-        attnames.append(field.attname)
-        column = field.get_col(model._meta.db_table)
-        for convert in connection.ops.get_db_converters(column) + column.get_db_converters(
-            connection
-        ):
-            converters.append((index, convert, column))
-    return attnames, converters
 
 
 def _pairs(aggregated: Any) -> list[tuple[str, str]]:

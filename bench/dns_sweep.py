@@ -147,22 +147,13 @@ def sweep() -> int:
 def run_soa_follow_ups() -> tuple[int, int]:
     """Run the refresh_zone_soa tasks the sweep queued; (tasks, identities given an SOA)."""
     from identities import tasks
-    from sesconsole.celery import app
+    from tests.support.broker import drain_published
 
     done = recorded = 0
-    with app.connection_for_read() as connection:
-        queue = connection.SimpleQueue("celery")
-        while True:
-            try:
-                message = queue.get(block=False)
-            except queue.Empty:
-                break
-            _args, kwargs, _embed = message.decode()
-            message.ack()
-            if message.headers["task"] == tasks.refresh_zone_soa.name:
-                recorded += tasks.refresh_zone_soa.run(**kwargs)
-                done += 1
-        queue.close()
+    for headers, kwargs in drain_published():
+        if headers["task"] == tasks.refresh_zone_soa.name:
+            recorded += tasks.refresh_zone_soa.run(**kwargs)
+            done += 1
     return done, recorded
 
 

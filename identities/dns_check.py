@@ -34,9 +34,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Field, Model, Prefetch, Q, prefetch_related_objects
+from django.db.models import F, Model, Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 
+from sesconsole import sql
 from sesconsole.enqueue import enqueue_after_commit
 
 from . import diagnosis, records
@@ -358,8 +359,8 @@ def _insert_rows(model: type[Model], fields: Sequence[str], rows: Sequence[_Row]
     """
     if not rows:
         return
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(_column(model, name) for name in fields)
+    table = sql.table(model)
+    columns = ", ".join(sql.column(model, name) for name in fields)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
@@ -374,12 +375,6 @@ def _insert_rows(model: type[Model], fields: Sequence[str], rows: Sequence[_Row]
                 f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(batch))}",  # noqa: S608
                 [value for row in batch for value in row],
             )
-
-
-def _column(model: type[Model], name: str) -> str:
-    field = model._meta.get_field(name)
-    assert isinstance(field, Field)  # a concrete field (a reverse relation has no column)
-    return connection.ops.quote_name(str(field.column))
 
 
 def record_results(results: Sequence[IdentityResult], now: datetime | None = None) -> int:

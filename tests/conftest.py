@@ -38,22 +38,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def queued_tasks() -> Callable[[], list[tuple[str, dict[str, Any]]]]:
     """Read back (task name, kwargs) of every message published since the fixture started."""
-    from sesconsole.celery import app
+    from tests.support.broker import drain_published
 
     def drain() -> list[tuple[str, dict[str, Any]]]:
-        found = []
-        with app.connection_for_read() as connection:
-            queue = connection.SimpleQueue("celery")
-            while True:
-                try:
-                    message = queue.get(block=False)
-                except queue.Empty:
-                    break
-                _args, kwargs, _embed = message.decode()
-                found.append((message.headers["task"], kwargs))
-                message.ack()
-            queue.close()
-        return found
+        return [(headers["task"], kwargs) for headers, kwargs in drain_published()]
 
     drain()  # start empty: other tests' messages are not this test's
     return drain

@@ -14,7 +14,7 @@ from django.test import Client
 
 from accounts.models import Region
 from sesconsole import logs
-from sesconsole.celery import app
+from tests.support.broker import drain_published
 
 
 def record(message: str = "identity created identity=%s", *args: Any, **extra: Any) -> Any:
@@ -121,18 +121,7 @@ def test_a_request_log_line_and_its_queued_task_carry_the_request_id(
 
 
 def drain() -> list[dict[str, Any]]:
-    found = []
-    with app.connection_for_read() as connection:
-        queue = connection.SimpleQueue("celery")
-        while True:
-            try:
-                message = queue.get(block=False)
-            except queue.Empty:
-                break
-            found.append(dict(message.headers))
-            message.ack()
-        queue.close()
-    return found
+    return [headers for headers, _kwargs in drain_published()]
 
 
 def test_a_task_logs_with_its_id_and_the_request_behind_it(collected: Collect) -> None:

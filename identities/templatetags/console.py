@@ -44,7 +44,6 @@ def status_indicator(status: str, label: str = "") -> SafeString:
     )
 
 
-@register.filter
 def path_segment(value: str) -> str:
     """Quote an identity name for a URL path exactly as reverse() quotes `<path:name>`."""
     return quote(str(value), safe=PATH_SAFE)
