@@ -58,6 +58,16 @@ def _names(raw_name: str) -> tuple[str, str]:
         return name, name
 
 
+def identity_to_preload(path: dict[str, str]) -> str | None:
+    """The stored name of the path's EmailIdentity, for authentication to read along
+    (`Route.preload`); None if the name is not valid: the operation refuses it once the caller
+    is authenticated."""
+    try:
+        return _names(path["email_identity"])[1]
+    except (ApiError, ValidationError):
+        return None
+
+
 def _not_found(call: Call, name: str) -> ApiError:
     return not_found(f"Email identity {name} does not exist in {call.region.code}.")
 
@@ -185,8 +195,12 @@ def _byodkim(attributes: dict[str, Any]) -> provisioning.Byodkim:
 def get_email_identity(call: Call, email_identity: str) -> dict[str, Any]:
     name, stored = _names(email_identity)
     # One query for the identity, its tags and its policies: this is the API's most frequent
-    # call (api.reads).
-    detail = reads.identity_detail(call.account, call.region, stored)
+    # call (api.reads). Usually authentication has read it already, in its own statement.
+    preloaded = call.preloaded
+    if preloaded is not None and preloaded.name == stored:
+        detail = preloaded.detail
+    else:
+        detail = reads.identity_detail(call.account, call.region, stored)
     if detail is None:
         raise _not_found(call, name)
     identity = detail.identity

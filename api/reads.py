@@ -8,6 +8,9 @@ machine), and every API call starts with them: GetEmailIdentity used to make fiv
 - `signer`: the access key, its account and the signed-for region (when enabled), one JOIN;
 - `identity_detail`: an identity with its tags and policies, aggregated as JSON in the row.
 
+For a caller whose signature is already verified, `signer(..., identity_name=...)` reads both in
+one statement (api.auth explains when): GetEmailIdentity then costs one round trip.
+
 Table and column names come from the models' `_meta` and rows become model instances as the
 ORM's own do (`sesconsole.sql`).
 `tests/api/test_reads.py` checks the answers against the ORM's.
@@ -29,18 +32,27 @@ from sesconsole import sql
 
 
 @dataclass(frozen=True)
+class IdentityDetail:
+    identity: Identity
+    tags: list[tuple[str, str]]  # (key, value), ordered by key
+    policies: list[tuple[str, str]]  # (name, document), ordered by name
+
+
+@dataclass(frozen=True)
+class Preloaded:
+    """The identity named `name` (as stored), read along with the signer; None: there is none."""
+
+    name: str
+    detail: IdentityDetail | None
+
+
+@dataclass(frozen=True)
 class Signer:
     """An active access key (with its account loaded) and the region it signed for."""
 
     key: AccessKey
     region: Region | None  # None: no such region, or the operator disabled it
-
-
-@dataclass(frozen=True)
-class IdentityDetail:
-    identity: Identity
-    tags: list[tuple[str, str]]  # (key, value), ordered by key
-    policies: list[tuple[str, str]]  # (name, document), ordered by name
+    preloaded: Preloaded | None = None  # with signer(..., identity_name=...)
 
 
 # What authentication and the operations use of the key and its account; other fields load on
@@ -49,10 +61,20 @@ SIGNER_KEY_FIELDS = ("id", "account", "access_key_id", "secret_encrypted", "stat
 SIGNER_ACCOUNT_FIELDS = ("id", "name")
 
 
-def signer(access_key_id: str, region_code: str) -> Signer | None:
-    """The active key named `access_key_id`, or None if there is none."""
-    with connection.cursor() as cursor:
-        cursor.execute(_signer_sql(), [region_code, True, access_key_id, AccessKey.Status.ACTIVE])
+def signer(access_key_id: str, region_code: str, identity_name: str | None = None) -> Signer | None:
+    """The active key named `access_key_id`, or None if there is none.
+
+    With `identity_name`, the same statement also reads that identity of the key's account in
+    the region, as `identity_detail` does. That reads tenant data before the caller is known to
+    hold the key: use it only once the request's signature has been verified.
+    """
+    with_identity = identity_name is not None
+    params: list[Any] = [region_code, True]
+    if with_identity:
+        params.append(identity_name)
+    params += [access_key_id, AccessKey.Status.ACTIVE]
+    with sql.prepared_cursor() as cursor:
+        cursor.execute(_signer_sql(with_identity), params)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -60,8 +82,15 @@ def signer(access_key_id: str, region_code: str) -> Signer | None:
     key.account, offset = sql.instance(Account, row, offset, SIGNER_ACCOUNT_FIELDS)
     region = None
     if row[offset] is not None:  # the region's primary key: NULL when the LEFT JOIN missed
-        region, offset = sql.instance(Region, row, offset)
-    return Signer(key=key, region=region)
+        region = sql.instance(Region, row, offset)[0]
+    offset += sql.width(Region)
+    preloaded = None
+    if identity_name is not None:
+        detail = None
+        if region is not None and row[offset] is not None:  # the identity's primary key
+            detail = _detail(row, offset, key.account, region)
+        preloaded = Preloaded(name=identity_name, detail=detail)
+    return Signer(key=key, region=region, preloaded=preloaded)
 
 
 # What GetEmailIdentity answers with. Any other field of the identity loads on first access
@@ -81,12 +110,17 @@ DETAIL_FIELDS = (
 def identity_detail(account: Account, region: Region, name: str) -> IdentityDetail | None:
     """The identity `name` of `account` in `region` (`DETAIL_FIELDS`), with its tags and
     policies."""
-    with connection.cursor() as cursor:
+    with sql.prepared_cursor() as cursor:
         cursor.execute(_identity_detail_sql(), [account.pk, region.pk, name])
         row = cursor.fetchone()
     if row is None:
         return None
-    identity, offset = sql.instance(Identity, row, 0, DETAIL_FIELDS)
+    return _detail(row, 0, account, region)
+
+
+def _detail(row: tuple[Any, ...], offset: int, account: Account, region: Region) -> IdentityDetail:
+    """The identity whose `_identity_columns` start at row[offset]."""
+    identity, offset = sql.instance(Identity, row, offset, DETAIL_FIELDS)
     identity.account = account
     identity.region = region
     return IdentityDetail(
@@ -98,29 +132,47 @@ def identity_detail(account: Account, region: Region, name: str) -> IdentityDeta
 # The SQL below is put together from model metadata (table and column names) only; every
 # value is a query parameter, hence the S608 ("SQL built from strings") exemptions.
 @cache
-def _signer_sql() -> str:
+def _signer_sql(with_identity: bool) -> str:
     key_account, key_id = sql.column(AccessKey, "account"), sql.column(AccessKey, "access_key_id")
-    return (
-        f"SELECT {sql.columns(AccessKey, 'k', SIGNER_KEY_FIELDS)}, "  # noqa: S608
-        f"{sql.columns(Account, 'a', SIGNER_ACCOUNT_FIELDS)}, {sql.columns(Region, 'r')} "
+    region_code = sql.column(Region, "code")
+    selected = (
+        f"{sql.columns(AccessKey, 'k', SIGNER_KEY_FIELDS)}, "
+        f"{sql.columns(Account, 'a', SIGNER_ACCOUNT_FIELDS)}, {sql.columns(Region, 'r')}"
+    )
+    joins = (
         f"FROM {sql.table(AccessKey)} k JOIN {sql.table(Account)} a "
         f"ON a.{sql.column(Account, 'id')} = k.{key_account} "
         f"LEFT JOIN {sql.table(Region)} r "
-        f"ON r.{sql.column(Region, 'code')} = %s AND r.{sql.column(Region, 'enabled')} = %s "
+        f"ON r.{region_code} = %s AND r.{sql.column(Region, 'enabled')} = %s"
+    )
+    if with_identity:
+        selected += f", {_identity_columns()}"
+        joins += (
+            f" LEFT JOIN {sql.table(Identity)} i "
+            f"ON i.{sql.column(Identity, 'account')} = k.{key_account} "
+            f"AND i.{sql.column(Identity, 'region')} = r.{region_code} "
+            f"AND i.{sql.column(Identity, 'name')} = %s"
+        )
+    return (
+        f"SELECT {selected} {joins} "
         f"WHERE k.{key_id} = %s AND k.{sql.column(AccessKey, 'status')} = %s"
     )
 
 
 @cache
 def _identity_detail_sql() -> str:
-    tags = _json_pairs(Tag, "key", "value", parent="identity")
-    policies = _json_pairs(IdentityPolicy, "name", "document", parent="identity")
     return (
-        f"SELECT {sql.columns(Identity, 'i', DETAIL_FIELDS)}, {tags}, {policies} "  # noqa: S608
-        f"FROM {sql.table(Identity)} i "
+        f"SELECT {_identity_columns()} FROM {sql.table(Identity)} i "  # noqa: S608
         f"WHERE i.{sql.column(Identity, 'account')} = %s "
         f"AND i.{sql.column(Identity, 'region')} = %s AND i.{sql.column(Identity, 'name')} = %s"
     )
+
+
+def _identity_columns() -> str:
+    """The identity `i`'s DETAIL_FIELDS, then its tags and its policies as JSON (`_detail`)."""
+    tags = _json_pairs(Tag, "key", "value", parent="identity")
+    policies = _json_pairs(IdentityPolicy, "name", "document", parent="identity")
+    return f"{sql.columns(Identity, 'i', DETAIL_FIELDS)}, {tags}, {policies}"
 
 
 def _json_pairs(model: type[Model], first: str, second: str, *, parent: str) -> str:

@@ -6,7 +6,8 @@ Usage::
     credential = parse_authorization(request)       # SigV4Error if the header is absent/malformed
     key = lookup(credential.access_key_id)          # the view; unknown or inactive key ->
                                                     #   raise unknown_key_error()
-    verify(request, credential, key.secret, now)    # SigV4Error unless the signature holds
+    signing_key = derive_signing_key(key.secret, credential)  # the view may cache it per day
+    verify(request, credential, signing_key, now)   # SigV4Error unless the signature holds
 
 The canonical request, string to sign and signing key come from botocore's own ``SigV4Auth`` (the
 code that signs every boto3/aws-cli request we serve), fed with the received request rather than
@@ -17,6 +18,10 @@ re-implemented here. Only three things are done by hand, each because botocore i
 - the query string is normalised to RFC 3986 encoding first (botocore signs a URL's query as-is,
   trusting that it encoded it itself);
 - the clock-skew and scope checks, which only a server makes.
+
+The signing key is SigV4's own: derived from the secret for one day, region and service
+(`derive_signing_key`, the HMAC chain botocore's `SigV4Auth.signature` runs), so that a server
+can keep it for the day instead of reading the secret on every request.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from functools import cached_property
 from urllib.parse import quote, unquote_to_bytes
 
 from botocore.auth import SIGV4_TIMESTAMP, UNSIGNED_PAYLOAD, SigV4Auth
@@ -62,6 +68,11 @@ class SignedRequest:
     query_string: str
     headers: Mapping[str, str]
     body: bytes
+
+    @cached_property
+    def lower_headers(self) -> dict[str, str]:
+        """The headers by lower-case name (read by both `parse_authorization` and `verify`)."""
+        return {name.lower(): value for name, value in self.headers.items()}
 
 
 @dataclass(frozen=True)
@@ -100,11 +111,22 @@ def unknown_key_error() -> SigV4Error:
 
 def parse_authorization(request: SignedRequest) -> Credential:
     """Read the credential scope from the Authorization header, before any key lookup."""
-    return _parse_authorization(_lower_headers(request.headers)).credential
+    return _parse_authorization(request.lower_headers).credential
 
 
-def verify(request: SignedRequest, credential: Credential, secret_key: str, now: datetime) -> None:
-    """Raise `SigV4Error` unless `request` bears a valid, current signature made with `secret_key`.
+def derive_signing_key(secret_key: str, credential: Credential) -> bytes:
+    """SigV4's signing key for the credential scope's day, region and service."""
+    key = ("AWS4" + secret_key).encode()
+    for part in (credential.date, credential.region, credential.service, TERMINATOR):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key
+
+
+def verify(
+    request: SignedRequest, credential: Credential, signing_key: bytes, now: datetime
+) -> None:
+    """Raise `SigV4Error` unless `request` bears a valid, current signature made with the secret
+    `signing_key` was derived from (`derive_signing_key(secret, credential)`).
 
     1. Take the signing time from `X-Amz-Date` (or `Date`) and refuse it outside ±15 minutes.
     2. Check that the credential scope is dated on the signing day.
@@ -112,14 +134,14 @@ def verify(request: SignedRequest, credential: Credential, secret_key: str, now:
     4. Recompute the signature with botocore over the signed headers only and compare it in
        constant time.
     """
-    headers = _lower_headers(request.headers)
+    headers = request.lower_headers
     authorization = _parse_authorization(headers)
     timestamp = _signing_timestamp(headers)
     _check_clock_skew(timestamp, now)
     _check_scope_date(credential, timestamp)
     signed = {name: headers.get(name, "") for name in authorization.signed_headers}
     _check_payload_hash(signed, request.body)
-    expected = _compute_signature(request, credential, secret_key, timestamp, signed)
+    expected = _compute_signature(request, credential, signing_key, timestamp, signed)
     if not hmac.compare_digest(
         expected.encode(), authorization.signature.encode("utf-8", "surrogateescape")
     ):
@@ -138,10 +160,6 @@ def reencode_path(path_info: str) -> str:
     identity containing `/` (sent as `%2F`) cannot be recovered this way; prefer the raw URI.
     """
     return quote(path_info, safe="/" + _UNRESERVED)
-
-
-def _lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {name.lower(): value for name, value in headers.items()}
 
 
 def _parse_authorization(headers: Mapping[str, str]) -> _Authorization:
@@ -292,7 +310,19 @@ def _check_payload_hash(signed: Mapping[str, str], body: bytes) -> None:
 
 
 class _ReceivedRequestSigner(SigV4Auth):
-    """botocore's SigV4 signer, told which headers the client signed."""
+    """botocore's SigV4 signer, told which headers the client signed and given the derived
+    signing key instead of the secret."""
+
+    def __init__(self, credential: Credential, signing_key: bytes) -> None:
+        # The secret is never read: `signature` below starts from the derived key.
+        super().__init__(
+            Credentials(credential.access_key_id, ""), credential.service, credential.region
+        )
+        self.signing_key = signing_key
+
+    def signature(self, string_to_sign: str, request: AWSRequest) -> str:
+        # botocore's last step, after its own derivation of the key from the secret.
+        return hmac.new(self.signing_key, string_to_sign.encode(), hashlib.sha256).hexdigest()
 
     def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
         # botocore's version drops headers it never signs (user-agent, expect, ...) and adds
@@ -306,7 +336,7 @@ class _ReceivedRequestSigner(SigV4Auth):
 def _compute_signature(
     request: SignedRequest,
     credential: Credential,
-    secret_key: str,
+    signing_key: bytes,
     timestamp: str,
     signed: Mapping[str, str],
 ) -> str:
@@ -319,9 +349,7 @@ def _compute_signature(
         url += "?" + query
     aws_request = AWSRequest(method=request.method, url=url, headers=signed, data=request.body)
     aws_request.context["timestamp"] = timestamp
-    signer = _ReceivedRequestSigner(
-        Credentials(credential.access_key_id, secret_key), credential.service, credential.region
-    )
+    signer = _ReceivedRequestSigner(credential, signing_key)
     canonical_request = signer.canonical_request(aws_request)
     signature: str = signer.signature(
         signer.string_to_sign(aws_request, canonical_request), aws_request

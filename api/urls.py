@@ -34,7 +34,11 @@ urlpatterns = [
     path(
         IDENTITY,
         endpoint(
-            GET=Route("GetEmailIdentity", identities.get_email_identity),
+            GET=Route(
+                "GetEmailIdentity",
+                identities.get_email_identity,
+                preload=identities.identity_to_preload,
+            ),
             DELETE=Route("DeleteEmailIdentity", identities.delete_email_identity),
         ),
     ),

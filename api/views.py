@@ -31,12 +31,15 @@ class Route:
     """An operation: its botocore name (for the body check) and the function that runs it.
 
     `model_name` is None for the legacy GET list forms, which take no body; `lenient` accepts
-    bodies without the model's required members.
+    bodies without the model's required members. `preload` names (from the path parameters) an
+    identity the operation reads, which authentication may read in its own statement and hand
+    over as `Call.preloaded` (api.auth); it returns None when it cannot tell.
     """
 
     model_name: str | None
     function: Operation
     lenient: bool = False
+    preload: Callable[[dict[str, str]], str | None] | None = None
 
 
 def endpoint(**routes: Route) -> Callable[..., HttpResponse]:
@@ -78,7 +81,8 @@ def _handle(request: HttpRequest, route: Route, path: dict[str, str]) -> dict[st
         raise bad_request(
             "The request body is too large; SES requests must be under 10 MB."
         ) from None
-    caller = authenticate(request, raw_body)
+    identity_name = route.preload(path) if route.preload is not None else None
+    caller = authenticate(request, raw_body, identity_name)
     body = read_json_body(request)
     if route.model_name is not None:
         body = shapes.validate_body(route.model_name, body, top_level_required=not route.lenient)
@@ -90,6 +94,7 @@ def _handle(request: HttpRequest, route: Route, path: dict[str, str]) -> dict[st
         access_key=caller.access_key,
         body=body,
         query=request.GET,
+        preloaded=caller.preloaded,
     )
     return route.function(call, **path)
 

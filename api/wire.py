@@ -19,6 +19,7 @@ from accounts.models import AccessKey, Account, Region
 from sesconsole.logs import current_request_id
 
 from .errors import ApiError, bad_request
+from .reads import Preloaded
 from .shapes import check_text
 
 MAX_NUMBER_DIGITS = 40
@@ -33,6 +34,8 @@ class Call:
     access_key: AccessKey
     body: dict[str, Any] = field(default_factory=dict)
     query: QueryDict = field(default_factory=QueryDict)
+    # The identity the route asked authentication to read along (`Route.preload`), if it did.
+    preloaded: Preloaded | None = None
 
     @property
     def actor(self) -> str:

@@ -39,6 +39,7 @@ class NotFoundError(ValidationError):
 
 
 MAX_DOMAIN_LENGTH = 255
+MAX_IDNA_LENGTH = 253  # idna refuses longer names ("Domain too long")
 MAX_LABEL_LENGTH = 63
 MAX_TAGS = 50
 MAX_TAG_KEY_LENGTH = 128
@@ -76,6 +77,11 @@ def normalize_domain(value: str) -> str:
             code="invalid",
         )
     raw = raw.rstrip(".")
+    lowered = raw.lower()
+    if _is_plain_ldh(lowered):
+        # What idna would return, without its per-code-point tables (most names are plain).
+        _check_domain_shape(lowered)
+        return lowered
     try:
         ascii_name = idna.encode(raw, uts46=True).decode("ascii")
     except idna.IDNAError as exc:
@@ -91,6 +97,17 @@ def normalize_domain(value: str) -> str:
     ascii_name = ascii_name.lower()
     _check_domain_shape(ascii_name)
     return ascii_name
+
+
+def _is_plain_ldh(name: str) -> bool:
+    """True when IDNA encoding leaves `name` (lower-case) unchanged: ASCII letters, digits and
+    hyphens in labels of 1–63, no label edged with a hyphen or carrying one in the 3rd and 4th
+    position (IDNA's rule, which also covers xn-- A-labels), at most IDNA's 253 characters."""
+    return (
+        len(name) <= MAX_IDNA_LENGTH
+        and name.isascii()
+        and all(LDH_LABEL.match(label) and label[2:4] != "--" for label in name.split("."))
+    )
 
 
 def _check_domain_shape(name: str) -> None:

@@ -94,6 +94,11 @@ DATABASES["default"].setdefault(
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # The same backend, pinging only connections that sat idle (sesconsole/postgresql/base.py).
     DATABASES["default"]["ENGINE"] = "sesconsole.postgresql"
+    # Lets the API's per-call reads run as prepared statements (sesconsole.postgresql's
+    # prepared_cursor); Django's own queries bind on the client and are never prepared. Turn it
+    # off behind a transaction-mode pooler that cannot keep prepared statements.
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process, the worker and beat share the file without "database is locked".
     DATABASES["default"]["OPTIONS"] = {

@@ -14,9 +14,18 @@ from functools import cache
 from typing import Any, TypeVar
 
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Field, Model
 
 M = TypeVar("M", bound=Model)
+
+
+def prepared_cursor() -> CursorWrapper:
+    """A cursor for a statement run on every request: on PostgreSQL it is prepared once per
+    connection (`sesconsole.postgresql`); elsewhere an ordinary cursor (Python's sqlite3 keeps
+    its own cache of compiled statements)."""
+    prepared = getattr(connection, "prepared_cursor", None)
+    return prepared() if prepared is not None else connection.cursor()
 
 
 def quote(name: str) -> str:
@@ -37,6 +46,11 @@ def column(model: type[Model], field_name: str) -> str:
 def columns(model: type[Model], alias: str, names: Sequence[str] | None = None) -> str:
     """`alias.column, ...` for the fields `instance` reads back, in the model's order."""
     return ", ".join(f"{alias}.{quote(str(field.column))}" for field in _fields(model, names))
+
+
+def width(model: type[Model], names: Sequence[str] | None = None) -> int:
+    """How many values `columns` selects for these fields."""
+    return len(_loading(model, None if names is None else tuple(names))[0])
 
 
 def instance(

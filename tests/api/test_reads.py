@@ -113,6 +113,48 @@ def test_identity_detail_is_scoped_to_the_account_and_region(
     assert reads.identity_detail(account, region, "absent.example.com") is None
 
 
+def test_signer_with_an_identity_name_reads_what_identity_detail_reads(
+    account: Account,
+    other_account: Account,
+    region: Region,
+    make_domain: Callable[..., Identity],
+) -> None:
+    identity = make_domain("along.example.com")
+    Tag.objects.create(identity=identity, key="b", value="2")
+    Tag.objects.create(identity=identity, key="a", value="1")
+    IdentityPolicy.objects.create(identity=identity, name="p", document="{}")
+    key, _ = AccessKey.issue(account)
+    outsider, _ = AccessKey.issue(other_account)
+
+    found = reads.signer(key.access_key_id, region.code, "along.example.com")
+    missing = reads.signer(key.access_key_id, region.code, "absent.example.com")
+    theirs = reads.signer(outsider.access_key_id, region.code, "along.example.com")
+    nowhere = reads.signer(key.access_key_id, "xx-nowhere-1", "along.example.com")
+
+    alone = reads.identity_detail(account, region, "along.example.com")
+    assert found is not None
+    assert found.preloaded is not None
+    assert alone is not None
+    assert found.preloaded.name == "along.example.com"
+    detail = found.preloaded.detail
+    assert detail is not None
+    assert field_values(detail.identity, reads.DETAIL_FIELDS) == field_values(
+        alone.identity, reads.DETAIL_FIELDS
+    )
+    assert (detail.tags, detail.policies) == (alone.tags, alone.policies)
+    assert detail.tags == [("a", "1"), ("b", "2")]
+    assert detail.identity.account == account
+    assert detail.identity.region == region
+    assert field_values(found.key, reads.SIGNER_KEY_FIELDS) == field_values(
+        AccessKey.objects.get(pk=key.pk), reads.SIGNER_KEY_FIELDS
+    )
+    for other in (missing, theirs, nowhere):
+        assert other is not None
+        assert other.preloaded is not None
+        assert other.preloaded.detail is None
+    assert reads.signer(key.access_key_id, region.code).preloaded is None  # type: ignore[union-attr]
+
+
 def test_get_email_identity_answers_from_the_one_detail_query(
     account: Account,
     region: Region,

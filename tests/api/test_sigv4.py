@@ -27,6 +27,7 @@ from api.sigv4 import (
     Credential,
     SignedRequest,
     SigV4Error,
+    derive_signing_key,
     parse_authorization,
     reencode_path,
     unknown_key_error,
@@ -92,7 +93,8 @@ def authorization(request: SignedRequest) -> str:
 
 
 def check(request: SignedRequest, *, secret: str = SECRET_KEY, now: datetime = SIGNED_AT) -> None:
-    verify(request, parse_authorization(request), secret, now)
+    credential = parse_authorization(request)
+    verify(request, credential, derive_signing_key(secret, credential), now)
 
 
 def refusal(
@@ -107,6 +109,15 @@ def test_parse_authorization_returns_access_key_and_scope() -> None:
     request = sign("GET", IDENTITY_PATH)
 
     assert parse_authorization(request) == Credential(ACCESS_KEY, "20261126", REGION, "ses")
+
+
+def test_derive_signing_key_matches_the_aws_documentation_example() -> None:
+    # "Examples of how to derive a signing key for Signature Version 4" (AWS General Reference).
+    credential = Credential("AKIDEXAMPLE", "20120215", "us-east-1", "iam")
+
+    key = derive_signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", credential)
+
+    assert key.hex() == "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d"
 
 
 @pytest.mark.parametrize(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
+import idna
 import pytest
 from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from identities import validators
 from identities.validators import (
     MAX_TAG_KEY_LENGTH,
     MAX_TAG_VALUE_LENGTH,
@@ -58,6 +60,31 @@ def test_normalize_domain_returns_ldh_or_raises_validation_error(text: str) -> N
         return
     check_domain_shape(name)
     assert normalize_domain(name) == name
+
+
+@SETTINGS
+@given(
+    st.one_of(
+        domain_like,
+        st.lists(st.text(alphabet="aZ09-xn", max_size=8), min_size=1, max_size=5).map(".".join),
+        st.lists(label, min_size=40, max_size=70).map(".".join),  # around 253 characters
+    )
+)
+def test_normalize_domain_agrees_with_idna_on_ascii_names(text: str) -> None:
+    """The plain-LDH shortcut answers exactly what the idna path answers."""
+    try:
+        expected: str | None = idna.encode(text.rstrip("."), uts46=True).decode("ascii").lower()
+    except idna.IDNAError:
+        expected = None
+    try:
+        normalized: str | None = normalize_domain(text)
+    except ValidationError:
+        normalized = None
+    if normalized is not None:
+        assert normalized == expected
+    elif expected is not None:  # idna accepts it; only our own shape rules may refuse it
+        with pytest.raises(ValidationError):
+            validators._check_domain_shape(expected)
 
 
 @SETTINGS
