@@ -12,7 +12,9 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from django.conf import settings
 from django.db import OperationalError, close_old_connections, connection
+from django.test.utils import CaptureQueriesContext
 
 from tests.support.services import require
 
@@ -79,3 +81,68 @@ def test_a_connection_used_moments_ago_is_trusted_without_a_ping(
     # ...and Django drops it when that request ends: the next request works again.
     close_old_connections()
     first_request()
+
+
+# --- prepared_cursor -----------------------------------------------------------------------
+PREPARED_TEXT = "SELECT %s::int + 1 AS prepared_probe"
+
+
+def prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.fixture
+def postgresql() -> Iterator[None]:
+    require(
+        connection.vendor == "postgresql",
+        "PostgreSQL",
+        "Run the tests with DATABASE_URL=postgres://... (scripts/test does when it answers).",
+    )
+    connection.close()  # a fresh session: no statements prepared by earlier tests
+    yield
+    connection.close()
+
+
+def test_prepared_cursor_prepares_its_statement_once_per_connection(postgresql: None) -> None:
+    answers = []
+    for value in (1, 2, 3):
+        with connection.prepared_cursor() as cursor:  # type: ignore[attr-defined]
+            cursor.execute(PREPARED_TEXT, [value])
+            answers.append(cursor.fetchone()[0])
+
+    assert answers == [2, 3, 4]
+    assert [text for text in prepared_statements() if "prepared_probe" in text] == [
+        "SELECT $1::int + 1 AS prepared_probe"
+    ]
+
+
+def test_prepared_cursor_runs_unprepared_when_prepared_statements_are_off(
+    postgresql: None,
+) -> None:
+    connection.ensure_connection()
+    connection.connection.prepare_threshold = None  # DATABASE_PREPARED_STATEMENTS=false
+
+    with connection.prepared_cursor() as cursor:  # type: ignore[attr-defined]
+        cursor.execute(PREPARED_TEXT, [41])
+        answer = cursor.fetchone()[0]
+
+    assert answer == 42
+    assert not [text for text in prepared_statements() if "prepared_probe" in text]
+
+
+def test_prepared_statements_are_logged_with_their_parameters(postgresql: None) -> None:
+    with CaptureQueriesContext(connection) as queries, connection.prepared_cursor() as cursor:  # type: ignore[attr-defined]
+        cursor.execute(PREPARED_TEXT, [7])
+
+    assert [query["sql"] for query in queries] == ["SELECT 7::int + 1 AS prepared_probe"]
+
+
+def test_the_settings_turn_prepared_statements_on_for_postgresql_only() -> None:
+    options = settings.DATABASES["default"].get("OPTIONS", {})
+
+    if connection.vendor == "postgresql":
+        assert options["prepare_threshold"] == 5
+    else:  # a psycopg option; SQLite would refuse it
+        assert "prepare_threshold" not in options
