@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from identities import provisioning, validators
@@ -52,10 +51,7 @@ def _names(raw_name: str) -> tuple[str, str]:
     name = path_value(raw_name, "EmailIdentity")
     if validators.looks_like_email(name):
         return name, name
-    try:
-        return name, validators.normalize_domain(name)
-    except ValidationError:
-        return name, name
+    return name, validators.domain_lookup_name(name)
 
 
 def identity_to_preload(path: dict[str, str]) -> str | None:
@@ -64,7 +60,7 @@ def identity_to_preload(path: dict[str, str]) -> str | None:
     is authenticated."""
     try:
         return _names(path["email_identity"])[1]
-    except (ApiError, ValidationError):
+    except ApiError:
         return None
 
 

@@ -309,6 +309,17 @@ def _check_payload_hash(signed: Mapping[str, str], body: bytes) -> None:
         )
 
 
+class _ReceivedRequest(AWSRequest):
+    """The received request for botocore's signer, with the body exactly as received."""
+
+    @property
+    def body(self) -> bytes:
+        # botocore's AWSRequest prepares the whole request (URL, headers, body) to read its body,
+        # which for bytes is the data itself: a third of the signature check, for nothing.
+        data: bytes = self.data
+        return data
+
+
 class _ReceivedRequestSigner(SigV4Auth):
     """botocore's SigV4 signer, told which headers the client signed and given the derived
     signing key instead of the secret."""
@@ -347,7 +358,9 @@ def _compute_signature(
     query = _canonical_query(request.query_string)
     if query:
         url += "?" + query
-    aws_request = AWSRequest(method=request.method, url=url, headers=signed, data=request.body)
+    aws_request = _ReceivedRequest(
+        method=request.method, url=url, headers=signed, data=request.body
+    )
     aws_request.context["timestamp"] = timestamp
     signer = _ReceivedRequestSigner(credential, signing_key)
     canonical_request = signer.canonical_request(aws_request)

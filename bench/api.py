@@ -5,9 +5,11 @@ Run: .venv/bin/python bench/api.py   (needs PostgreSQL on 127.0.0.1:5432 and Red
 1. (Re)create the database sesconsole_bench, migrate, create the demo account and a key.
 2. Start gunicorn with SESCONSOLE_BENCH=1 (routes /_bench/noop) and an access log that
    records each request's server time.
-3. With boto3, sequentially and with 8 client threads: the ceiling (the same client calling a
-   bare view that returns `{}`), 1,000 CreateEmailIdentity, 1,000 GetEmailIdentity, and
-   ListEmailIdentities paging over 10,000 identities with PageSize 1000.
+3. With boto3, sequentially and with 8 client threads: 1,000 CreateEmailIdentity; then 1,000
+   GetEmailIdentity and 1,000 calls of the ceiling (the same client calling a bare view that
+   returns `{}`), alternating in rounds of 100 so that both see the same machine (a figure
+   measured a minute apart from its baseline moved by ±10 points); then ListEmailIdentities
+   paging over 10,000 identities with PageSize 1000.
 4. Print calls/s, client and server p50, and the ratio to the ceiling; stop gunicorn by PID.
 """
 
@@ -24,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,7 @@ KEY_ID = "AKIABENCHMARK0000001"
 SECRET = "bench-secret-bench-secret-bench-secret00"
 THREADS = 8
 CALLS = 1000
+ROUNDS = 10  # the ceiling and GetEmailIdentity alternate in this many rounds of CALLS / ROUNDS
 TOTAL_IDENTITIES = 10_000
 
 
@@ -104,23 +108,21 @@ class AccessLog:
 
 
 def run(
-    calls: list[Callable[[Any], Any]], make_client: Callable[[], Any], threads: int
+    calls: list[Callable[[Any], Any]], clients: list[Any], threads: int
 ) -> tuple[float, list[float]]:
-    """Run the calls (each takes a client); return wall seconds and per-call client ms.
-
-    The clients (one per thread) are built before the clock starts: building a boto3 client
-    takes tens of milliseconds, which would otherwise count against whichever phase runs.
-    """
+    """Run the calls (each takes a client) on `threads` threads, one of `clients` each (built
+    beforehand: building a boto3 client takes tens of milliseconds, which would otherwise count
+    against whichever phase runs); return wall seconds and per-call client ms."""
     local = threading.local()
     latencies: list[float] = []
     lock = threading.Lock()
-    clients: queue.SimpleQueue[Any] = queue.SimpleQueue()
-    for _ in range(threads):
-        clients.put(make_client())
+    available: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    for built in clients[:threads]:
+        available.put(built)
 
     def one(call: Callable[[Any], Any]) -> None:
         if not hasattr(local, "client"):
-            local.client = clients.get_nowait()
+            local.client = available.get_nowait()
         started = time.perf_counter()
         call(local.client)
         elapsed = (time.perf_counter() - started) * 1000
@@ -135,6 +137,34 @@ def run(
         with ThreadPoolExecutor(threads) as pool:
             list(pool.map(one, calls))
     return time.perf_counter() - started, latencies
+
+
+@dataclass
+class Phase:
+    """One kind of call: wall time, client latencies and server times, over its rounds."""
+
+    name: str
+    threads: int
+    calls: int = 0
+    wall: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    server: list[float] = field(default_factory=list)
+
+    def add(self, calls: int, wall: float, latencies: list[float], server: list[float]) -> None:
+        self.calls += calls
+        self.wall += wall
+        self.latencies += latencies
+        self.server += server
+
+    def row(self) -> tuple[str, int, int, float, float, float]:
+        return (
+            self.name,
+            self.threads,
+            self.calls,
+            self.calls / self.wall,
+            statistics.median(self.latencies),
+            statistics.median(self.server),
+        )
 
 
 def list_all(ses: Any) -> int:
@@ -161,58 +191,33 @@ def main() -> None:
     rows: list[tuple[str, int, int, float, float, float]] = []
     ceiling: dict[int, float] = {}
     try:
-        make = lambda: client(url)  # noqa: E731
-        run([lambda c: c.get_account()] * 20, make, 1)  # warm both workers
+        run([lambda c: c.get_account()] * 20, [client(url)], 1)  # warm both workers
         log.server_times_ms()
         for threads in (1, THREADS):
-            phases: list[tuple[str, list[Callable[[Any], Any]], Callable[[], Any]]] = [
-                (
-                    "ceiling (noop view)",
-                    [lambda c: c.get_account()] * CALLS,
-                    lambda: client(url, noop=True),
-                ),
-                (
-                    "CreateEmailIdentity",
-                    [
-                        lambda c, i=i, t=threads: c.create_email_identity(
-                            EmailIdentity=f"t{t}-{i}.example.com"
-                        )
-                        for i in range(CALLS)
-                    ],
-                    make,
-                ),
-                (
-                    "GetEmailIdentity",
-                    [
-                        lambda c, i=i, t=threads: c.get_email_identity(
-                            EmailIdentity=f"t{t}-{i}.example.com"
-                        )
-                        for i in range(CALLS)
-                    ],
-                    make,
-                ),
-            ]
-            for name, calls, factory in phases:
-                wall, latencies = run(calls, factory, threads)
-                server = log.server_times_ms()
-                rate = len(calls) / wall
-                if name.startswith("ceiling"):
-                    ceiling[threads] = rate
-                rows.append(
-                    (
-                        name,
-                        threads,
-                        len(calls),
-                        rate,
-                        statistics.median(latencies),
-                        statistics.median(server),
-                    )
-                )
+            clients = [client(url) for _ in range(threads)]
+            noop_clients = [client(url, noop=True) for _ in range(threads)]
+            names = [f"t{threads}-{i}.example.com" for i in range(CALLS)]
+            create = Phase("CreateEmailIdentity", threads)
+            creates = [lambda c, n=n: c.create_email_identity(EmailIdentity=n) for n in names]
+            create.add(len(creates), *run(creates, clients, threads), log.server_times_ms())
+            noop = Phase("ceiling (noop view)", threads)
+            get = Phase("GetEmailIdentity", threads)
+            per_round = CALLS // ROUNDS
+            for start in range(0, CALLS, per_round):
+                noops = [lambda c: c.get_account()] * per_round
+                noop.add(per_round, *run(noops, noop_clients, threads), log.server_times_ms())
+                gets = [
+                    lambda c, n=n: c.get_email_identity(EmailIdentity=n)
+                    for n in names[start : start + per_round]
+                ]
+                get.add(per_round, *run(gets, clients, threads), log.server_times_ms())
+            ceiling[threads] = noop.calls / noop.wall
+            rows.extend([noop.row(), create.row(), get.row()])
         bulk_identities(env, TOTAL_IDENTITIES)
         vacuum_analyze(DATABASE)
         for threads in (1, THREADS):
             listings = 3 if threads == 1 else THREADS
-            wall, _ = run([list_all] * listings, make, threads)
+            wall, _ = run([list_all] * listings, [client(url) for _ in range(threads)], threads)
             server = log.server_times_ms()
             pages = len(server)
             rows.append(

@@ -99,6 +99,21 @@ def normalize_domain(value: str) -> str:
     return ascii_name
 
 
+def domain_lookup_name(value: str) -> str:
+    """The form a domain is stored in (as `normalize_domain` returns it), for finding an
+    existing identity by a name a caller typed: Example.COM. finds example.com. A name that
+    cannot be IDNA-encoded comes back as given. No shape rules: a name they refuse was never
+    stored, so it is simply not found."""
+    name = (value or "").strip().rstrip(".")
+    lowered = name.lower()
+    if _is_plain_ldh(lowered):
+        return lowered
+    try:
+        return idna.encode(name, uts46=True).decode("ascii").lower()
+    except idna.IDNAError:
+        return value
+
+
 def _is_plain_ldh(name: str) -> bool:
     """True when IDNA encoding leaves `name` (lower-case) unchanged: ASCII letters, digits and
     hyphens in labels of 1–63, no label edged with a hyphen or carrying one in the 3rd and 4th

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.utils import CursorWrapper
-from django.db.models import Field, Model
+from django.db.models import DEFERRED, Field, Model
 
 M = TypeVar("M", bound=Model)
 
@@ -50,7 +50,7 @@ def columns(model: type[Model], alias: str, names: Sequence[str] | None = None) 
 
 def width(model: type[Model], names: Sequence[str] | None = None) -> int:
     """How many values `columns` selects for these fields."""
-    return len(_loading(model, None if names is None else tuple(names))[0])
+    return len(_loading(model, None if names is None else tuple(names)).positions)
 
 
 def instance(
@@ -58,11 +58,20 @@ def instance(
 ) -> tuple[M, int]:
     """The model instance whose fields (`names`, or all; selected with `columns`) start at
     row[offset], and the next offset. Fields left out are deferred, loaded on first access."""
-    attnames, converters = _loading(model, None if names is None else tuple(names))
-    values = list(row[offset : offset + len(attnames)])
-    for index, convert, col in converters:
-        values[index] = convert(values[index], col, connection)
-    return model.from_db(connection.alias, attnames, values), offset + len(attnames)
+    loading = _loading(model, None if names is None else tuple(names))
+    end = offset + len(loading.positions)
+    db = connections[DEFAULT_DB_ALIAS]  # once, not through the `connection` proxy per value
+    if len(loading.positions) == len(loading.attnames):
+        values = list(row[offset:end])
+    else:
+        # A value for every concrete field, DEFERRED for those not selected: what from_db builds
+        # from a partial row, without its search of the names list for each field.
+        values = [DEFERRED] * len(loading.attnames)
+        for position, value in zip(loading.positions, row[offset:end], strict=True):
+            values[position] = value
+    for position, convert, col in loading.converters:
+        values[position] = convert(values[position], col, db)
+    return model.from_db(db.alias, loading.attnames, values), end
 
 
 def _fields(model: type[Model], names: Sequence[str] | None) -> list[Any]:
@@ -75,16 +84,22 @@ def _fields(model: type[Model], names: Sequence[str] | None) -> list[Any]:
     return [field for field in fields if field.name in wanted]
 
 
+class _Loading(NamedTuple):
+    attnames: list[str]  # every concrete field's, in the model's order
+    positions: list[int]  # where each selected value goes among them
+    converters: list[tuple[int, Any, Any]]  # (position, converter, column)
+
+
 @cache
-def _loading(
-    model: type[Model], names: tuple[str, ...] | None
-) -> tuple[list[str], list[tuple[int, Any, Any]]]:
-    """The attribute names of the fields, and the converters the ORM would apply to their
-    values from this database (SQLite's booleans and datetimes, JSON decoding...)."""
-    attnames, converters = [], []
-    for index, field in enumerate(_fields(model, names)):
-        attnames.append(field.attname)
+def _loading(model: type[Model], names: tuple[str, ...] | None) -> _Loading:
+    """How to turn the selected values into a row for Model.from_db, with the converters the
+    ORM would apply to them from this database (SQLite's booleans and datetimes, JSON...)."""
+    concrete = list(model._meta.concrete_fields)
+    positions, converters = [], []
+    for field in _fields(model, names):
+        position = concrete.index(field)
+        positions.append(position)
         col = field.get_col(model._meta.db_table)
         for convert in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
-            converters.append((index, convert, col))
-    return attnames, converters
+            converters.append((position, convert, col))
+    return _Loading([field.attname for field in concrete], positions, converters)

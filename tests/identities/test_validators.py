@@ -552,3 +552,20 @@ def test_validate_configuration_set_name_rejects(raw: str) -> None:
         f"“{raw}” is not a valid configuration set name. Use 1–64 letters, digits, underscores "
         "and hyphens."
     ]
+
+
+# --- domain_lookup_name ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("Example.COM.", "example.com"),
+        ("  mail.Example.com ", "mail.example.com"),
+        ("Bücher.example", "xn--bcher-kva.example"),
+        ("XN--BCHER-KVA.example", "xn--bcher-kva.example"),
+        ("localhost", "localhost"),  # refused on creation, so never found: no error either
+        ("bad..name", "bad..name"),  # not IDNA-encodable: as given
+        ("-edge.example.com", "-edge.example.com"),
+    ],
+)
+def test_domain_lookup_name_is_the_stored_form(typed: str, stored: str) -> None:
+    assert validators.domain_lookup_name(typed) == stored

@@ -88,6 +88,18 @@ def test_normalize_domain_agrees_with_idna_on_ascii_names(text: str) -> None:
 
 
 @SETTINGS
+@given(domain_text)
+def test_domain_lookup_name_finds_what_normalize_domain_stores(text: str) -> None:
+    try:
+        stored = normalize_domain(text)
+    except ValidationError:
+        return
+    assert validators.domain_lookup_name(text) == stored
+    if text.isascii():  # str.upper() rewrites some letters (ß -> SS) that IDNA keeps
+        assert validators.domain_lookup_name(text.upper()) == stored
+
+
+@SETTINGS
 @given(domain_like)
 def test_normalize_domain_is_idempotent_and_case_insensitive(text: str) -> None:
     try:
