@@ -149,8 +149,10 @@ class Phase:
     wall: float = 0.0
     latencies: list[float] = field(default_factory=list)
     server: list[float] = field(default_factory=list)
+    round_rates: list[float] = field(default_factory=list)
 
     def add(self, calls: int, wall: float, latencies: list[float], server: list[float]) -> None:
+        self.round_rates.append(calls / wall)
         self.calls += calls
         self.wall += wall
         self.latencies += latencies
@@ -190,6 +192,7 @@ def main() -> None:
     log = AccessLog(access_log)
     rows: list[tuple[str, int, int, float, float, float]] = []
     ceiling: dict[int, float] = {}
+    spreads: dict[int, list[float]] = {}  # GetEmailIdentity / ceiling, round by round
     try:
         run([lambda c: c.get_account()] * 20, [client(url)], 1)  # warm both workers
         log.server_times_ms()
@@ -213,6 +216,9 @@ def main() -> None:
                 get.add(per_round, *run(gets, clients, threads), log.server_times_ms())
             ceiling[threads] = noop.calls / noop.wall
             rows.extend([noop.row(), create.row(), get.row()])
+            spreads[threads] = [
+                g / n for g, n in zip(get.round_rates, noop.round_rates, strict=True)
+            ]
         bulk_identities(env, TOTAL_IDENTITIES)
         vacuum_analyze(DATABASE)
         for threads in (1, THREADS):
@@ -235,7 +241,7 @@ def main() -> None:
         gunicorn.wait(timeout=30)
         purge_broker()
         shutil.rmtree(var_dir, ignore_errors=True)
-    report(rows, ceiling)
+    report(rows, ceiling, spreads)
 
 
 def purge_broker() -> None:
@@ -247,7 +253,9 @@ def purge_broker() -> None:
 
 
 def report(
-    rows: list[tuple[str, int, int, float, float, float]], ceiling: dict[int, float]
+    rows: list[tuple[str, int, int, float, float, float]],
+    ceiling: dict[int, float],
+    spreads: dict[int, list[float]],
 ) -> None:
     print(
         f"\n{'operation':34} {'threads':>7} {'calls':>6} {'calls/s':>9} {'client p50':>11} {'server p50':>11} {'vs ceiling':>10}"
@@ -259,6 +267,11 @@ def report(
         )
         print(
             f"{name:34} {threads:>7} {calls:>6} {rate:>9.1f} {client_label:>11} {server_p50:>8.2f} ms {ratio:>10}"
+        )
+    for threads, ratios in spreads.items():
+        print(
+            f"GetEmailIdentity vs ceiling, {threads} thread(s), round by round: median "
+            f"{statistics.median(ratios):.0%}, range {min(ratios):.0%}-{max(ratios):.0%}"
         )
     sys.stdout.flush()
 
