@@ -71,8 +71,14 @@ class SignedRequest:
 
     @cached_property
     def lower_headers(self) -> dict[str, str]:
-        """The headers by lower-case name (read by both `parse_authorization` and `verify`)."""
+        """The headers by lower-case name."""
         return {name.lower(): value for name, value in self.headers.items()}
+
+    @cached_property
+    def authorization(self) -> _Authorization:
+        """The parsed Authorization header (read by both `parse_authorization` and `verify`);
+        SigV4Error if it is absent or malformed."""
+        return _parse_authorization(self.lower_headers)
 
 
 @dataclass(frozen=True)
@@ -111,7 +117,7 @@ def unknown_key_error() -> SigV4Error:
 
 def parse_authorization(request: SignedRequest) -> Credential:
     """Read the credential scope from the Authorization header, before any key lookup."""
-    return _parse_authorization(request.lower_headers).credential
+    return request.authorization.credential
 
 
 def derive_signing_key(secret_key: str, credential: Credential) -> bytes:
@@ -135,7 +141,7 @@ def verify(
        constant time.
     """
     headers = request.lower_headers
-    authorization = _parse_authorization(headers)
+    authorization = request.authorization
     timestamp = _signing_timestamp(headers)
     _check_clock_skew(timestamp, now)
     _check_scope_date(credential, timestamp)
