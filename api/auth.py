@@ -10,6 +10,9 @@
    scope's day and region. The key is derived from the secret once per process and day
    (`_signing_key`), not on every call: decrypting the secret (Fernet) and the HMAC chain
    were a tenth of GetEmailIdentity's server time.
+4. The region comes from the credential scope and must be an enabled Region. AWS answers an
+   unknown region with a 403 InvalidSignatureException ("Credential should be scoped to a
+   valid region"); we do the same, naming the region in the message.
 
 An operation that reads one identity named in the path (GetEmailIdentity) can have it read in
 the same statement as the key, saving a round trip on the API's most frequent call. That is done
@@ -18,9 +21,6 @@ the encrypted secret this key had at its last verified request in this process, 
 statement reads the key (still active, still that secret) and the identity together. Anything
 else (the key's first request here, another secret, a bad signature) takes the steps above, so
 no request reads tenant data before it is authenticated, and every error comes from one path.
-4. The region comes from the credential scope and must be an enabled Region. AWS answers an
-   unknown region with a 403 InvalidSignatureException ("Credential should be scoped to a
-   valid region"); we do the same, naming the region in the message.
 """
 
 from __future__ import annotations
@@ -117,9 +117,9 @@ def _caller(found: reads.Signer, credential: sigv4.Credential) -> Caller:
     )
 
 
-# Keyed on the encrypted secret, so a new secret is a new entry; a key that is deactivated or
-# deleted is refused by the lookup above before its entry is used. Entries hold derived keys,
-# which sign for one day, region and service only, never the secret itself.
+# Keyed on the encrypted secret, so a new secret is a new entry. A key deactivated or deleted
+# since is refused by the statement that reads it on every request, whatever is cached here.
+# Entries hold derived keys, which sign for one day, region and service only, never the secret.
 @lru_cache(maxsize=1024)
 def _signing_key(secret_encrypted: str, credential: sigv4.Credential) -> bytes:
     return sigv4.derive_signing_key(encryption.decrypt(secret_encrypted), credential)
