@@ -157,6 +157,29 @@ def test_create_identity_region_limit(
     assert Identity.objects.count() == 4
 
 
+def test_identity_count_is_the_accounts_identities_in_the_region(
+    make_domain: Callable[..., Identity],
+    make_email: Callable[..., Identity],
+    account: Account,
+    region: Region,
+    other_account: Account,
+    other_region: Region,
+) -> None:
+    make_domain("a.example.com")
+    make_email("b@example.com")
+    make_domain("c.example.com", reg=other_region)
+    make_domain("d.example.com", acct=other_account)
+
+    counts = [
+        provisioning.identity_count(account, region),
+        provisioning.identity_count(account, other_region),
+        provisioning.identity_count(other_account, region),
+    ]
+
+    assert counts == [2, 1, 1]
+    assert counts[0] == Identity.objects.in_scope(account, region).count()
+
+
 def test_create_identity_same_name_in_other_region_and_account(
     make_domain: Callable[..., Identity], other_region: Region, other_account: Account
 ) -> None:
