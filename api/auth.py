@@ -25,9 +25,11 @@ no request reads tenant data before it is authenticated, and every error comes f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.http import HttpRequest
@@ -130,9 +132,23 @@ def signed_request(request: HttpRequest, body: bytes) -> sigv4.SignedRequest:
         method=request.method or "GET",
         raw_path=raw_path(request),
         query_string=request.META.get("QUERY_STRING", ""),
-        headers=request.headers,
+        headers=received_headers(request.META),
         body=body,
     )
+
+
+def received_headers(meta: Mapping[str, Any]) -> dict[str, str]:
+    """The request's headers by lower-case name, read from the WSGI environ the way Django's
+    `request.headers` reads them (HTTP_* plus CONTENT_TYPE and CONTENT_LENGTH). Built directly:
+    SigV4 looks headers up by lower-case name, and going through `request.headers` cost a tenth
+    of the signature check."""
+    headers = {}
+    for key, value in meta.items():
+        if key.startswith("HTTP_"):
+            headers[key[5:].replace("_", "-").lower()] = value
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            headers[key.replace("_", "-").lower()] = value
+    return headers
 
 
 def raw_path(request: HttpRequest) -> str:

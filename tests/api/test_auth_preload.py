@@ -14,7 +14,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from django.db import connection
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import AccessKey, Account, Region
@@ -148,3 +148,23 @@ def test_the_one_statement_keeps_to_the_keys_account_and_region(
 
     assert theirs == away == 404
     assert len(theirs_queries) == 1
+
+
+def test_received_headers_are_what_django_reads_by_lower_case_name() -> None:
+    request = RequestFactory().post(
+        "/v2/email/identities",
+        data=b'{"EmailIdentity": "example.com"}',
+        content_type="application/json",
+        headers={
+            "X-Amz-Date": "20261126T120000Z",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=x",
+            "X-Amz-Security-Token": "token",
+            "User-Agent": "Boto3/1.x",
+        },
+    )
+
+    received = auth.received_headers(request.META)
+
+    assert received == {name.lower(): value for name, value in request.headers.items()}
+    assert received["content-type"] == "application/json"
+    assert received["x-amz-security-token"] == "token"
