@@ -9,8 +9,8 @@ Usage::
     signing_key = derive_signing_key(key.secret, credential)  # the view may cache it per day
     verify(request, credential, signing_key, now)   # SigV4Error unless the signature holds
 
-The canonical request, string to sign and signing key come from botocore's own ``SigV4Auth`` (the
-code that signs every boto3/aws-cli request we serve), fed with the received request rather than
+The canonical request and the string to sign come from botocore's own ``SigV4Auth`` (the code
+that signs every boto3/aws-cli request we serve), fed with the received request rather than
 re-implemented here. Only three things are done by hand, each because botocore is a *client*:
 
 - the client's ``SignedHeaders`` list decides which headers are signed (botocore would pick them
