@@ -28,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from stack import vacuum_analyze_in_process  # noqa: E402  (imports Django only when called)
+
 from tests.support.knot import KnotServer  # noqa: E402  (needs sys.path; imports no Django)
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/sesconsole_bench_dns"
@@ -92,29 +94,17 @@ def create_identities(count: int) -> list[tuple[str, str]]:
         for i in range(count)
     ]
     Identity.objects.bulk_create(identities, batch_size=1000)
-    vacuum_analyze()
+    # The database is kept between runs and each run deletes the previous run's 10,000
+    # identities (with their 50,000 record checks and 30,000 events). Without autovacuum (off on
+    # the development server) those dead rows pile up and the statistics go stale: the planner
+    # then answers a chunk's 250-row primary-key lookups with bitmap scans over thousands of
+    # pages, and after a few runs the sweep took 38-43 s instead of 32 s.
+    vacuum_analyze_in_process()
     return [
         (r.name, r.type, r.value)
         for identity in Identity.objects.filter(account=account).select_related("region")
         for r in records.expected_records(identity)
     ]
-
-
-def vacuum_analyze() -> None:
-    """Start every run from the same database state, whatever the runs before left.
-
-    The database is kept between runs and each run deletes the previous run's 10,000 identities
-    (with their 50,000 record checks and 30,000 events). Without autovacuum (the development
-    server runs with `autovacuum = off`) those dead rows pile up run after run and the table
-    statistics go stale: the planner then answers a chunk's 250-row primary-key lookups with
-    bitmap scans over thousands of pages, and after a few runs the sweep took 38-43 s instead
-    of 32 s (the bare loop, which uses no database, did not change).
-    """
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE")
 
 
 async def bare_loop(names: list[tuple[str, str]], host: str, port: int, concurrency: int) -> int:

@@ -32,6 +32,7 @@ from django.db import connection, reset_queries  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
+from stack import vacuum_analyze_in_process  # noqa: E402
 
 from accounts.models import Account, Membership, Region  # noqa: E402
 from identities.models import Identity, IdentityType, VerificationStatus  # noqa: E402
@@ -60,10 +61,7 @@ def prepare() -> Client:
             ],
             batch_size=2000,
         )
-    if connection.vendor == "postgresql":
-        # As autovacuum keeps a live database (see bench/stack.py vacuum_analyze).
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE")
+    vacuum_analyze_in_process()  # as autovacuum keeps a live database
     user, _ = get_user_model().objects.get_or_create(username="bench")
     Membership.objects.get_or_create(user=user, defaults={"account": account})
     client = Client()

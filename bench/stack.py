@@ -51,6 +51,16 @@ def vacuum_analyze(database: str) -> None:
     )
 
 
+def vacuum_analyze_in_process() -> None:
+    """`vacuum_analyze` for a bench that runs Django itself, on its own connection (SQLite needs
+    nothing)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+
+
 def start_gunicorn(
     env: dict[str, str], port: int, access_log: Path, *, workers: int = 2
 ) -> subprocess.Popen[bytes]:
