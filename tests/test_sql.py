@@ -1,0 +1,145 @@
+"""sesconsole.sql: instances built from hand-written SELECTs are the ones the ORM builds.
+
+`sql.instance` builds most instances without Model.__init__ (`_loaded`); these tests hold it
+to what `Model.from_db` gives for the same values, and show where it must not take that path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pytest
+from django.db import connection, models
+from django.db.models import Model
+from django.db.models.signals import post_init
+from django.test.utils import isolate_apps
+
+from accounts.models import AccessKey, Account, Region
+from identities.models import Identity
+from sesconsole import sql
+
+pytestmark = pytest.mark.django_db
+
+
+def selected_row(
+    model: type[Model], pk: Any, names: Sequence[str] | None = None
+) -> tuple[Any, ...]:
+    """The row `sql.columns` selects for the instance `pk` of `model`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {sql.columns(model, 't', names)} FROM {sql.table(model)} t "
+            f"WHERE t.{sql.quote(str(model._meta.pk.column))} = %s",  # type: ignore[union-attr]
+            [pk],
+        )
+        row = cursor.fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def loaded_state(instance: Model) -> dict[str, Any]:
+    """Everything an instance holds: its loaded values and its ModelState."""
+    values = {name: value for name, value in vars(instance).items() if name != "_state"}
+    return {
+        "values": values,
+        "adding": instance._state.adding,
+        "db": instance._state.db,
+        "deferred": instance.get_deferred_fields(),
+    }
+
+
+DETAIL = (
+    "id",
+    "account",
+    "region",
+    "name",
+    "verification_status",
+    "dkim_tokens",
+    "last_checked_at",
+)
+
+
+def test_a_partial_row_gives_what_the_orm_gives(make_domain: Callable[..., Identity]) -> None:
+    identity = make_domain("partial.example.com")
+
+    built, end = sql.instance(Identity, selected_row(Identity, identity.pk, DETAIL), 0, DETAIL)
+
+    assert type(built) is Identity
+    assert end == len(DETAIL)
+    assert loaded_state(built) == loaded_state(Identity.objects.only(*DETAIL).get(pk=identity.pk))
+
+
+def test_a_full_row_gives_what_the_orm_gives(make_domain: Callable[..., Identity]) -> None:
+    identity = make_domain("full.example.com")
+
+    built, _ = sql.instance(Identity, selected_row(Identity, identity.pk), 0)
+
+    assert loaded_state(built) == loaded_state(Identity.objects.get(pk=identity.pk))
+    assert built == identity
+
+
+def test_an_instance_loads_deferred_fields_and_relations_and_saves(
+    make_domain: Callable[..., Identity], account: Account
+) -> None:
+    identity = make_domain("loads.example.com")
+    built, _ = sql.instance(Identity, selected_row(Identity, identity.pk, DETAIL), 0, DETAIL)
+
+    assert built.created_at == identity.created_at  # deferred: one more query
+    assert built.account == account
+    built.feedback_forwarding_enabled = False
+    built.save(update_fields=["feedback_forwarding_enabled"])
+
+    assert Identity.objects.get(pk=identity.pk).feedback_forwarding_enabled is False
+
+
+def test_the_models_the_api_reads_are_built_without_init() -> None:
+    assert all(sql._is_plain(model) for model in (AccessKey, Account, Region, Identity))
+
+
+def test_an_init_receiver_still_sees_every_instance(region: Region) -> None:
+    seen: list[Model] = []
+
+    def receiver(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+        seen.append(instance)
+
+    post_init.connect(receiver, sender=Region)
+    try:
+        built, _ = sql.instance(Region, selected_row(Region, region.pk), 0)
+    finally:
+        post_init.disconnect(receiver, sender=Region)
+
+    assert seen == [built]
+    assert loaded_state(built) == loaded_state(Region.objects.get(pk=region.pk))
+
+
+@isolate_apps("identities")
+def test_a_model_with_its_own_loading_goes_through_from_db() -> None:
+    class Tracked(models.Model):
+        name = models.CharField(max_length=10)
+
+        class Meta:
+            app_label = "identities"
+
+        def __str__(self) -> str:
+            return self.name
+
+        @classmethod
+        def from_db(cls, db: str | None, field_names: Any, values: Any) -> Tracked:
+            new = super().from_db(db, field_names, values)
+            new.loaded_from_db = True  # type: ignore[attr-defined]
+            return new
+
+    class WithFile(models.Model):
+        upload = models.FileField()
+
+        class Meta:
+            app_label = "identities"
+
+        def __str__(self) -> str:
+            return self.upload.name
+
+    tracked, _ = sql.instance(Tracked, (7, "x"), 0)
+
+    assert getattr(tracked, "loaded_from_db", False) is True
+    assert (tracked.pk, tracked.name) == (7, "x")
+    assert not sql._is_plain(WithFile)  # a FileField's descriptor wraps the value on access
