@@ -14,7 +14,7 @@ from functools import cache, partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account, Region
@@ -81,6 +81,8 @@ def check_configuration_set_exists(account: Account, region: Region, name: str) 
 
 
 def check_identity_limit(account: Account, region: Region) -> None:
+    """LimitExceededError once `account` has the most identities a region allows. Run it in the
+    creating transaction after `lock_account_for_create`, so the count cannot go stale."""
     limit = settings.MAX_IDENTITIES_PER_REGION
     if identity_count(account, region) >= limit:
         raise validators.LimitExceededError(
@@ -88,6 +90,30 @@ def check_identity_limit(account: Account, region: Region) -> None:
             "allows per region. Delete identities you no longer use first.",
             code="limit",
         )
+
+
+def lock_account_for_create(account: Account) -> None:
+    """Make an account's creates wait for each other until their transactions end, so that the
+    limit check and the insert are one step: without it two creates at 9,999 identities both
+    count 9,999 and both insert.
+
+    On PostgreSQL this locks the account's row FOR NO KEY UPDATE, the weakest lock two creates
+    conflict on: inserts elsewhere that reference the account only take FOR KEY SHARE for their
+    foreign key check, which it leaves alone. SQLite (development only) has no row locks; there
+    the check runs without one, as before.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with sql.prepared_cursor() as cursor:
+        cursor.execute(_account_lock_sql(), [account.pk])
+
+
+@cache
+def _account_lock_sql() -> str:
+    return (
+        f"SELECT 1 FROM {sql.table(Account)} "  # noqa: S608 (names from _meta only)
+        f"WHERE {sql.column(Account, 'id')} = %s FOR NO KEY UPDATE"
+    )
 
 
 def identity_count(account: Account, region: Region) -> int:
@@ -112,12 +138,10 @@ def create_identity(
 ) -> Identity:
     """Save a new identity as PENDING and queue its background work.
 
-    1. check the region limit, the configuration set and uniqueness;
-    2. save the identity, its tags and (BYODKIM) its key in one transaction;
-    3. after commit, queue RSA key generation (Easy DKIM) and the first check or mail.
+    1. in one transaction: check the region limit (under the account's lock), the
+       configuration set and uniqueness, and save the identity, its tags and (BYODKIM) its key;
+    2. after commit, queue RSA key generation (Easy DKIM) and the first check or mail.
     """
-    check_identity_limit(account, region)
-    check_configuration_set_exists(account, region, spec.configuration_set_name)
     identity = Identity(
         account=account,
         region=region,
@@ -148,6 +172,9 @@ def create_identity(
         identity.next_check_at = identity.created_at
     try:
         with transaction.atomic():
+            lock_account_for_create(account)
+            check_identity_limit(account, region)
+            check_configuration_set_exists(account, region, spec.configuration_set_name)
             identity.save()
             Tag.objects.bulk_create(
                 [Tag(identity=identity, key=t.key, value=t.value) for t in spec.tags]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from pytest_django import Settings
 
 from accounts.models import Account, Region
@@ -34,6 +36,7 @@ from identities.validators import (
     parse_byodkim_private_key,
 )
 from tests.support import keys
+from tests.support.services import require
 
 pytestmark = pytest.mark.django_db
 
@@ -155,6 +158,62 @@ def test_create_identity_region_limit(
     ]
     make_domain("d.example.com", reg=other_region)  # the limit is per region
     assert Identity.objects.count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_creates_at_the_limit_let_only_one_in(
+    make_domain: Callable[..., Identity],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    account: Account,
+    region: Region,
+) -> None:
+    require(
+        connection.vendor == "postgresql",
+        "PostgreSQL",
+        "Run the tests with DATABASE_URL=postgres://... (scripts/test does when it answers).",
+    )
+    settings.MAX_IDENTITIES_PER_REGION = 2
+    make_domain("first.example.com")
+    counted = threading.Event()  # the held create has passed the check and inserted
+    release = threading.Event()
+    record = IdentityEvent.record
+
+    def record_then_hold(identity: Identity, *args: Any, **kwargs: Any) -> IdentityEvent:
+        event = record(identity, *args, **kwargs)
+        if identity.name == "held.example.com":
+            counted.set()
+            release.wait(10)
+        return event
+
+    monkeypatch.setattr(IdentityEvent, "record", record_then_hold)
+    outcomes: dict[str, str] = {}
+
+    def create(name: str) -> None:
+        try:
+            make_domain(name)
+            outcomes[name] = "created"
+        except LimitExceededError:
+            outcomes[name] = "limit"
+        except BaseException as exc:  # reported by the assertion below
+            outcomes[name] = repr(exc)
+        finally:
+            connection.close()
+
+    held = threading.Thread(target=create, args=("held.example.com",))
+    held.start()
+    assert counted.wait(10)
+    racing = threading.Thread(target=create, args=("racing.example.com",))
+    racing.start()
+    racing.join(0.5)
+    racing_waited = racing.is_alive()  # for the held create's transaction to end
+    release.set()
+    held.join(10)
+    racing.join(10)
+
+    assert racing_waited
+    assert outcomes == {"held.example.com": "created", "racing.example.com": "limit"}
+    assert Identity.objects.filter(account=account, region=region).count() == 2
 
 
 def test_identity_count_is_the_accounts_identities_in_the_region(
