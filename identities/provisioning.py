@@ -81,10 +81,14 @@ def check_configuration_set_exists(account: Account, region: Region, name: str) 
 
 
 def check_identity_limit(account: Account, region: Region) -> None:
-    """LimitExceededError once `account` has the most identities a region allows. Run it in the
-    creating transaction after `lock_account_for_create`, so the count cannot go stale."""
+    """LimitExceededError if `account` now has more identities in `region` than SES allows.
+
+    `create_identity` runs it last in its transaction, after its insert and under
+    `lock_account_for_create`: the count then includes the new identity and every committed
+    one, and no other create can commit in between.
+    """
     limit = settings.MAX_IDENTITIES_PER_REGION
-    if identity_count(account, region) >= limit:
+    if identity_count(account, region) > limit:
         raise validators.LimitExceededError(
             f"This account already has {limit:,} identities in {region.code}, the most SES "
             "allows per region. Delete identities you no longer use first.",
@@ -95,7 +99,8 @@ def check_identity_limit(account: Account, region: Region) -> None:
 def lock_account_for_create(account: Account) -> None:
     """Make an account's creates wait for each other until their transactions end, so that the
     limit check and the insert are one step: without it two creates at 9,999 identities both
-    count 9,999 and both insert.
+    count 9,999 and both insert. Taken last, just before the commit, so that concurrent creates
+    queue only for the count and the commit, not for their inserts as well.
 
     On PostgreSQL this locks the account's row FOR NO KEY UPDATE, the weakest lock two creates
     conflict on: inserts elsewhere that reference the account only take FOR KEY SHARE for their
@@ -138,8 +143,8 @@ def create_identity(
 ) -> Identity:
     """Save a new identity as PENDING and queue its background work.
 
-    1. in one transaction: check the region limit (under the account's lock), the
-       configuration set and uniqueness, and save the identity, its tags and (BYODKIM) its key;
+    1. in one transaction: check the configuration set, save the identity (uniqueness), its
+       tags and (BYODKIM) its key, then check the region limit under the account's lock;
     2. after commit, queue RSA key generation (Easy DKIM) and the first check or mail.
     """
     identity = Identity(
@@ -172,8 +177,6 @@ def create_identity(
         identity.next_check_at = identity.created_at
     try:
         with transaction.atomic():
-            lock_account_for_create(account)
-            check_identity_limit(account, region)
             check_configuration_set_exists(account, region, spec.configuration_set_name)
             identity.save()
             Tag.objects.bulk_create(
@@ -196,6 +199,8 @@ def create_identity(
             )
             if settings.DNS_AUTO_VERIFY and identity.is_domain:
                 identity.verify_without_dns(AUTO_VERIFY_MESSAGE, now=identity.created_at)
+            lock_account_for_create(account)
+            check_identity_limit(account, region)
     except IntegrityError as exc:
         raise validators.AlreadyExistsError(
             f"{spec.name} already exists as an identity in {region.code}.", code="already_exists"

@@ -175,18 +175,17 @@ def test_concurrent_creates_at_the_limit_let_only_one_in(
     )
     settings.MAX_IDENTITIES_PER_REGION = 2
     make_domain("first.example.com")
-    counted = threading.Event()  # the held create has passed the check and inserted
+    counted = threading.Event()  # the held create has inserted and passed the check
     release = threading.Event()
-    record = IdentityEvent.record
+    check = provisioning.check_identity_limit
 
-    def record_then_hold(identity: Identity, *args: Any, **kwargs: Any) -> IdentityEvent:
-        event = record(identity, *args, **kwargs)
-        if identity.name == "held.example.com":
+    def check_then_hold(acct: Account, reg: Region) -> None:
+        check(acct, reg)
+        if threading.current_thread() is held:
             counted.set()
             release.wait(10)
-        return event
 
-    monkeypatch.setattr(IdentityEvent, "record", record_then_hold)
+    monkeypatch.setattr(provisioning, "check_identity_limit", check_then_hold)
     outcomes: dict[str, str] = {}
 
     def create(name: str) -> None:
