@@ -83,10 +83,11 @@ def check_configuration_set_exists(account: Account, region: Region, name: str) 
 def check_identity_limit(account: Account, region: Region) -> None:
     """LimitExceededError if `account` now has more identities in `region` than SES allows.
 
-    `create_identity` runs it last in its transaction, after its insert and under
-    `lock_account_for_create`: the count then includes the new identity and every committed
-    one, and no other create can commit in between.
+    `create_identity` runs it last in its transaction, after its insert: under the account's
+    lock (`_lock_account_for_create`) the count then includes the new identity and every
+    committed one, and no other create can commit in between.
     """
+    _lock_account_for_create(account)
     limit = settings.MAX_IDENTITIES_PER_REGION
     if identity_count(account, region) > limit:
         raise validators.LimitExceededError(
@@ -96,7 +97,7 @@ def check_identity_limit(account: Account, region: Region) -> None:
         )
 
 
-def lock_account_for_create(account: Account) -> None:
+def _lock_account_for_create(account: Account) -> None:
     """Make an account's creates wait for each other until their transactions end, so that the
     limit check and the insert are one step: without it two creates at 9,999 identities both
     count 9,999 and both insert. Taken last, just before the commit, so that concurrent creates
@@ -199,7 +200,6 @@ def create_identity(
             )
             if settings.DNS_AUTO_VERIFY and identity.is_domain:
                 identity.verify_without_dns(AUTO_VERIFY_MESSAGE, now=identity.created_at)
-            lock_account_for_create(account)
             check_identity_limit(account, region)
     except IntegrityError as exc:
         raise validators.AlreadyExistsError(

@@ -51,12 +51,19 @@ def check_domain_shape(name: str) -> None:
     assert not any(part.startswith("-") or part.endswith("-") for part in name.split("."))
 
 
+def stored_form(text: str) -> str | None:
+    """What `normalize_domain` stores for `text`, or None when it refuses it."""
+    try:
+        return normalize_domain(text)
+    except ValidationError:
+        return None
+
+
 @SETTINGS
 @given(domain_text)
 def test_normalize_domain_returns_ldh_or_raises_validation_error(text: str) -> None:
-    try:
-        name = normalize_domain(text)
-    except ValidationError:
+    name = stored_form(text)
+    if name is None:
         return
     check_domain_shape(name)
     assert normalize_domain(name) == name
@@ -76,10 +83,7 @@ def test_normalize_domain_agrees_with_idna_on_ascii_names(text: str) -> None:
         expected: str | None = idna.encode(text.rstrip("."), uts46=True).decode("ascii").lower()
     except idna.IDNAError:
         expected = None
-    try:
-        normalized: str | None = normalize_domain(text)
-    except ValidationError:
-        normalized = None
+    normalized = stored_form(text)
     if normalized is not None:
         assert normalized == expected
     elif expected is not None:  # idna accepts it; only our own shape rules may refuse it
@@ -90,9 +94,8 @@ def test_normalize_domain_agrees_with_idna_on_ascii_names(text: str) -> None:
 @SETTINGS
 @given(domain_text)
 def test_domain_lookup_name_finds_what_normalize_domain_stores(text: str) -> None:
-    try:
-        stored = normalize_domain(text)
-    except ValidationError:
+    stored = stored_form(text)
+    if stored is None:
         return
     assert validators.domain_lookup_name(text) == stored
     if text.isascii():  # str.upper() rewrites some letters (ß -> SS) that IDNA keeps
@@ -102,9 +105,8 @@ def test_domain_lookup_name_finds_what_normalize_domain_stores(text: str) -> Non
 @SETTINGS
 @given(domain_like)
 def test_normalize_domain_is_idempotent_and_case_insensitive(text: str) -> None:
-    try:
-        name = normalize_domain(text)
-    except ValidationError:
+    name = stored_form(text)
+    if name is None:
         return
     assert normalize_domain(name) == name
     assert normalize_domain(text.upper()) == name
