@@ -15,6 +15,7 @@ import idna
 
 from accounts.models import Account, Region
 
+from . import validators
 from .models import Identity, IdentityQuerySet, IdentityType, VerificationStatus
 
 
@@ -36,7 +37,7 @@ def split_address(address: str) -> tuple[str, str] | None:
         return None
     base_local = local.split("+", 1)[0] or local
     try:
-        ascii_domain = idna.encode(domain.rstrip("."), uts46=True).decode("ascii").lower()
+        ascii_domain = validators.ascii_domain(domain.rstrip("."))
     except idna.IDNAError:
         ascii_domain = domain.lower()
     return f"{base_local}@{domain}", ascii_domain

@@ -77,13 +77,8 @@ def normalize_domain(value: str) -> str:
             code="invalid",
         )
     raw = raw.rstrip(".")
-    lowered = raw.lower()
-    if _is_plain_ldh(lowered):
-        # What idna would return, without its per-code-point tables (most names are plain).
-        _check_domain_shape(lowered)
-        return lowered
     try:
-        ascii_name = idna.encode(raw, uts46=True).decode("ascii")
+        ascii_name = ascii_domain(raw)
     except idna.IDNAError as exc:
         if raw.isascii():
             # idna rejects over-long, empty or hyphen-edged labels before our own checks
@@ -94,7 +89,6 @@ def normalize_domain(value: str) -> str:
             "with dots between labels.",
             code="invalid",
         ) from exc
-    ascii_name = ascii_name.lower()
     _check_domain_shape(ascii_name)
     return ascii_name
 
@@ -104,14 +98,20 @@ def domain_lookup_name(value: str) -> str:
     existing identity by a name a caller typed: Example.COM. finds example.com. A name that
     cannot be IDNA-encoded comes back as given. No shape rules: a name they refuse was never
     stored, so it is simply not found."""
-    name = (value or "").strip().rstrip(".")
-    lowered = name.lower()
-    if _is_plain_ldh(lowered):
-        return lowered
     try:
-        return idna.encode(name, uts46=True).decode("ascii").lower()
+        return ascii_domain((value or "").strip().rstrip("."))
     except idna.IDNAError:
         return value
+
+
+def ascii_domain(name: str) -> str:
+    """`name` (stripped, without its final dot) IDNA-encoded and lower-cased, the form domain
+    identities are stored in, without the shape rules; idna.IDNAError if it has none."""
+    lowered = name.lower()
+    if _is_plain_ldh(lowered):
+        # What idna would return, without its per-code-point tables (most names are plain).
+        return lowered
+    return idna.encode(name, uts46=True).decode("ascii").lower()
 
 
 def _is_plain_ldh(name: str) -> bool:
