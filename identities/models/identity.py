@@ -1,4 +1,4 @@
-"""Verified identities and what hangs off them: DKIM keys, tags, policies, DNS check results.
+"""The identity: a domain or an email address, with its SES state and transitions.
 
 Status values are the SES API enums; labels are the console's words. Every status change is
 a verb-named method that sets all related fields together and saves with update_fields, so the
@@ -7,9 +7,7 @@ console, the API, admin actions and Celery tasks share one path to each transiti
 
 from __future__ import annotations
 
-import base64
-import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
@@ -18,147 +16,30 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Account, Region
-from sesconsole import encryption
+
+from .choices import (
+    DNS_ERROR_RETRY,
+    KEY_LENGTH_CHANGE_INTERVAL,
+    PENDING_BACKOFF,
+    SOA_MAX_AGE,
+    VERIFICATION_WINDOW,
+    VERIFIED_RECHECK,
+    BehaviorOnMxFailure,
+    CheckOutcome,
+    DkimOrigin,
+    IdentityType,
+    KeyLength,
+    MailFromStatus,
+    VerificationError,
+    VerificationStatus,
+    new_dkim_token,
+    next_setup_status,
+)
+from .dkim_keys import DkimKey
+from .history import IdentityEvent
 
 if TYPE_CHECKING:
-    from .dns_publish import UpdateTarget
-
-KEY_LENGTH_CHANGE_INTERVAL = timedelta(hours=24)
-
-# SES searches for a pending or temporarily failed setup's records for 72 hours.
-VERIFICATION_WINDOW = timedelta(hours=72)
-# Pending checks back off: minutes at first, then hourly (index: checks since the last change).
-PENDING_BACKOFF = (
-    timedelta(minutes=1),
-    timedelta(minutes=2),
-    timedelta(minutes=5),
-    timedelta(minutes=10),
-    timedelta(minutes=30),
-    timedelta(hours=1),
-)
-VERIFIED_RECHECK = timedelta(hours=24)  # SES "checks continuously"; daily is plenty
-DNS_ERROR_RETRY = timedelta(minutes=5)  # a DNS outage is retried soon, never held against anyone
-# VerificationInfo.SOARecord is refreshed by an explicit lookup at most this often; checks
-# also take it for free from the negative answers of missing records.
-SOA_MAX_AGE = timedelta(hours=24)
-
-
-class IdentityType(models.TextChoices):
-    EMAIL_ADDRESS = "EMAIL_ADDRESS", "Email address"
-    DOMAIN = "DOMAIN", "Domain"
-
-
-class VerificationStatus(models.TextChoices):
-    PENDING = "PENDING", "Pending"
-    SUCCESS = "SUCCESS", "Verified"
-    FAILED = "FAILED", "Failed"
-    TEMPORARY_FAILURE = "TEMPORARY_FAILURE", "Temporary failure"
-    NOT_STARTED = "NOT_STARTED", "Not started"
-
-
-class MailFromStatus(models.TextChoices):
-    # The API has no NOT_STARTED here; "no custom MAIL FROM" is an empty value.
-    PENDING = "PENDING", "Pending"
-    SUCCESS = "SUCCESS", "Verified"
-    FAILED = "FAILED", "Failed"
-    TEMPORARY_FAILURE = "TEMPORARY_FAILURE", "Temporary failure"
-
-
-class DkimOrigin(models.TextChoices):
-    AWS_SES = "AWS_SES", "Easy DKIM"
-    EXTERNAL = "EXTERNAL", "Bring your own DKIM (BYODKIM)"
-
-
-class KeyLength(models.TextChoices):
-    RSA_1024_BIT = "RSA_1024_BIT", "RSA_1024_BIT"
-    RSA_2048_BIT = "RSA_2048_BIT", "RSA_2048_BIT"
-
-    @property
-    def bits(self) -> int:
-        return 1024 if self == KeyLength.RSA_1024_BIT else 2048
-
-
-class BehaviorOnMxFailure(models.TextChoices):
-    USE_DEFAULT_VALUE = "USE_DEFAULT_VALUE", "Use default MAIL FROM domain"
-    REJECT_MESSAGE = "REJECT_MESSAGE", "Reject message"
-
-
-class VerificationError(models.TextChoices):
-    SERVICE_ERROR = "SERVICE_ERROR", "Service error"
-    DNS_SERVER_ERROR = "DNS_SERVER_ERROR", "DNS server error"
-    HOST_NOT_FOUND = "HOST_NOT_FOUND", "Host not found"
-    TYPE_NOT_FOUND = "TYPE_NOT_FOUND", "Record type not found"
-    INVALID_VALUE = "INVALID_VALUE", "Invalid value"
-
-
-class CheckOutcome(models.TextChoices):
-    """What one DNS check concluded about a setup (DKIM, or MAIL FROM)."""
-
-    FOUND = "FOUND", "All records found"
-    MISSING = "MISSING", "Records missing or wrong"
-    DNS_ERROR = "DNS_ERROR", "DNS did not answer"
-
-
-# Statuses the DNS check still acts on; FAILED stops checking ("setup must be restarted").
-CHECKED_STATUSES = ("PENDING", "SUCCESS", "TEMPORARY_FAILURE")
-
-
-def next_setup_status(current: str, since: datetime, outcome: str, now: datetime) -> str | None:
-    """SES's state machine for one setup, or None when the status stays as it is.
-
-    PENDING → SUCCESS when found; PENDING for 72 h → FAILED. SUCCESS whose records disappear →
-    TEMPORARY_FAILURE, which goes back to SUCCESS when they reappear or to FAILED after 72 h.
-    A DNS error (timeout, SERVFAIL, REFUSED) is never a failure: a verified setup becomes
-    TEMPORARY_FAILURE (SES cannot confirm it right now), anything else stays as it is, and the
-    check is retried in minutes. Only records seen missing can make a setup FAILED.
-    """
-    if current not in CHECKED_STATUSES:
-        return None
-    if outcome == CheckOutcome.DNS_ERROR:
-        return "TEMPORARY_FAILURE" if current == "SUCCESS" else None
-    if outcome == CheckOutcome.FOUND:
-        return "SUCCESS" if current != "SUCCESS" else None
-    if current == "SUCCESS":
-        return "TEMPORARY_FAILURE"
-    return "FAILED" if now - since >= VERIFICATION_WINDOW else None
-
-
-def new_dkim_token() -> str:
-    """A 32-character lower-case base32 token, the shape of SES's Easy DKIM tokens."""
-    return base64.b32encode(secrets.token_bytes(20)).decode("ascii").lower()
-
-
-class ConfigurationSet(models.Model):
-    account = models.ForeignKey(
-        Account, on_delete=models.CASCADE, related_name="configuration_sets"
-    )
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
-    name = models.CharField(max_length=64)
-    sending_enabled = models.BooleanField(default=True)
-    # The rest of SES's options (tracking, delivery, reputation, suppression, VDM, archiving)
-    # are kept as the API sent them, so GetConfigurationSet can answer faithfully.
-    options = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-
-    class Meta:
-        ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["account", "region", "name"], name="unique_configuration_set_name"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-    @property
-    def arn(self) -> str:
-        return f"arn:aws:ses:{self.region_id}:{self.account_id}:configuration-set/{self.name}"
-
-    def identities_using_as_default(self) -> models.QuerySet[Identity]:
-        return Identity.objects.filter(
-            account_id=self.account_id, region_id=self.region_id, configuration_set_name=self.name
-        )
+    pass
 
 
 class IdentityQuerySet(models.QuerySet["Identity"]):
@@ -685,226 +566,4 @@ class Identity(models.Model):
         self.save(update_fields=list(self.CHECK_FIELDS))
         IdentityEvent.objects.create(
             identity=self, at=now, kind="status", message=message, actor=actor
-        )
-
-
-class DkimKey(models.Model):
-    """An RSA signing key: one per Easy DKIM token, or the pasted BYODKIM key."""
-
-    identity = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="dkim_keys")
-    selector = models.CharField(max_length=63)  # the Easy DKIM token or the BYODKIM selector
-    key_size = models.PositiveSmallIntegerField()
-    private_key_encrypted = models.TextField(editable=False)
-    public_key = models.TextField(help_text="Base64 DER SubjectPublicKeyInfo: the DKIM p= value.")
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["identity", "selector"], name="unique_dkim_selector")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.selector}._domainkey.{self.identity.domain}"
-
-    @classmethod
-    def store(
-        cls,
-        identity: Identity,
-        selector: str,
-        private_key_base64: str,
-        public_key_base64: str,
-        key_size: int,
-    ) -> DkimKey:
-        return cls.objects.create(
-            identity=identity,
-            selector=selector,
-            key_size=key_size,
-            private_key_encrypted=encryption.encrypt(private_key_base64),
-            public_key=public_key_base64,
-        )
-
-    def private_key_base64(self) -> str:
-        return encryption.decrypt(self.private_key_encrypted)
-
-    @property
-    def txt_value(self) -> str:
-        return f"v=DKIM1; k=rsa; p={self.public_key}"
-
-
-class Tag(models.Model):
-    """A tag on an identity, configuration set or custom verification template."""
-
-    identity = models.ForeignKey(
-        Identity, null=True, blank=True, on_delete=models.CASCADE, related_name="tags"
-    )
-    configuration_set = models.ForeignKey(
-        ConfigurationSet, null=True, blank=True, on_delete=models.CASCADE, related_name="tags"
-    )
-    template = models.ForeignKey(
-        "templates_app.CustomVerificationEmailTemplate",
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="tags",
-    )
-    key = models.CharField(max_length=128)
-    value = models.CharField(max_length=256, blank=True)
-
-    class Meta:
-        ordering = ["key"]
-        constraints = [
-            models.CheckConstraint(
-                condition=(
-                    Q(identity__isnull=False, configuration_set__isnull=True, template__isnull=True)
-                    | Q(
-                        identity__isnull=True,
-                        configuration_set__isnull=False,
-                        template__isnull=True,
-                    )
-                    | Q(
-                        identity__isnull=True,
-                        configuration_set__isnull=True,
-                        template__isnull=False,
-                    )
-                ),
-                name="tag_has_exactly_one_resource",
-            ),
-            models.UniqueConstraint(fields=["identity", "key"], name="unique_identity_tag_key"),
-            models.UniqueConstraint(
-                fields=["configuration_set", "key"], name="unique_configuration_set_tag_key"
-            ),
-            models.UniqueConstraint(fields=["template", "key"], name="unique_template_tag_key"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.key}={self.value}"
-
-
-class IdentityPolicy(models.Model):
-    """A sending authorization policy (JSON document) attached to an identity."""
-
-    identity = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="policies")
-    name = models.CharField(max_length=64)
-    document = models.TextField()
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["name"]
-        verbose_name_plural = "identity policies"
-        constraints = [
-            models.UniqueConstraint(fields=["identity", "name"], name="unique_identity_policy_name")
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class RecordCheck(models.Model):
-    """The last DNS check of one expected record of an identity, with a diagnosis."""
-
-    identity = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="record_checks")
-    purpose = models.CharField(max_length=16)
-    name = models.CharField(max_length=255)
-    record_type = models.CharField(max_length=8)
-    status = models.CharField(max_length=20, choices=VerificationStatus.choices)
-    error = models.CharField(max_length=32, choices=VerificationError.choices, blank=True)
-    found = models.JSONField(default=list, blank=True)
-    diagnosis = models.CharField(max_length=40, blank=True)
-    hint = models.TextField(blank=True)
-    checked_at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["purpose", "name"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["identity", "purpose", "name", "record_type"], name="unique_record_check"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.record_type} {self.name}: {self.status}"
-
-    @property
-    def needs_attention(self) -> bool:
-        """Wrong, though its setup is verified: an SPF record, as SES moves MAIL FROM on the MX
-        alone. The page must not show it as plainly verified next to its hint."""
-        return self.status == VerificationStatus.SUCCESS and bool(self.diagnosis)
-
-
-class IdentityEvent(models.Model):
-    """The identity's history as users see it on its page."""
-
-    identity = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField(default=timezone.now, db_index=True)
-    kind = models.CharField(max_length=40)
-    message = models.TextField()
-    actor = models.CharField(max_length=150, blank=True)
-
-    class Meta:
-        ordering = ["-at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.kind}"
-
-    @classmethod
-    def record(cls, identity: Identity, kind: str, message: str, actor: str = "") -> IdentityEvent:
-        return cls.objects.create(identity=identity, kind=kind, message=message, actor=actor)
-
-
-class DnsServer(models.Model):
-    """An authoritative server an account lets sesconsole update by RFC 2136 (TSIG)."""
-
-    class Algorithm(models.TextChoices):
-        HMAC_SHA256 = "hmac-sha256", "HMAC-SHA256"
-        HMAC_SHA512 = "hmac-sha512", "HMAC-SHA512"
-        HMAC_SHA1 = "hmac-sha1", "HMAC-SHA1"
-
-    # No account: an operator's server, used for the signing hosted zone that serves the Easy
-    # DKIM public keys (identities.signing_zone); only admin manages those.
-    account = models.ForeignKey(
-        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="dns_servers"
-    )
-    zone = models.CharField(max_length=253)
-    server = models.CharField(max_length=255, help_text="Host name or IP address.")
-    port = models.PositiveIntegerField(default=53)
-    key_name = models.CharField(max_length=253)
-    key_algorithm = models.CharField(
-        max_length=16, choices=Algorithm.choices, default=Algorithm.HMAC_SHA256
-    )
-    key_secret_encrypted = models.TextField(editable=False)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-
-    class Meta:
-        ordering = ["zone"]
-        verbose_name = "DNS server"
-        constraints = [
-            models.UniqueConstraint(fields=["account", "zone"], name="unique_dns_server_zone"),
-            models.UniqueConstraint(
-                fields=["zone"],
-                condition=Q(account__isnull=True),
-                name="unique_operator_dns_server_zone",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.zone} @ {self.server}:{self.port}"
-
-    def set_secret(self, secret: str) -> None:
-        self.key_secret_encrypted = encryption.encrypt(secret)
-
-    def secret(self) -> str:
-        return encryption.decrypt(self.key_secret_encrypted)
-
-    def update_target(self) -> UpdateTarget:
-        """What identities.dns_publish needs to send updates here (the secret decrypted)."""
-        from .dns_publish import UpdateTarget  # dnspython stays out of model imports
-
-        return UpdateTarget(
-            zone=self.zone,
-            server=self.server,
-            port=self.port,
-            key_name=self.key_name,
-            key_algorithm=self.key_algorithm,
-            key_secret=self.secret(),
         )
