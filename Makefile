@@ -24,7 +24,7 @@ run: install
 test: install
 	scripts/test
 
-# ruff check, ruff format --check and mypy (django-stubs) on the app code; see scripts/lint.
+# ruff check, ruff format --check, mypy (django-stubs) and lint-imports; see scripts/lint.
 lint: install
 	scripts/lint
 

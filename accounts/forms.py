@@ -9,7 +9,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
-from identities import validators
+from sesconsole import validators
 
 from .models import AccountRegion, LoginAttempt
 

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from accounts.models import AccountRegion
-from identities import validators
+from sesconsole import validators
 
 from .errors import ApiError, bad_request
 from .wire import Call, compact

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from identities import provisioning, validators
+from identities import provisioning
 from identities.models import ConfigurationSet
+from sesconsole import validators
 
 from .errors import not_found
 from .pagination import keyset_page, list_scope, page_size

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
-from identities import validators
+from sesconsole import validators
 
 from .sigv4 import SigV4Error
 

@@ -1,6 +1,6 @@
 """Email identity operations: create, get, list, delete, the five Put*Attributes, policies.
 
-Each operation validates with `identities.validators` and changes state through the model
+Each operation validates with `sesconsole.validators` and changes state through the model
 methods and `identities.provisioning`, the same calls the console makes.
 """
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db import transaction
 
-from identities import provisioning, validators
+from identities import provisioning
 from identities.models import (
     BehaviorOnMxFailure,
     DkimOrigin,
@@ -18,6 +18,7 @@ from identities.models import (
     IdentityType,
     KeyLength,
 )
+from sesconsole import validators
 
 from . import reads
 from .errors import ApiError, bad_request, not_found

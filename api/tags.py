@@ -12,8 +12,8 @@ from typing import Any
 
 from django.db import models, transaction
 
-from identities import validators
 from identities.models import ConfigurationSet, Identity, Tag
+from sesconsole import validators
 from templates_app.models import CustomVerificationEmailTemplate
 
 from .errors import bad_request, not_found

@@ -12,8 +12,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from identities import validators
 from identities.models import Tag
+from sesconsole import validators
 from templates_app import rules
 from templates_app.models import CustomVerificationEmailTemplate
 

@@ -17,7 +17,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from . import provisioning, validators
+from sesconsole import validators
+
+from . import provisioning
 from .dns_views import SKIP_DNS_MESSAGE, queue_check_now
 from .models import (
     ConfigurationSet,

@@ -1,6 +1,6 @@
 """Console forms for identities and configuration sets.
 
-Every rule comes from identities/validators.py (or the provisioning checks that need the
+Every rule comes from sesconsole/validators.py (or the provisioning checks that need the
 database): the forms only bind the browser's input to those functions and put each message
 next to the field it is about. Nothing here decides what is valid on its own.
 """
@@ -19,8 +19,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.access import Scope
+from sesconsole import validators
 
-from . import provisioning, publishing, validators
+from . import provisioning, publishing
 from .models import (
     BehaviorOnMxFailure,
     ConfigurationSet,

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import idna
 
 from accounts.models import Account, Region
+from sesconsole import validators
 
-from . import validators
 from .models import Identity, IdentityQuerySet, IdentityType, VerificationStatus
 
 

@@ -18,10 +18,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account, Region
-from sesconsole import sql
+from sesconsole import sql, validators
 from sesconsole.enqueue import enqueue_after_commit
 
-from . import validators
 from .models import (
     BehaviorOnMxFailure,
     ConfigurationSet,

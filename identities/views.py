@@ -28,8 +28,9 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from accounts.access import Scope, console_scope
+from sesconsole import validators
 
-from . import forms, provisioning, records, validators
+from . import forms, provisioning, records
 from .models import ConfigurationSet, Identity, IdentityEvent, VerificationStatus
 
 PAGE_SIZE = 50

@@ -20,8 +20,8 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 
 from accounts.models import Account, AccountRegion, Region
-from identities import validators
 from identities.hierarchy import applicable_identity
+from sesconsole import validators
 
 from . import html_rules
 from .models import MAX_TEMPLATES_PER_REGION, CustomVerificationEmailTemplate

@@ -13,8 +13,9 @@ from django.test import Client
 
 from accounts.models import Account, Membership, Region
 from accounts.regions import seed_regions
-from identities import provisioning, validators
+from identities import provisioning
 from identities.models import Identity, IdentityType
+from sesconsole import validators
 from tests.support.services import require
 
 PASSWORD = "correct-horse-battery-staple"

@@ -29,7 +29,7 @@ from identities.models import (
     Tag,
 )
 from identities.provisioning import Byodkim, EasyDkim
-from identities.validators import TagPair, parse_byodkim_private_key
+from sesconsole.validators import TagPair, parse_byodkim_private_key
 from templates_app.models import CustomVerificationEmailTemplate
 from tests.support import keys
 

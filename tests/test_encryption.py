@@ -13,8 +13,8 @@ from pytest_django import Settings
 from accounts.models import AccessKey, Account
 from identities.models import DkimKey, DnsServer, Identity
 from identities.provisioning import Byodkim
-from identities.validators import parse_byodkim_private_key
 from sesconsole import encryption
+from sesconsole.validators import parse_byodkim_private_key
 from tests.support import keys
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Account, Region
-from identities import provisioning, validators
+from identities import provisioning
 from identities.hierarchy import applicable_identity
 from identities.models import (
     Identity,
@@ -28,6 +28,7 @@ from identities.models import (
     IdentityType,
     VerificationStatus,
 )
+from sesconsole import validators
 from sesconsole.enqueue import enqueue_after_commit, send_now
 from templates_app.models import CustomVerificationEmailTemplate
 

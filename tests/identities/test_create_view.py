@@ -11,8 +11,8 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Account, Region
-from identities import validators
 from identities.models import ConfigurationSet, DkimKey, DnsServer, Identity
+from sesconsole import validators
 from tests.support.keys import der_base64, pem, rsa_key, spki_base64
 
 HTMX = {"HTTP_HX_REQUEST": "true"}

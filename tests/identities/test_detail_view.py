@@ -147,7 +147,7 @@ def test_detail_mail_from_records(owner_client: Client, make_domain: Callable) -
 def test_detail_byodkim_shows_the_txt_record_with_the_public_key(
     owner_client: Client, make_domain: Callable
 ) -> None:
-    from identities import validators
+    from sesconsole import validators
 
     key = rsa_key(1024)
     parsed = validators.parse_byodkim_private_key(der_base64(key))

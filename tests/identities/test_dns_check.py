@@ -18,7 +18,7 @@ from identities.models import (
 )
 from identities.provisioning import Byodkim
 from identities.resolver import Answer, Outcome, Query, SOARecord
-from identities.validators import parse_byodkim_private_key
+from sesconsole.validators import parse_byodkim_private_key
 from tests.identities import dns_helpers
 from tests.identities.dns_helpers import QueuedTasks, expected, publish_expected, run_check
 from tests.support import dns_fixtures, keys

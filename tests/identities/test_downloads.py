@@ -8,8 +8,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from identities import provisioning, tasks, validators
+from identities import provisioning, tasks
 from identities.models import Identity
+from sesconsole import validators
 from tests.support.keys import der_base64, pem, rsa_key, spki_base64
 
 

@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Account, Region
-from identities import forms, provisioning, tasks, validators
+from identities import forms, provisioning, tasks
 from identities.models import ConfigurationSet, DkimKey, Identity, IdentityEvent, Tag
+from sesconsole import validators
 from sesconsole.enqueue import send_now
 from tests.support.keys import der_base64, pem, rsa_key
 

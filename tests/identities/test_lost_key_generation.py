@@ -7,9 +7,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from identities import tasks, validators
+from identities import tasks
 from identities.models import Identity, KeyLength
 from identities.provisioning import Byodkim
+from sesconsole import validators
 from tests.identities.dns_helpers import QueuedTasks
 from tests.support.keys import der_base64, rsa_key
 

@@ -28,7 +28,7 @@ from identities.models import (
     VerificationStatus,
 )
 from identities.provisioning import Byodkim, EasyDkim
-from identities.validators import (
+from sesconsole.validators import (
     AlreadyExistsError,
     LimitExceededError,
     NotFoundError,

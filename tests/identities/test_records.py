@@ -17,7 +17,7 @@ from identities.records import (
     records_csv,
     zone_file,
 )
-from identities.validators import parse_byodkim_private_key
+from sesconsole.validators import parse_byodkim_private_key
 from tests.support import keys
 
 pytestmark = pytest.mark.django_db

@@ -1,12 +1,12 @@
-"""The SES input rules in identities/validators.py: normalised values and exact messages."""
+"""The SES input rules in sesconsole/validators.py: normalised values and exact messages."""
 
 from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
 
-from identities import validators
-from identities.validators import (
+from sesconsole import validators
+from sesconsole.validators import (
     BYODKIM_CLEANED_NOTICE,
     LimitExceededError,
     normalize_domain,

@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from identities import validators
-from identities.validators import (
+from sesconsole import validators
+from sesconsole.validators import (
     MAX_TAG_KEY_LENGTH,
     MAX_TAG_VALUE_LENGTH,
     TagPair,

@@ -20,7 +20,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import AccessKey, Account, AccountRegion, Membership, Region
-from identities import provisioning, validators
+from identities import provisioning
 from identities.models import (
     ConfigurationSet,
     DkimKey,
@@ -33,6 +33,7 @@ from identities.models import (
     Tag,
 )
 from identities.tasks import generate_easy_dkim_keys
+from sesconsole import validators
 from templates_app.models import CustomVerificationEmailTemplate
 from tests.support import keys
 from verification.models import MailboxMessage, VerificationLink

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import Account, Region
 from identities.models import Identity
-from identities.validators import AlreadyExistsError, LimitExceededError
+from sesconsole.validators import AlreadyExistsError, LimitExceededError
 from templates_app import rules
 from templates_app.models import MAX_TEMPLATES_PER_REGION, CustomVerificationEmailTemplate
 

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import Account, Region
 from identities.models import Identity, IdentityType, VerificationStatus
-from identities.validators import NotFoundError
+from sesconsole.validators import NotFoundError
 from templates_app.models import CustomVerificationEmailTemplate
 from verification import flows
 from verification.models import LinkOutcome, MailStatus, VerificationLink
