@@ -20,10 +20,17 @@ class Scope:
     region: Region
 
 
-def console_scope(request: HttpRequest, region_code: str) -> Scope:
+def console_account(request: HttpRequest) -> Account:
+    """The signed-in user's account, for console pages outside a region (access keys, DNS
+    servers, mailbox); 404 for a user who is not a member of one."""
     account = account_for_user(request.user)
     if account is None:
         raise Http404("Your user is not a member of any account. Ask an operator to add you.")
+    return account
+
+
+def console_scope(request: HttpRequest, region_code: str) -> Scope:
+    account = console_account(request)
     option = next((r for r in enabled_regions(request) if r.code == region_code), None)
     if option is None:
         raise Http404(f"There is no region {region_code}.")

@@ -12,20 +12,16 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from .models import AccessKey, Account, account_for_user
+from .access import console_account
+from .models import AccessKey
 
 MAX_DESCRIPTION_LENGTH = 256
 
 
-def _account(request: HttpRequest) -> Account:
-    account = account_for_user(request.user)
-    if account is None:
-        raise Http404("Your user is not a member of any account. Ask an operator to add you.")
-    return account
-
-
 def _key_for_user(request: HttpRequest, access_key_id: str) -> AccessKey:
-    key = AccessKey.objects.filter(account=_account(request), access_key_id=access_key_id).first()
+    key = AccessKey.objects.filter(
+        account=console_account(request), access_key_id=access_key_id
+    ).first()
     if key is None:
         raise Http404("There is no such access key in your account.")
     return key
@@ -34,7 +30,7 @@ def _key_for_user(request: HttpRequest, access_key_id: str) -> AccessKey:
 @require_GET
 @login_required
 def access_keys(request: HttpRequest) -> HttpResponse:
-    account = _account(request)
+    account = console_account(request)
     keys = AccessKey.objects.filter(account=account)
     return render(
         request,
@@ -47,7 +43,7 @@ def access_keys(request: HttpRequest) -> HttpResponse:
 @login_required
 def access_key_create(request: HttpRequest) -> HttpResponse:
     """Issue a key and show its secret on this response only: it is never readable again."""
-    account = _account(request)
+    account = console_account(request)
     # One line of text: control characters (NUL, which PostgreSQL can't store, line breaks)
     # are dropped rather than failing the request.
     posted = request.POST.get("description", "")

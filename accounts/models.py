@@ -65,6 +65,19 @@ class Account(models.Model):
         settings_row, _ = AccountRegion.objects.get_or_create(account=self, region=region)
         return settings_row
 
+    def lock(self) -> None:
+        """Make this account's limited writes (creating identities or templates, sending
+        custom verification mails) wait for each other until the transaction ends, so a limit
+        check and the write it guards are one step. Call it inside transaction.atomic().
+
+        A no-key row lock (PostgreSQL's FOR NO KEY UPDATE), the weakest two such writes
+        conflict on: inserts elsewhere that reference the account take only FOR KEY SHARE for
+        their foreign key check, which it leaves alone. SQLite (development only) has no row
+        locks; Django leaves the clause out there."""
+        Account.objects.select_for_update(no_key=True).filter(pk=self.pk).values_list(
+            "pk", flat=True
+        ).first()
+
 
 class Membership(models.Model):
     """A user's seat in an account. A user belongs to one account, as an IAM user does."""

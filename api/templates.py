@@ -17,7 +17,7 @@ from sesconsole import validators
 from templates_app import rules
 from templates_app.models import CustomVerificationEmailTemplate
 
-from .errors import ApiError, not_found
+from .errors import ApiError
 from .pagination import keyset_page, list_scope, page_size
 from .wire import Call, path_value, query_value
 
@@ -43,15 +43,7 @@ def _validation_message(exc: ValidationError) -> ValidationError:
 
 
 def find_template(call: Call, raw_name: str) -> CustomVerificationEmailTemplate:
-    name = path_value(raw_name, "TemplateName")
-    template = CustomVerificationEmailTemplate.objects.filter(
-        account=call.account, region=call.region, name=name
-    ).first()
-    if template is None:
-        raise not_found(
-            f"Custom verification email template {name} does not exist in {call.region.code}."
-        )
-    return template
+    return rules.get_template(call.account, call.region, path_value(raw_name, "TemplateName"))
 
 
 # --- operations -----------------------------------------------------------------------------

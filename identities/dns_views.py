@@ -18,8 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from accounts.access import console_scope
-from accounts.models import Account, account_for_user
+from accounts.access import console_account, console_scope
 from sesconsole.enqueue import enqueue_after_commit
 
 from . import publishing, signing_zone, tasks
@@ -44,13 +43,6 @@ def _back_to_identity(request: HttpRequest, identity: Identity) -> HttpResponse:
     if getattr(request, "htmx", False):
         return HttpResponseClientRefresh()
     return redirect("identities:detail", region=identity.region_id, name=identity.name)
-
-
-def _account(request: HttpRequest) -> Account:
-    account = account_for_user(request.user)
-    if account is None:
-        raise Http404("Your user is not a member of any account. Ask an operator to add you.")
-    return account
 
 
 # --- identity actions -----------------------------------------------------------------------
@@ -89,14 +81,14 @@ def _servers_context(**extra: Any) -> dict[str, Any]:
 @require_GET
 @login_required
 def dns_servers(request: HttpRequest) -> HttpResponse:
-    servers = list(_account(request).dns_servers.all())
+    servers = list(console_account(request).dns_servers.all())
     return render(request, "identities/dns_servers.html", _servers_context(servers=servers))
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
 def dns_server_create(request: HttpRequest) -> HttpResponse:
-    account = _account(request)
+    account = console_account(request)
     form = DnsServerForm(request.POST if request.method == "POST" else None, account=account)
     if form.is_valid():
         server = form.save()
@@ -108,7 +100,7 @@ def dns_server_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def dns_server_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    server = get_object_or_404(_account(request).dns_servers, pk=pk)
+    server = get_object_or_404(console_account(request).dns_servers, pk=pk)
     server.delete()
     messages.success(request, f"The DNS server for {server.zone} was deleted.")
     return redirect(reverse("identities:dns_servers"))

@@ -14,7 +14,7 @@ from functools import cache, partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Account, Region
@@ -101,24 +101,8 @@ def _lock_account_for_create(account: Account) -> None:
     limit check and the insert are one step: without it two creates at 9,999 identities both
     count 9,999 and both insert. Taken last, just before the commit, so that concurrent creates
     queue only for the count and the commit, not for their inserts as well.
-
-    On PostgreSQL this locks the account's row FOR NO KEY UPDATE, the weakest lock two creates
-    conflict on: inserts elsewhere that reference the account only take FOR KEY SHARE for their
-    foreign key check, which it leaves alone. SQLite (development only) has no row locks; there
-    the check runs without one, as before.
     """
-    if connection.vendor != "postgresql":
-        return
-    with sql.prepared_cursor() as cursor:
-        cursor.execute(_account_lock_sql(), [account.pk])
-
-
-@cache
-def _account_lock_sql() -> str:
-    return (
-        f"SELECT 1 FROM {sql.table(Account)} "  # noqa: S608 (names from _meta only)
-        f"WHERE {sql.column(Account, 'id')} = %s FOR NO KEY UPDATE"
-    )
+    account.lock()
 
 
 def identity_count(account: Account, region: Region) -> int:
@@ -164,9 +148,7 @@ def create_identity(
         identity.dkim_signing_enabled = spec.dkim_signing_enabled
         if isinstance(spec.dkim, Byodkim):
             identity.start_byodkim(spec.dkim.selector)
-            identity.dkim_current_key_length = (
-                KeyLength.RSA_1024_BIT if spec.dkim.key.key_size <= 1024 else KeyLength.RSA_2048_BIT
-            )
+            identity.dkim_current_key_length = KeyLength.for_key_size(spec.dkim.key.key_size)
         else:
             identity.start_easy_dkim(spec.dkim.key_length)
         if spec.mail_from_domain:

@@ -11,18 +11,13 @@ statements; every value stays a query parameter.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from functools import cache
 from typing import Any, NamedTuple, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.utils import CursorWrapper
-from django.db.models import DEFERRED, Field, Model
-from django.db.models.base import ModelState
-from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
-from django.db.models.query_utils import DeferredAttribute
-from django.db.models.signals import post_init, pre_init
+from django.db.models import Field, Model
 
 M = TypeVar("M", bound=Model)
 
@@ -64,7 +59,11 @@ def instance(
     model: type[M], row: tuple[Any, ...], offset: int, names: Sequence[str] | None = None
 ) -> tuple[M, int]:
     """The model instance whose fields (`names`, or all; selected with `columns`) start at
-    row[offset], and the next offset. Fields left out are deferred, loaded on first access."""
+    row[offset], and the next offset. Fields left out are deferred, loaded on first access.
+
+    Built by `Model.from_db`, as the ORM builds it (signals, a model's own from_db, field
+    descriptors all apply): building it by hand saved about 11 µs of a ~1 ms API call, not
+    worth a second way to load a model."""
     loading = _loading(model, None if names is None else tuple(names))
     end = offset + len(loading.selected)
     db = connections[DEFAULT_DB_ALIAS]  # once, not through the `connection` proxy per value
@@ -73,32 +72,8 @@ def instance(
         values = list(values)
         for index, convert, col in loading.converters:
             values[index] = convert(values[index], col, db)
-    if loading.plain and not (pre_init.receivers or post_init.receivers):
-        return _loaded(model, db.alias, loading.selected, values), end
-    # A value for every concrete field, DEFERRED for those not selected: what from_db builds
-    # from a partial row, without its search of the names list for each field.
-    full: list[Any] = [DEFERRED] * len(loading.attnames)
-    for position, value in zip(loading.positions, values, strict=True):
-        full[position] = value
-    return model.from_db(db.alias, loading.attnames, full), end
-
-
-def _loaded(model: type[M], alias: str, attnames: Sequence[str], values: Sequence[Any]) -> M:
-    """What `model.from_db(alias, ...)` returns for these values, built without Model.__init__.
-
-    For a model that keeps Django's `__init__` and `from_db` and whose fields use Django's
-    plain attribute descriptors (`_Loading.plain`), and with no pre_init/post_init receivers,
-    `__init__` only stores each value in the instance's `__dict__` (the descriptors have
-    nothing to do on a new instance) under a fresh ModelState. Doing that directly matters on
-    the API's per-call read: its four instances and the identity's detail took 17 µs instead of
-    28 µs (in-process, PostgreSQL).
-    """
-    new = model.__new__(model)
-    state = ModelState()
-    state.adding = False
-    state.db = alias
-    new.__dict__.update(zip(attnames, values, strict=True), _state=state)
-    return new
+    # `_fields` keeps the model's order, which from_db expects of a partial row.
+    return model.from_db(db.alias, loading.selected, values), end
 
 
 def _fields(model: type[Model], names: Sequence[str] | None) -> list[Any]:
@@ -112,45 +87,18 @@ def _fields(model: type[Model], names: Sequence[str] | None) -> list[Any]:
 
 
 class _Loading(NamedTuple):
-    attnames: list[str]  # every concrete field's, in the model's order
-    selected: list[str]  # the selected fields' attnames, in the row's order
-    positions: list[int]  # where each selected value goes among `attnames`
+    selected: list[str]  # the selected fields' attnames, in the model's order
     converters: list[tuple[int, Any, Any]]  # (index among the selected, converter, column)
-    plain: bool  # whether `_loaded` may build instances (see there)
 
 
 @cache
 def _loading(model: type[Model], names: tuple[str, ...] | None) -> _Loading:
-    """How to turn the selected values into a model instance, with the converters the ORM
-    would apply to them from this database (SQLite's booleans and datetimes, JSON...)."""
-    concrete = list(model._meta.concrete_fields)
+    """Which values a row holds for `model`, with the converters the ORM would apply to them
+    from this database (SQLite's booleans and datetimes, JSON...)."""
     selected = _fields(model, names)
     converters = []
     for index, field in enumerate(selected):
         col = field.get_col(model._meta.db_table)
         for convert in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
             converters.append((index, convert, col))
-    return _Loading(
-        attnames=[field.attname for field in concrete],
-        selected=[field.attname for field in selected],
-        positions=[concrete.index(field) for field in selected],
-        converters=converters,
-        plain=_is_plain(model),
-    )
-
-
-def _is_plain(model: type[Model]) -> bool:
-    """Whether loading an instance of `model` is only storing values (`_loaded`): Django's own
-    `__init__` and `from_db`, and on every field the descriptor that does nothing more on a
-    new instance (a FileField's or a custom field's descriptor may do more)."""
-    return (
-        model.__init__ is Model.__init__  # type: ignore[misc]
-        and model.from_db.__func__ is Model.from_db.__func__  # type: ignore[attr-defined]
-        and all(
-            type(inspect.getattr_static(model, field.attname, None)) in _PLAIN_DESCRIPTORS
-            for field in model._meta.concrete_fields
-        )
-    )
-
-
-_PLAIN_DESCRIPTORS = (DeferredAttribute, ForeignKeyDeferredAttribute)
+    return _Loading(selected=[field.attname for field in selected], converters=converters)

@@ -11,7 +11,6 @@ redirection URLs. Resource rules: unique name per account and region, at most 50
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 
-from accounts.models import Account, AccountRegion, Region
+from accounts.models import Account, Region
 from identities.hierarchy import applicable_identity
 from sesconsole import validators
 
@@ -43,20 +42,12 @@ API_NAMES = {
     "success_redirection_url": "SuccessRedirectionURL",
     "failure_redirection_url": "FailureRedirectionURL",
 }
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 _http_url = URLValidator(schemes=["http", "https"])
 
 
 # --- fields -----------------------------------------------------------------------------------
 def validate_name(value: str) -> str:
-    name = (value or "").strip()
-    if not NAME_PATTERN.match(name):
-        raise ValidationError(
-            f"“{name[:70]}” is not a valid template name. Use 1–64 letters, digits, "
-            "underscores and hyphens.",
-            code="invalid",
-        )
-    return name
+    return validators.validate_resource_name((value or "").strip(), "template")
 
 
 def validate_from_email_address(account: Account, region: Region, value: str) -> str:
@@ -205,12 +196,11 @@ def save_template(
     *,
     instance: CustomVerificationEmailTemplate | None = None,
 ) -> CustomVerificationEmailTemplate:
-    """Save values from clean_template. The limit and name are checked again under a lock on
-    the account's region row, so two concurrent creates can't make 51."""
+    """Save values from clean_template. The limit and name are checked again under the
+    account's lock, so two concurrent creates can't make 51."""
     try:
         with transaction.atomic():
-            AccountRegion.objects.get_or_create(account=account, region=region)
-            AccountRegion.objects.select_for_update().filter(account=account, region=region).first()
+            account.lock()
             if instance is None:
                 check_template_limit(account, region)
                 template = CustomVerificationEmailTemplate(
@@ -243,12 +233,15 @@ def update_template(
 
 
 def get_template(account: Account, region: Region, name: str) -> CustomVerificationEmailTemplate:
+    """The account's template of that name in the region: the one lookup (and not-found
+    message) of the console, the API and SendCustomVerificationEmail."""
     template = CustomVerificationEmailTemplate.objects.filter(
         account=account, region=region, name=name
     ).first()
     if template is None:
         raise validators.NotFoundError(
-            f"There is no custom verification email template named {name} in {region.code}.",
+            f"There is no custom verification email template named {name} in {region.code}. "
+            "Check the name, or create the template first.",
             code="not_found",
         )
     return template

@@ -7,12 +7,13 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import Scope, console_scope
+from sesconsole import validators
 from sesconsole.sandbox import sandboxed_html
 from verification.flows import send_custom_verification_email
 
@@ -29,10 +30,10 @@ def _template(
     request: HttpRequest, region: str, name: str
 ) -> tuple[Scope, CustomVerificationEmailTemplate]:
     scope = console_scope(request, region)
-    template = get_object_or_404(
-        CustomVerificationEmailTemplate, account=scope.account, region=scope.region, name=name
-    )
-    return scope, template
+    try:
+        return scope, rules.get_template(scope.account, scope.region, name)
+    except validators.NotFoundError as exc:
+        raise Http404(exc.messages[0]) from exc
 
 
 def _context(scope: Scope, **extra: Any) -> dict[str, Any]:

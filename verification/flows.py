@@ -30,7 +30,7 @@ from identities.models import (
 )
 from sesconsole import validators
 from sesconsole.enqueue import enqueue_after_commit, send_now
-from templates_app.models import CustomVerificationEmailTemplate
+from templates_app.rules import get_template
 
 from .models import LINK_LIFETIME, LinkOutcome, MailStatus, VerificationLink
 
@@ -158,15 +158,7 @@ def send_custom_verification_email(
             "Account dashboard.",
             code="production_access_not_granted",
         )
-    template = CustomVerificationEmailTemplate.objects.filter(
-        account=account, region=region, name=template_name
-    ).first()
-    if template is None:
-        raise validators.NotFoundError(
-            f"There is no custom verification email template named {template_name} in "
-            f"{region.code}. Check the name, or create the template first.",
-            code="not_found",
-        )
+    template = get_template(account, region, template_name)
     provisioning.check_configuration_set_exists(account, region, configuration_set_name)
     if applicable_identity(account, region, template.from_email_address) is None:
         raise MessageRejectedError(
@@ -176,7 +168,7 @@ def send_custom_verification_email(
         )
     with transaction.atomic():
         # Lock the account row so concurrent requests see each other's links (rate limit).
-        Account.objects.select_for_update().filter(pk=account.pk).first()
+        account.lock()
         _check_custom_rate(account, now)
         identity = (
             Identity.objects.in_scope(account, region)

@@ -10,13 +10,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.access import console_scope
-from accounts.models import Account, account_for_user
+from accounts.access import console_account, console_scope
 from identities.hierarchy import explain
 from identities.models import Identity, IdentityType
 from sesconsole.sandbox import sandboxed_html
@@ -110,17 +109,10 @@ def mail_status(request: HttpRequest, region: str, name: str) -> HttpResponse:
     return render(request, "verification/_email_verification.html", box_context(identity))
 
 
-def _account(request: HttpRequest) -> Account:
-    account = account_for_user(request.user)
-    if account is None:
-        raise Http404("Your user is not a member of any account. Ask an operator to add you.")
-    return account
-
-
 @require_GET
 @login_required
 def mailbox(request: HttpRequest) -> HttpResponse:
-    account = _account(request)
+    account = console_account(request)
     messages_qs = MailboxMessage.objects.filter(account=account).only(
         "pk", "to_addresses", "subject", "created_at", "from_address"
     )
@@ -131,7 +123,7 @@ def mailbox(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def mailbox_message(request: HttpRequest, pk: int) -> HttpResponse:
-    message = get_object_or_404(MailboxMessage, pk=pk, account=_account(request))
+    message = get_object_or_404(MailboxMessage, pk=pk, account=console_account(request))
     links = list(dict.fromkeys(html.unescape(url) for url in _HREF.findall(message.html_body)))
     context = {"message": message, "links": links, "nav": "mailbox"}
     return render(request, "verification/mailbox_message.html", context)
@@ -141,7 +133,7 @@ def mailbox_message(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def mailbox_message_html(request: HttpRequest, pk: int) -> HttpResponse:
     """The message's HTML body as a document of its own, for a sandboxed iframe."""
-    message = get_object_or_404(MailboxMessage, pk=pk, account=_account(request))
+    message = get_object_or_404(MailboxMessage, pk=pk, account=console_account(request))
     # Links open in a new tab: the console itself can't be framed.
     body = '<base target="_blank">' + message.html_body
     return sandboxed_html(body, sandbox_flags="allow-popups allow-popups-to-escape-sandbox")

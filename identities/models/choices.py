@@ -62,6 +62,12 @@ class KeyLength(models.TextChoices):
     def bits(self) -> int:
         return 1024 if self == KeyLength.RSA_1024_BIT else 2048
 
+    @classmethod
+    def for_key_size(cls, bits: int) -> KeyLength:
+        """The length SES reports for an RSA key of `bits` bits (a BYODKIM key may have any
+        size from 1024 to 2048): RSA_1024_BIT up to 1024, RSA_2048_BIT above."""
+        return cls.RSA_1024_BIT if bits <= 1024 else cls.RSA_2048_BIT
+
 
 class BehaviorOnMxFailure(models.TextChoices):
     USE_DEFAULT_VALUE = "USE_DEFAULT_VALUE", "Use default MAIL FROM domain"

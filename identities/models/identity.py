@@ -299,9 +299,7 @@ class Identity(models.Model):
         self.dkim_keys.all().delete()
         DkimKey.store(self, selector, private_key_base64, public_key_base64, key_size)
         self.start_byodkim(selector, now)
-        self.dkim_current_key_length = (
-            KeyLength.RSA_1024_BIT if key_size <= 1024 else KeyLength.RSA_2048_BIT
-        )
+        self.dkim_current_key_length = KeyLength.for_key_size(key_size)
         self.save(update_fields=[*self.DKIM_FIELDS, "dkim_current_key_length"])
 
     # --- verification ----------------------------------------------------------------------
