@@ -376,15 +376,3 @@ def test_admin_tag_inline_validates(operator_client: Client, populated: Secrets)
         ]
     }
     assert Tag.objects.count() == 1
-
-
-def test_admin_redirects_non_staff_to_login(owner_client: Client) -> None:
-    response = owner_client.get("/admin/")
-    assert response.status_code == 302
-    assert response["Location"] == "/admin/login/?next=/admin/"
-    changelist = reverse("admin:identities_identity_changelist")
-    assert owner_client.get(changelist)["Location"] == f"/admin/login/?next={changelist}"
-
-
-def test_admin_redirects_anonymous_to_login(client: Client) -> None:
-    assert client.get("/admin/")["Location"] == "/admin/login/?next=/admin/"

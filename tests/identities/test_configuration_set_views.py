@@ -72,14 +72,6 @@ def test_list_outsider_sees_only_their_own(
     assert list(outsider_client.get(LIST_URL).context["sets"]) == []
 
 
-def test_list_anonymous_redirects_to_login(client: Client, region: Region) -> None:
-    assert client.get(LIST_URL)["Location"].startswith("/login/")
-
-
-def test_list_wrong_method_is_405(owner_client: Client, region: Region) -> None:
-    assert owner_client.post(LIST_URL).status_code == 405
-
-
 def test_list_htmx_returns_the_table_partial(
     owner_client: Client, marketing: ConfigurationSet
 ) -> None:
@@ -154,15 +146,6 @@ def test_create_same_name_in_another_account_is_fine(
     assert ConfigurationSet.objects.count() == 2
 
 
-def test_create_anonymous_redirects_to_login(client: Client, region: Region) -> None:
-    assert client.post(CREATE_URL, {"name": "x"})["Location"].startswith("/login/")
-    assert not ConfigurationSet.objects.exists()
-
-
-def test_create_wrong_method_is_405(owner_client: Client, region: Region) -> None:
-    assert owner_client.put(CREATE_URL).status_code == 405
-
-
 def test_create_htmx(owner_client: Client, region: Region) -> None:
     error = owner_client.post(CREATE_URL, {"name": "bad name"}, **HTMX)
     done = owner_client.post(CREATE_URL, {"name": "good-name"}, **HTMX)
@@ -212,21 +195,6 @@ def test_delete_teammate_can_delete(teammate_client: Client, marketing: Configur
     teammate_client.post(delete_url("marketing"))
 
     assert not ConfigurationSet.objects.exists()
-
-
-def test_delete_outsider_gets_404(outsider_client: Client, marketing: ConfigurationSet) -> None:
-    assert outsider_client.get(delete_url("marketing")).status_code == 404
-    assert outsider_client.post(delete_url("marketing")).status_code == 404
-    assert ConfigurationSet.objects.exists()
-
-
-def test_delete_anonymous_redirects_to_login(client: Client, marketing: ConfigurationSet) -> None:
-    assert client.post(delete_url("marketing"))["Location"].startswith("/login/")
-    assert ConfigurationSet.objects.exists()
-
-
-def test_delete_wrong_method_is_405(owner_client: Client, marketing: ConfigurationSet) -> None:
-    assert owner_client.delete(delete_url("marketing")).status_code == 405
 
 
 def test_delete_htmx(owner_client: Client, marketing: ConfigurationSet) -> None:

@@ -73,18 +73,6 @@ def test_create_get_shows_the_wizard_sections_in_ses_order(
     assert 'name="add_tag"' in html
 
 
-def test_create_anonymous_redirects_to_login(client: Client, region: Region) -> None:
-    response = client.post(CREATE_URL, domain_form())
-
-    assert response.status_code == 302
-    assert response["Location"].startswith("/login/")
-    assert not Identity.objects.exists()
-
-
-def test_create_wrong_method_is_405(owner_client: Client, region: Region) -> None:
-    assert owner_client.delete(CREATE_URL).status_code == 405
-
-
 # --- happy paths --------------------------------------------------------------------------------
 def test_create_domain_redirects_to_its_page(owner_client: Client, account: Account) -> None:
     response = owner_client.post(CREATE_URL, domain_form(domain="Example.COM"))

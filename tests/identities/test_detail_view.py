@@ -29,43 +29,6 @@ def settle(identity: Identity) -> None:
 
 
 # --- access -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("view", [*TABS, "status"])
-def test_detail_outsider_gets_404(
-    outsider_client: Client, make_domain: Callable, view: str
-) -> None:
-    make_domain("example.com")
-
-    assert outsider_client.get(url(view)).status_code == 404
-
-
-@pytest.mark.parametrize("view", TABS)
-def test_detail_teammate_sees_every_tab(
-    teammate_client: Client, make_domain: Callable, view: str
-) -> None:
-    make_domain("example.com")
-
-    assert teammate_client.get(url(view)).status_code == 200
-
-
-@pytest.mark.parametrize("view", TABS)
-def test_detail_anonymous_redirects_to_login(
-    client: Client, make_domain: Callable, view: str
-) -> None:
-    make_domain("example.com")
-
-    response = client.get(url(view))
-
-    assert response.status_code == 302
-    assert response["Location"].startswith("/login/")
-
-
-@pytest.mark.parametrize("view", [*TABS, "status"])
-def test_detail_wrong_method_is_405(owner_client: Client, make_domain: Callable, view: str) -> None:
-    make_domain("example.com")
-
-    assert owner_client.post(url(view)).status_code == 405
-
-
 def test_detail_other_region_is_404(owner_client: Client, make_domain: Callable) -> None:
     make_domain("example.com")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
 from django.test import Client
 from django.urls import reverse
 
@@ -87,45 +86,6 @@ def test_zone_file_easy_dkim_with_mail_from(owner_client: Client, make_domain: C
 
 
 # --- access -----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("view", ["records_csv", "records_zone"])
-def test_download_outsider_gets_404(
-    outsider_client: Client, make_domain: Callable, view: str
-) -> None:
-    make_domain("example.com")
-
-    assert outsider_client.get(url(view)).status_code == 404
-
-
-@pytest.mark.parametrize("view", ["records_csv", "records_zone"])
-def test_download_teammate_can_download(
-    teammate_client: Client, make_domain: Callable, view: str
-) -> None:
-    make_domain("example.com")
-
-    assert teammate_client.get(url(view)).status_code == 200
-
-
-@pytest.mark.parametrize("view", ["records_csv", "records_zone"])
-def test_download_anonymous_redirects_to_login(
-    client: Client, make_domain: Callable, view: str
-) -> None:
-    make_domain("example.com")
-
-    response = client.get(url(view))
-
-    assert response.status_code == 302
-    assert response["Location"].startswith("/login/")
-
-
-@pytest.mark.parametrize("view", ["records_csv", "records_zone"])
-def test_download_wrong_method_is_405(
-    owner_client: Client, make_domain: Callable, view: str
-) -> None:
-    make_domain("example.com")
-
-    assert owner_client.post(url(view)).status_code == 405
-
-
 def test_download_htmx_request_still_gets_the_file(
     owner_client: Client, make_domain: Callable
 ) -> None:

@@ -84,17 +84,6 @@ def test_list_is_per_region(
     assert shown_names(response) == ["ireland.example"]
 
 
-def test_list_anonymous_redirects_to_login(client: Client, region: Region) -> None:
-    response = client.get(list_url())
-
-    assert response.status_code == 302
-    assert response["Location"].startswith("/login/?next=")
-
-
-def test_list_wrong_method_is_405(owner_client: Client, region: Region) -> None:
-    assert owner_client.post(list_url()).status_code == 405
-
-
 def test_list_unknown_region_is_404(owner_client: Client, region: Region) -> None:
     assert owner_client.get(list_url("xx-nowhere-1")).status_code == 404
 

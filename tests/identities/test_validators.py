@@ -7,7 +7,6 @@ from django.core.exceptions import ValidationError
 
 from sesconsole import validators
 from sesconsole.validators import (
-    BYODKIM_CLEANED_NOTICE,
     LimitExceededError,
     normalize_domain,
     normalize_email,
@@ -481,12 +480,6 @@ def test_parse_byodkim_private_key_strips_line_breaks() -> None:
     wrapped = "\n".join(raw[i : i + 64] for i in range(0, len(raw), 64)) + "\r\n"
     parsed = parse_byodkim_private_key(wrapped)
     assert (parsed.base64_der, parsed.cleaned) == (raw, True)
-
-
-def test_byodkim_cleaned_notice_text() -> None:
-    assert BYODKIM_CLEANED_NOTICE == (
-        "We removed the BEGIN/END lines and line breaks from the private key, as SES expects."
-    )
 
 
 @pytest.mark.parametrize("bits", [512, 3072])

@@ -96,6 +96,8 @@ def test_from_address_verified_as_an_address_with_label(
     rules.create_template(
         account, region, **{**GOOD, "from_email_address": "noreply+v@example.com"}
     )
+    saved = CustomVerificationEmailTemplate.objects.get(account=account, region=region)
+    assert (saved.name, saved.from_email_address) == ("Welcome", "noreply+v@example.com")
 
 
 def test_name_is_unique_per_account_and_region(
@@ -158,10 +160,14 @@ def test_update_rename_to_a_taken_name(
     template = make_template("B")
     with pytest.raises(AlreadyExistsError):
         rules.update_template(template, name="A")
-    rules.update_template(template, name="B")  # its own name is fine
+    rules.update_template(template, name="B", subject="Renamed to itself")  # its own name is fine
+    assert list(
+        CustomVerificationEmailTemplate.objects.order_by("name").values_list("name", "subject")
+    ) == [("A", GOOD["subject"]), ("B", "Renamed to itself")]
 
 
 def test_other_accounts_templates_do_not_count(
+    account: Account,
     other_account: Account,
     region: Region,
     make_domain: Callable[..., Identity],
@@ -170,3 +176,7 @@ def test_other_accounts_templates_do_not_count(
     make_template("Welcome")
     make_domain("example.com", acct=other_account).mark_verified()
     rules.create_template(other_account, region, **GOOD)
+    assert set(CustomVerificationEmailTemplate.objects.values_list("account_id", "name")) == {
+        (account.pk, "Welcome"),
+        (other_account.pk, "Welcome"),
+    }

@@ -87,11 +87,6 @@ def test_create_shows_precise_errors(teammate_client: Client) -> None:
     assert not CustomVerificationEmailTemplate.objects.exists()
 
 
-def test_create_anonymous_and_method(client: Client, owner_client: Client) -> None:
-    assert client.post(url("create"), FORM)["Location"].startswith("/login/")
-    assert owner_client.put(url("create")).status_code == 405
-
-
 def test_detail_preview_is_sandboxed(
     owner_client: Client, template: CustomVerificationEmailTemplate
 ) -> None:

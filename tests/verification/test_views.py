@@ -90,10 +90,6 @@ def test_confirm_redirects_only_to_the_template_urls(
     assert again["Location"] == "https://www.example.com/verifysuccess"
 
 
-def test_confirm_wrong_method(client: Client, db: None) -> None:
-    assert client.post(reverse("verification:confirm", kwargs={"token": "x"})).status_code == 405
-
-
 # --- resend -----------------------------------------------------------------------------------
 def test_resend_owner(owner_client: Client, identity: Identity) -> None:
     response = owner_client.post(resend_url(identity))
@@ -115,21 +111,6 @@ def test_resend_teammate_and_rate_limit_message(
     assert flashed[-1].startswith(
         "A verification email was sent to sender@example.com less than 60 seconds ago."
     )
-
-
-def test_resend_outsider_gets_404(outsider_client: Client, identity: Identity) -> None:
-    assert outsider_client.post(resend_url(identity)).status_code == 404
-    assert not VerificationLink.objects.exists()
-
-
-def test_resend_anonymous_goes_to_login(client: Client, identity: Identity) -> None:
-    response = client.post(resend_url(identity))
-    assert response.status_code == 302
-    assert response["Location"].startswith("/login/")
-
-
-def test_resend_wrong_method(owner_client: Client, identity: Identity) -> None:
-    assert owner_client.get(resend_url(identity)).status_code == 405
 
 
 def test_resend_htmx_returns_the_box(owner_client: Client, identity: Identity) -> None:
@@ -189,12 +170,7 @@ def test_mailbox_query_count(
         owner_client.get(reverse("verification:mailbox"))
 
 
-def test_mailbox_message_owner_teammate_outsider(
-    owner_client: Client,
-    teammate_client: Client,
-    outsider_client: Client,
-    mails: list[MailboxMessage],
-) -> None:
+def test_mailbox_message_page(owner_client: Client, mails: list[MailboxMessage]) -> None:
     url = reverse("verification:mailbox_message", kwargs={"pk": mails[0].pk})
     response = owner_client.get(url)
     assert response.status_code == 200
@@ -202,8 +178,6 @@ def test_mailbox_message_owner_teammate_outsider(
     assert 'sandbox="allow-popups allow-popups-to-escape-sandbox"' in html
     assert "<script>" not in html  # the body is a document of its own (next test)
     assert '<a href="http://x/verify/abc/" class="mailbox-link">' in html
-    assert teammate_client.get(url).status_code == 200
-    assert outsider_client.get(url).status_code == 404
 
 
 def test_mailbox_message_html_is_sandboxed(
@@ -229,13 +203,6 @@ def test_mailbox_message_html_is_sandboxed(
     assert outsider_client.get(url).status_code == 404
     assert client.get(url).status_code == 302
     assert owner_client.post(url).status_code == 405
-
-
-def test_mailbox_anonymous_and_wrong_method(client: Client, owner_client: Client) -> None:
-    response = client.get(reverse("verification:mailbox"))
-    assert response.status_code == 302
-    assert response["Location"].startswith("/login/")
-    assert owner_client.post(reverse("verification:mailbox")).status_code == 405
 
 
 def test_mailbox_backend_stores_messages(
@@ -292,9 +259,7 @@ def test_which_identity_outsider_sees_only_their_account(
     assert "No verified identity" in response.content.decode()
 
 
-def test_which_identity_anonymous_method_region(client: Client, owner_client: Client) -> None:
-    assert client.get(which_url())["Location"].startswith("/login/")
-    assert owner_client.post(which_url()).status_code == 405
+def test_which_identity_unknown_region_is_404(owner_client: Client) -> None:
     assert owner_client.get(which_url("xx-nowhere-1")).status_code == 404
 
 
@@ -342,12 +307,10 @@ def test_dashboard_production_state(owner_client: Client, account: Account, regi
     assert "Request production access" not in html
 
 
-def test_dashboard_anonymous_outsider_method(
-    client: Client, outsider_client: Client, owner_client: Client
+def test_dashboard_outsider_sees_their_own_account_and_unknown_region_is_404(
+    outsider_client: Client, owner_client: Client
 ) -> None:
-    assert client.get(dashboard_url())["Location"].startswith("/login/")
     assert outsider_client.get(dashboard_url()).status_code == 200  # their own account's state
-    assert owner_client.put(dashboard_url()).status_code == 405
     assert owner_client.get(dashboard_url("xx-nowhere-1")).status_code == 404
 
 
