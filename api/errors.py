@@ -1,8 +1,8 @@
 """SES v2 error codes, their HTTP statuses, and the mapping from domain errors.
 
 Every SESv2 error shape is empty in botocore's model: clients read the code from the
-`x-amzn-ErrorType` header and the text from the body's `message` (see the wire contract,
-sesv2-api.md §A.6). Statuses follow the model: NotFound 404, TooManyRequests 429, Conflict 409,
+`x-amzn-ErrorType` header and the text from the body's `message` (docs/design.md, "The API on
+the wire"). Statuses follow the model: NotFound 404, TooManyRequests 429, Conflict 409,
 ConcurrentModification and InternalServiceError 500, everything else 400.
 """
 

@@ -92,7 +92,8 @@ def dkim_attributes(identity: Identity) -> dict[str, Any]:
 
 
 def mail_from_attributes(identity: Identity) -> dict[str, Any]:
-    # Without a custom MAIL FROM, SES answers with the behaviour alone (ses-behaviour.md §1.9).
+    # Without a custom MAIL FROM, SES answers with the behaviour alone
+    # (docs/design.md, "Answers for settings never made").
     if not identity.mail_from_domain:
         return {"BehaviorOnMxFailure": identity.mail_from_behavior}
     return {

@@ -1,10 +1,10 @@
 """Check a request body against botocore's SESv2 model before any operation reads it.
 
 Clients validate required members and string minimums only, never enums, patterns or types
-(sesv2-api.md §A.6), and hand-written clients validate nothing. So every body is walked against
-the operation's input shape here: unknown members, wrong JSON types, enum values, lengths,
-ranges and patterns become a BadRequestException naming the member, and the operations can
-trust the types they read. Strings that no database column can hold (NUL, lone surrogates)
+(docs/design.md, "The API on the wire"), and hand-written clients validate nothing. So every
+body is walked against the operation's input shape here: unknown members, wrong JSON types,
+enum values, lengths, ranges and patterns become a BadRequestException naming the member, and
+the operations can trust the types they read. Strings that no database column can hold (NUL, lone surrogates)
 are refused here too, so they can never reach PostgreSQL.
 """
 

@@ -1,4 +1,4 @@
-"""DNS checks of domain identities (DESIGN flow 2): claim, resolve, judge, record.
+"""DNS checks of domain identities (docs/design.md, flow 2): claim, resolve, judge, record.
 
 Email address identities are checked too when they have a custom MAIL FROM domain, for its
 records alone (SES moves their MAIL FROM status on the MX record; their DKIM is their domain's).

@@ -1,4 +1,4 @@
-"""Which identity's settings apply to a sender address (DESIGN flow 4).
+"""Which identity's settings apply to a sender address (docs/design.md, flow 4).
 
 SES's rule (creating-identities.md): a verified email address identity wins; otherwise the
 most specific verified domain, walking up the labels (user@a.b.example.com → a.b.example.com

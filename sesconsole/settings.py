@@ -173,7 +173,8 @@ SESCONSOLE_BENCH = env.bool("SESCONSOLE_BENCH", default=False)
 DNS_NAMESERVERS = env.list("DNS_NAMESERVERS", default=[])
 DNS_PORT = env.int("DNS_PORT", default=53)
 DNS_TIMEOUT = env.float("DNS_TIMEOUT", default=3.0)
-# Lookups in flight per check task: ~100 keeps one process at its ceiling (see TOOLING.md).
+# Lookups in flight per check task: ~100 keeps one process at its ceiling
+# (docs/design.md, "Hot paths").
 DNS_CONCURRENCY = env.int("DNS_CONCURRENCY", default=100)
 # For running sesconsole as a local SES stand-in in CI: new domain identities are verified at
 # once, without looking at DNS (recorded in each identity's history). Never in production.

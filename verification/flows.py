@@ -1,5 +1,5 @@
-"""Email address verification (DESIGN flow 3): the three ways a mail is requested, the click,
-and the 24-hour expiry. The console, the API, the Celery tasks and admin call these.
+"""Email address verification (docs/design.md, flow 3): the three ways a mail is requested, the
+click, and the 24-hour expiry. The console, the API, the Celery tasks and admin call these.
 
 Requests: creating an email identity (provisioning's after-commit hook), Resend, and
 SendCustomVerificationEmail. Each issues a fresh link (superseding older ones of the address)

@@ -45,7 +45,8 @@ def _fast_live_server() -> None:
     """Answer boto3's keep-alive requests without the ~40 ms Nagle/delayed-ACK stall.
 
     Django's test server writes headers and body separately; without TCP_NODELAY every call
-    waits for the client's delayed ACK (sesv2-api.md §0.9). Only the test server is touched.
+    waits for the client's delayed ACK (docs/design.md, "The test server and keep-alive").
+    Only the test server is touched.
     """
     from django.core.servers.basehttp import WSGIRequestHandler
 

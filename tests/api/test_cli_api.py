@@ -1,4 +1,5 @@
-"""The aws CLI examples from the SES guide (ses-verified-identities.txt), run verbatim."""
+"""The aws CLI examples from the SES guide, run verbatim (docs/design.md, "The SES guide's CLI
+examples")."""
 
 from __future__ import annotations
 

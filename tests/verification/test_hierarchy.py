@@ -1,4 +1,5 @@
-"""identities.hierarchy: which identity's settings apply to a sender address (DESIGN flow 4)."""
+"""identities.hierarchy: which identity's settings apply to a sender address
+(docs/design.md, flow 4)."""
 
 from __future__ import annotations
 
