@@ -62,8 +62,9 @@ def instance(
     row[offset], and the next offset. Fields left out are deferred, loaded on first access.
 
     Built by `Model.from_db`, as the ORM builds it (signals, a model's own from_db, field
-    descriptors all apply): building it by hand saved about 11 µs of a ~1 ms API call, not
-    worth a second way to load a model."""
+    descriptors all apply). Building instances by hand instead saved about 11 µs of a ~1 ms
+    API call (issue 13): too little for a second way to load a model, unless bench/api.py
+    shows it beyond its run-to-run noise (BENCHMARKS.md)."""
     loading = _loading(model, None if names is None else tuple(names))
     end = offset + len(loading.selected)
     db = connections[DEFAULT_DB_ALIAS]  # once, not through the `connection` proxy per value

@@ -36,3 +36,15 @@ def test_every_project_app_has_a_layer() -> None:
     (layers,) = [c for c in import_linter_config()["contracts"] if c["type"] == "layers"]
     named = {name.strip("() ") for layer in layers["layers"] for name in re.split(r"[|:]", layer)}
     assert project_apps() - named == set()
+
+
+def test_every_project_app_is_type_checked_and_packaged() -> None:
+    """scripts/lint runs mypy over its APPS list, and the wheel takes the packages pyproject
+    includes: a new app must be named in both, as in the contracts."""
+    lint = (BASE_DIR / "scripts" / "lint").read_text()
+    match = re.search(r"^APPS=\(([^)]*)\)", lint, re.MULTILINE)
+    assert match is not None
+    with (BASE_DIR / "pyproject.toml").open("rb") as fh:
+        include = tomllib.load(fh)["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert set(match.group(1).split()) == project_apps()
+    assert {pattern.removesuffix("*") for pattern in include} == project_apps()
