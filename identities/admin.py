@@ -305,6 +305,9 @@ class IdentityAdmin(admin.ModelAdmin):
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         identity = form.instance
+        if isinstance(formset, TagFormSet | PolicyFormSet):
+            # Saved by the operations, not formset.save(): admin's LogEntry message reads these.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         if isinstance(formset, TagFormSet):
             pairs = [
                 (f.cleaned_data["key"], f.cleaned_data.get("value", "")) for f in _kept(formset)

@@ -48,6 +48,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts import actors
 from accounts.models import Account, Region
 
 from . import provisioning, queue, validators
@@ -105,7 +106,11 @@ def create_identity(account: Account, region: Region, spec: NewIdentity, *, acto
                 actor,
             )
             if settings.DNS_AUTO_VERIFY and identity.is_domain:
-                identity.verify_without_dns(AUTO_VERIFY_MESSAGE, now=identity.created_at)
+                identity.verify_without_dns(
+                    AUTO_VERIFY_MESSAGE,
+                    now=identity.created_at,
+                    actor=actors.system("DNS_AUTO_VERIFY"),
+                )
             provisioning.check_identity_limit(account, region)
     except IntegrityError as exc:
         raise validators.AlreadyExistsError(

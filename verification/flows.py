@@ -276,7 +276,10 @@ def _verify_address(link: VerificationLink, now: datetime) -> Identity:
         )
     identity.mark_verified(now)
     IdentityEvent.record(
-        identity, "verified", "Email address verified: the verification link was opened."
+        identity,
+        "verified",
+        "Email address verified: the verification link was opened.",
+        actors.system("verification link"),
     )
     return identity
 
@@ -301,6 +304,7 @@ def expire_unclicked(now: datetime | None = None) -> int:
                     "verification_failed",
                     f"Nobody opened the verification link within {LINK_LIFETIME.total_seconds() / 3600:.0f} "
                     "hours. Choose Resend to send a new one.",
+                    actors.system("verification expiry"),
                 )
                 failed += 1
     return failed
