@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from identities import operations, provisioning, validators
+from identities import operations, provisioning
 from identities.models import (
     BehaviorOnMxFailure,
     DkimOrigin,

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db import models, transaction
 
-from identities import operations, validators
+from identities import operations
 from identities.models import ConfigurationSet, Identity, Tag
 from sesconsole import validators
 from templates_app.models import CustomVerificationEmailTemplate

@@ -25,8 +25,9 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
 from accounts import actors
+from sesconsole import validators
 
-from . import operations, provisioning, validators
+from . import operations, provisioning
 from .models import (
     ConfigurationSet,
     DkimKey,

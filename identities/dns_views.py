@@ -19,8 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRefresh
 
 from accounts import actors
-from accounts.access import console_scope
-from accounts.models import Account, account_for_user
+from accounts.access import console_account, console_scope
 
 from . import operations, publishing, signing_zone
 from .dns_forms import DnsServerForm

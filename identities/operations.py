@@ -50,8 +50,9 @@ from django.utils import timezone
 
 from accounts import actors
 from accounts.models import Account, Region
+from sesconsole import validators
 
-from . import provisioning, queue, validators
+from . import provisioning, queue
 from .models import (
     BehaviorOnMxFailure,
     DkimKey,
@@ -168,9 +169,7 @@ def _new_identity(account: Account, region: Region, spec: NewIdentity) -> Identi
     identity.dkim_signing_enabled = spec.dkim_signing_enabled
     if isinstance(spec.dkim, Byodkim):
         identity.start_byodkim(spec.dkim.selector)
-        identity.dkim_current_key_length = (
-            KeyLength.RSA_1024_BIT if spec.dkim.key.key_size <= 1024 else KeyLength.RSA_2048_BIT
-        )
+        identity.dkim_current_key_length = KeyLength.for_key_size(spec.dkim.key.key_size)
     else:
         identity.start_easy_dkim(spec.dkim.key_length)
     if spec.mail_from_domain:

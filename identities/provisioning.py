@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from accounts.models import Account, Region
-from sesconsole import sql
+from sesconsole import sql, validators
 
 from .models import (
     BehaviorOnMxFailure,

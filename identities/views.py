@@ -31,7 +31,7 @@ from accounts import actors
 from accounts.access import Scope, console_scope
 from sesconsole import validators
 
-from . import forms, hierarchy, operations, provisioning, records, validators
+from . import forms, hierarchy, operations, provisioning, records
 from .models import ConfigurationSet, Identity, VerificationStatus
 
 PAGE_SIZE = 50

@@ -13,7 +13,7 @@ from django.test import Client
 
 from accounts.models import Account, Membership, Region
 from accounts.regions import seed_regions
-from identities import operations, provisioning, validators
+from identities import operations, provisioning
 from identities.models import Identity, IdentityType
 from sesconsole import validators
 from tests.support.services import require

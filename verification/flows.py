@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts import actors
 from accounts.models import Account, Region
-from identities import operations, provisioning, validators
+from identities import operations, provisioning
 from identities.hierarchy import applicable_identity
 from identities.models import (
     Identity,

@@ -22,7 +22,7 @@ from accounts import actors
 from identities import operations
 from identities.models import ConfigurationSet, Identity
 from identities.provisioning import Byodkim
-from identities.validators import parse_byodkim_private_key
+from sesconsole.validators import parse_byodkim_private_key
 from tests.identities.test_create_view import domain_form as create_form
 from tests.support.keys import der_base64, pem, rsa_key
 

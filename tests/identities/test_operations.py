@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 
 from identities import operations
 from identities.models import Identity
-from identities.validators import LimitExceededError, parse_byodkim_private_key
+from sesconsole.validators import LimitExceededError, parse_byodkim_private_key
 from tests.support.keys import der_base64, rsa_key
 
 pytestmark = pytest.mark.django_db

@@ -20,7 +20,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import AccessKey, Account, AccountRegion, Membership, Region
-from identities import operations, provisioning, validators
+from identities import operations, provisioning
 from identities.models import (
     ConfigurationSet,
     DkimKey,
