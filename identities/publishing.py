@@ -9,6 +9,9 @@ outcome is kept in the identity's history and returned as console messages.
 
 from __future__ import annotations
 
+import time
+
+from django.conf import settings
 from django.contrib import messages
 
 from accounts.models import Account
@@ -53,9 +56,11 @@ def _publish(identity: Identity) -> list[Note]:
             Record(wanted.name, wanted.type, wanted.value)
         )
     notes: list[Note] = []
+    deadline = time.time() + settings.DNS_PUBLISH_DEADLINE
     for server, group in groups.values():
         try:
-            result = publish(server.update_target(), group)
+            target = server.update_target()
+            result = publish(target, group, timeout=settings.DNS_PUBLISH_TIMEOUT, deadline=deadline)
         except PublishError as exc:
             notes.append((messages.ERROR, str(exc)))
             continue

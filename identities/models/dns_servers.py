@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Account
 from sesconsole import encryption
+
+from ..validators import validate_tsig_key_name, validate_zone_name
 
 if TYPE_CHECKING:
     from ..dns_publish import UpdateTarget
@@ -28,10 +31,10 @@ class DnsServer(models.Model):
     account = models.ForeignKey(
         Account, null=True, blank=True, on_delete=models.CASCADE, related_name="dns_servers"
     )
-    zone = models.CharField(max_length=253)
+    zone = models.CharField(max_length=253, validators=[validate_zone_name])
     server = models.CharField(max_length=255, help_text="Host name or IP address.")
     port = models.PositiveIntegerField(default=53)
-    key_name = models.CharField(max_length=253)
+    key_name = models.CharField(max_length=253, validators=[validate_tsig_key_name])
     key_algorithm = models.CharField(
         max_length=16, choices=Algorithm.choices, default=Algorithm.HMAC_SHA256
     )
@@ -60,9 +63,18 @@ class DnsServer(models.Model):
         return encryption.decrypt(self.key_secret_encrypted)
 
     def update_target(self) -> UpdateTarget:
-        """What identities.dns_publish needs to send updates here (the secret decrypted)."""
-        from ..dns_publish import UpdateTarget  # dnspython stays out of model imports
+        """What identities.dns_publish needs to send updates here (the secret decrypted).
 
+        An account's server carries the address rule, checked at every connect; its names are
+        checked again here, as a row saved before the name rules existed may break them."""
+        from ..dns_destinations import Destinations
+        from ..dns_publish import PublishError, UpdateTarget  # dnspython stays out of models
+
+        try:
+            validate_zone_name(self.zone)
+            validate_tsig_key_name(self.key_name)
+        except ValidationError as exc:
+            raise PublishError(f"Could not publish to {self.server}: {exc.messages[0]}") from exc
         return UpdateTarget(
             zone=self.zone,
             server=self.server,
@@ -70,4 +82,5 @@ class DnsServer(models.Model):
             key_name=self.key_name,
             key_algorithm=self.key_algorithm,
             key_secret=self.secret(),
+            destinations=None if self.account_id is None else Destinations.from_settings(),
         )

@@ -21,6 +21,7 @@ from tests.identities import dns_helpers
 from tests.identities.dns_helpers import QueuedTasks, expected, run_check, zone_value
 from tests.support import dns_fixtures
 from tests.support.knot import KnotServer
+from tests.support.listener import closed_port
 
 knot_server = dns_fixtures.knot_server
 dns_zone = dns_fixtures.dns_zone
@@ -48,7 +49,9 @@ def domain(make_domain: Callable[..., Identity]) -> Identity:
     return make_domain("example.net", mail_from_domain="mail.example.net")
 
 
-def knot_server_row(account: Account, server: KnotServer, zone: str = "example.net") -> DnsServer:
+def knot_server_row(
+    account: Account | None, server: KnotServer, zone: str = "example.net"
+) -> DnsServer:
     row = DnsServer(
         account=account,
         zone=zone,
@@ -193,13 +196,31 @@ def test_publish_reports_conflict_and_leaves_it(
     assert checks[(cname.name, "CNAME")].found == ["someone-else.example.org"]
 
 
-def test_publish_error_is_shown(owner_client: Client, account: Account, domain: Identity) -> None:
-    row = DnsServer(account=account, zone="example.net", server="127.0.0.1", port=1, key_name="k")
+CLOSED_PORT_MESSAGE = (
+    "Could not publish to 127.0.0.1:{port}: no DNS server accepted the update there. Check the "
+    "server's address and port, and that it accepts TCP from sesconsole."
+)
+
+
+def closed_server_row(account: Account, settings: Any) -> DnsServer:
+    """An account's server on a loopback port nothing listens on, allowed by the operator."""
+    port = closed_port()
+    settings.DNS_PUBLISH_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    settings.DNS_PUBLISH_ALLOWED_PORTS = [port]
+    row = DnsServer(
+        account=account, zone="example.net", server="127.0.0.1", port=port, key_name="k"
+    )
     row.set_secret(SECRET)
     row.save()
+    return row
+
+
+def test_publish_error_is_shown(
+    owner_client: Client, account: Account, domain: Identity, settings: Any
+) -> None:
+    row = closed_server_row(account, settings)
     response = owner_client.post(url("publish_records", domain))
-    [message] = flashes(response)
-    assert message.startswith("Could not connect to 127.0.0.1:1:")
+    assert flashes(response) == [CLOSED_PORT_MESSAGE.format(port=row.port)]
 
 
 # --- the wizard's option: the publish_identity_records task -------------------------------------
@@ -260,16 +281,15 @@ def test_publish_identity_records_task_records_errors(
     domain: Identity,
     django_capture_on_commit_callbacks: Any,
     queued_tasks: QueuedTasks,
+    settings: Any,
 ) -> None:
-    row = DnsServer(account=account, zone="example.net", server="127.0.0.1", port=1, key_name="k")
-    row.set_secret(SECRET)
-    row.save()
+    row = closed_server_row(account, settings)
 
     with django_capture_on_commit_callbacks(execute=True):
         tasks.publish_identity_records.run(identity_id=domain.pk)
 
     [(message, _)] = publish_events(domain)
-    assert message.startswith("Publish DNS records: Could not connect to 127.0.0.1:1:")
+    assert message == "Publish DNS records: " + CLOSED_PORT_MESSAGE.format(port=row.port)
     # Nothing was published, but the check still runs: the user may have added them by hand.
     assert queued_tasks() == [("identities.tasks.check_identity_now", {"identity_id": domain.pk})]
 
@@ -294,7 +314,7 @@ def test_publish_identity_records_task_without_server_or_identity(
 # --- DNS servers pages ----------------------------------------------------------------------------
 SERVER_FORM = {
     "zone": "Example.NET.",
-    "server": "192.0.2.53",
+    "server": "9.9.9.9",
     "port": "53",
     "key_name": "sesconsole-key",
     "key_algorithm": "hmac-sha256",
