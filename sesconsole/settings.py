@@ -196,6 +196,9 @@ for _network in DNS_PUBLISH_ALLOWED_NETWORKS:
 # Seconds one exchange with a DNS server may take, and a whole "Publish DNS records" run.
 DNS_PUBLISH_TIMEOUT = env.float("DNS_PUBLISH_TIMEOUT", default=5.0)
 DNS_PUBLISH_DEADLINE = env.float("DNS_PUBLISH_DEADLINE", default=30.0)
+# "Publish DNS records" runs an account may start per hour (each may cost a worker up to the
+# deadline above).
+DNS_PUBLISH_RUNS_PER_HOUR = env.int("DNS_PUBLISH_RUNS_PER_HOUR", default=30)
 
 # --- Celery ------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str(
