@@ -347,11 +347,15 @@ def api_request(
     query: str = "",
     region: str = REGION,
     sign: bool = True,
+    extra_headers: dict[str, str] | None = None,
+    sent_body: bytes | None = None,
 ) -> Any:
     """A SigV4-signed request through the Django test client. `path` is sent exactly as given
-    (percent-encoded, as on the wire): REQUEST_URI carries it to api.auth.raw_path."""
+    (percent-encoded, as on the wire): REQUEST_URI carries it to api.auth.raw_path.
+    `extra_headers` are signed with the rest; `sent_body` replaces the body after signing."""
     target = path + (f"?{query}" if query else "")
     headers = {"Content-Type": "application/json"} if body else {}
+    headers.update(extra_headers or {})
     request = AWSRequest(
         method=method, url="http://testserver" + target, data=body, headers=headers
     )
@@ -363,7 +367,7 @@ def api_request(
     return client.generic(
         method,
         target,
-        data=body,
+        data=body if sent_body is None else sent_body,
         content_type=content_type,
         headers={**prepared, "Host": "testserver"},
         REQUEST_URI=target,
