@@ -5,13 +5,15 @@ from __future__ import annotations
 import math
 import secrets
 import string
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.validators import RegexValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator, URLValidator, validate_email
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -98,6 +100,79 @@ def account_for_user(user: AbstractBaseUser | AnonymousUser) -> Account | None:
     return membership.account
 
 
+# --- Production access: the rules the console and the API share ----------------------------
+MAX_ADDITIONAL_CONTACTS = 4  # SES PutAccountDetails: AdditionalContactEmailAddresses max 4
+CONTACT_LANGUAGES = ("EN", "JA")
+_http_url = URLValidator(schemes=["http", "https"])
+
+
+@dataclass(frozen=True)
+class SendQuota:
+    max_24_hour_send: float
+    max_send_rate: float
+
+
+# The sandbox's documented limits, and a common starting production quota.
+SANDBOX_QUOTA = SendQuota(max_24_hour_send=200.0, max_send_rate=1.0)
+PRODUCTION_QUOTA = SendQuota(max_24_hour_send=50000.0, max_send_rate=14.0)
+
+
+class ProductionAccessPending(Exception):
+    """A production access request is already under review (SES: ConflictException)."""
+
+
+def _choice(value: str, allowed: Iterable[str], field: str, label: str) -> str:
+    if value not in allowed:
+        listed = ", ".join(allowed)
+        raise ValidationError({field: [f"Choose a {label}: {listed}."]}, code="invalid")
+    return value
+
+
+def _website_url(value: str) -> str:
+    url = (value or "").strip()
+    try:
+        _http_url(url)
+    except ValidationError:
+        raise ValidationError(
+            {
+                "website_url": [
+                    "The website URL must be an http:// or https:// address, for example "
+                    "https://example.com."
+                ]
+            },
+            code="invalid",
+        ) from None
+    return url
+
+
+def _contacts(addresses: list[str]) -> list[str]:
+    if len(addresses) > MAX_ADDITIONAL_CONTACTS:
+        raise ValidationError(
+            {
+                "additional_contacts": [
+                    f"Enter at most {MAX_ADDITIONAL_CONTACTS} additional contacts; you entered "
+                    f"{len(addresses)}."
+                ]
+            },
+            code="limit",
+        )
+    cleaned = [address.strip() for address in addresses]
+    for address in cleaned:
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ValidationError(
+                {
+                    "additional_contacts": [
+                        f"“{address[:100]}” is not an email address. Enter addresses such as "
+                        "ops@example.com, separated by commas."
+                    ]
+                },
+                code="invalid",
+            ) from None
+    return cleaned
+
+
 class AccountRegion(models.Model):
     """Sending state of one account in one region: sandbox or production, and the request."""
 
@@ -144,6 +219,9 @@ class AccountRegion(models.Model):
     def __str__(self) -> str:
         return f"{self.account} in {self.region_id}"
 
+    def send_quota(self) -> SendQuota:
+        return PRODUCTION_QUOTA if self.production_access_enabled else SANDBOX_QUOTA
+
     def request_production_access(
         self,
         *,
@@ -153,16 +231,49 @@ class AccountRegion(models.Model):
         contact_language: str = "EN",
         additional_contact_email_addresses: list[str] | None = None,
     ) -> None:
-        self.mail_type = mail_type
-        self.website_url = website_url
-        self.use_case_description = use_case_description
-        self.contact_language = contact_language
-        self.additional_contact_email_addresses = additional_contact_email_addresses or []
-        self.requested_at = timezone.now()
-        if not self.production_access_enabled:
-            self.review_status = self.ReviewStatus.PENDING
-            self.review_case_id = secrets.token_hex(8)
-        self.save()
+        """The one path for "Request production access" (console) and PutAccountDetails (API).
+
+        1. Lock this row, so two requests cannot both pass the pending check.
+        2. A request still under review is refused (ProductionAccessPending; the API answers
+           ConflictException, the console says to wait or withdraw it).
+        3. Validate: mail type, an http(s) website URL, contact language, at most
+           MAX_ADDITIONAL_CONTACTS valid addresses. ValidationError({field: [messages]}).
+        4. Save; a sandboxed account's request goes PENDING with a new case id.
+        """
+        contacts = additional_contact_email_addresses or []
+        with transaction.atomic():
+            locked = AccountRegion.objects.select_for_update().get(pk=self.pk)
+            if locked.review_status == self.ReviewStatus.PENDING:
+                raise ProductionAccessPending(
+                    f"A production access request for {self.region_id} is already under review "
+                    f"(case {locked.review_case_id}). Wait for the decision, or withdraw it "
+                    "before sending another."
+                )
+            self.mail_type = _choice(mail_type, self.MailType.values, "mail_type", "mail type")
+            self.website_url = _website_url(website_url)
+            self.use_case_description = use_case_description[:5000]
+            self.contact_language = _choice(
+                contact_language, CONTACT_LANGUAGES, "contact_language", "contact language"
+            )
+            self.additional_contact_email_addresses = _contacts(contacts)
+            self.requested_at = timezone.now()
+            if not self.production_access_enabled:
+                self.review_status = self.ReviewStatus.PENDING
+                self.review_case_id = secrets.token_hex(8)
+            self.save()
+
+    def withdraw_production_access_request(self) -> None:
+        """The account takes back its request still under review (console only: the SES API
+        has no such operation). Afterwards it may send a new one."""
+        updated = AccountRegion.objects.filter(
+            pk=self.pk, review_status=self.ReviewStatus.PENDING
+        ).update(review_status=self.ReviewStatus.NONE, review_case_id="", requested_at=None)
+        if not updated:
+            raise ValidationError(
+                "There is no production access request under review to withdraw.",
+                code="not_pending",
+            )
+        self.review_status, self.review_case_id, self.requested_at = "", "", None
 
     def grant_production_access(self) -> None:
         self.production_access_enabled = True
