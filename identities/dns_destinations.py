@@ -15,10 +15,11 @@ public address when it was saved may point to 127.0.0.1 today: DNS rebinding).
 from __future__ import annotations
 
 import ipaddress
-import socket
 from dataclasses import dataclass
 
 from django.conf import settings
+
+from .resolver import Outcome, Query, resolve_all_sync
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -77,26 +78,30 @@ class Destinations:
         try:
             addresses: list[IPAddress] = [ipaddress.ip_address(host)]
         except ValueError:
-            addresses = _lookup(host, port)
+            addresses = _lookup(host)
         for address in addresses:
             self.check_address(address)
         return [str(address) for address in addresses]
 
 
-def _lookup(host: str, port: int) -> list[IPAddress]:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
+def _lookup(host: str) -> list[IPAddress]:
+    """A and AAAA of `host` through the project's resolver (DNS_NAMESERVERS, or the system's
+    resolvers), the same lookups the DNS checks make; /etc/hosts plays no part."""
+    answers = resolve_all_sync(
+        [Query(host, "A"), Query(host, "AAAA")],
+        nameservers=settings.DNS_NAMESERVERS,
+        port=settings.DNS_PORT,
+        timeout=settings.DNS_TIMEOUT,
+    )
+    found: list[IPAddress] = []
+    for answer in answers:
+        if answer.outcome == Outcome.FOUND:
+            found.extend(ipaddress.ip_address(value) for value in answer.values)
+    if not found:
         raise DestinationRefused(
             f"{host} does not resolve to an address. Enter the server's IP address or a host "
             "name with an A or AAAA record."
-        ) from exc
-    found: list[IPAddress] = []
-    for info in infos:
-        # Drop an IPv6 scope ("fe80::1%eth0"); the address itself is what is checked.
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if address not in found:
-            found.append(address)
+        )
     return found
 
 

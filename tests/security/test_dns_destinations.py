@@ -22,6 +22,7 @@ from identities import publishing
 from identities.dns_destinations import DestinationRefused, Destinations
 from identities.dns_publish import PublishError, Record, publish
 from identities.models import DnsServer, Identity
+from tests.identities import dns_helpers
 from tests.identities.test_dns_views import knot_server_row
 from tests.support import dns_fixtures
 from tests.support.knot import KnotServer
@@ -29,6 +30,7 @@ from tests.support.listener import RecordingListener, closed_port
 
 knot_server = dns_fixtures.knot_server
 dns_zone = dns_fixtures.dns_zone
+knot_dns = dns_helpers.knot_dns
 
 SECRET = base64.b64encode(b"s" * 32).decode()
 INJECTED_KEY = "z\r\nHELO a\r\nMAIL FROM:<a@b>\r\nRCPT TO:<victim@x>\r\nDATA\r\n"
@@ -104,12 +106,26 @@ def test_dns_server_form_refuses_non_public_addresses(
     assert DnsServer.objects.count() == 0
 
 
-def test_dns_server_form_resolves_host_names_and_refuses_loopback(owner_client: Client) -> None:
+def test_dns_server_form_resolves_host_names_and_refuses_loopback(
+    owner_client: Client, knot_dns: KnotServer, settings: Settings
+) -> None:
+    settings.DNS_PUBLISH_ALLOWED_NETWORKS = []  # knot_dns allows its own address; not here
+    knot_dns.add("ns.sneaky.example", "A", "127.0.0.1")
     response = owner_client.post(
+        reverse("identities:dns_server_create"), {**FORM, "server": "ns.sneaky.example"}
+    )
+    assert response.context["form"].errors == {
+        "server": [f"127.0.0.1 is a loopback address: {PUBLIC_ONLY}"]
+    }
+    missing = owner_client.post(
         reverse("identities:dns_server_create"), {**FORM, "server": "localhost"}
     )
-    [error] = response.context["form"].errors["server"]
-    assert error.endswith(f"is a loopback address: {PUBLIC_ONLY}")
+    assert missing.context["form"].errors == {
+        "server": [
+            "localhost does not resolve to an address. Enter the server's IP address or a host "
+            "name with an A or AAAA record."
+        ]
+    }
     assert DnsServer.objects.count() == 0
 
 
@@ -197,16 +213,29 @@ def test_publish_never_contacts_a_loopback_server_saved_earlier(
 
 
 def test_publish_resolves_host_names_again_at_connect_time(
-    account: Account, domain: Identity, settings: Settings
+    account: Account, domain: Identity, knot_dns: KnotServer, settings: Settings
 ) -> None:
     """A name that pointed to a public address when saved and to loopback now (rebinding)."""
+    settings.DNS_PUBLISH_ALLOWED_NETWORKS = []
+    knot_dns.add("ns.rebound.example", "A", "127.0.0.1")
     with RecordingListener() as listener:
         settings.DNS_PUBLISH_ALLOWED_PORTS = [listener.port]
-        stored_server(account, "localhost", listener.port)
-        [message] = publish_messages(domain)
+        stored_server(account, "ns.rebound.example", listener.port)
+        messages = publish_messages(domain)
     assert listener.connections == 0
-    assert message.startswith("Could not publish to localhost: ")
-    assert message.endswith(f"is a loopback address: {PUBLIC_ONLY}")
+    assert messages == [
+        f"Could not publish to ns.rebound.example: 127.0.0.1 is a loopback address: {PUBLIC_ONLY}"
+    ]
+
+
+def test_publish_connects_to_the_address_it_checked(
+    account: Account, domain: Identity, knot_dns: KnotServer
+) -> None:
+    """A host name in an allowed network: resolved once, and that address is the one used."""
+    knot_dns.add("ns.example.net", "A", knot_dns.host)
+    row = knot_server_row(account, knot_dns)
+    DnsServer.objects.filter(pk=row.pk).update(server="ns.example.net")
+    assert publish_messages(domain) == ["Published 5 DNS records in example.net."]
 
 
 def test_publish_never_sends_an_injected_key_name(
