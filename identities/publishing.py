@@ -44,6 +44,7 @@ class PublishRateLimited(Exception):
 # A run not done this long after it was created lost its worker or its message: it no longer
 # holds the identity's place, and a worker may take it over.
 RUN_STALE_AFTER = timedelta(minutes=10)
+RUNS_KEPT_FOR = timedelta(days=7)
 
 
 def request_publish(identity: Identity, *, actor: str) -> tuple[DnsPublishRun, bool]:
@@ -53,6 +54,7 @@ def request_publish(identity: Identity, *, actor: str) -> tuple[DnsPublishRun, b
     1. Lock the account row, so two requests cannot both pass the count.
     2. A run of this identity still in flight is returned as is (a double click).
     3. Refuse beyond DNS_PUBLISH_RUNS_PER_HOUR runs per account in the last hour.
+    4. Create the run, pruning the account's runs older than RUNS_KEPT_FOR.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -74,6 +76,8 @@ def request_publish(identity: Identity, *, actor: str) -> tuple[DnsPublishRun, b
                 f"Your account started {limit} DNS publishing runs in the last hour, the most "
                 f"allowed. Try again after {again:%H:%M} UTC."
             )
+        # The outcome stays in the History; the run rows are only progress, kept a week.
+        runs.filter(created_at__lt=now - RUNS_KEPT_FOR).delete()
         run = DnsPublishRun.objects.create(
             identity=identity, account_id=identity.account_id, actor=actor
         )

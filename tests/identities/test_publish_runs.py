@@ -5,6 +5,7 @@ shows progress (htmx polling, a Refresh link without JavaScript) and the result.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
@@ -161,3 +162,18 @@ def test_publish_run_page_is_the_accounts_own(
     assert owner_client.get(run_url(run)).status_code == 200
     assert outsider_client.get(run_url(run)).status_code == 404
     assert owner_client.post(run_url(run)).status_code == 405
+
+
+def test_old_runs_are_pruned_when_a_new_one_starts(
+    owner_client: Client, account: Account, domain: Identity, time_machine: Any
+) -> None:
+    time_machine.move_to(T0, tick=False)
+    old = DnsPublishRun.objects.create(identity=domain, account=account, actor="owner")
+    tasks.run_dns_publish.run(run_id=old.pk)
+    time_machine.move_to("2026-12-15 10:00:00+00:00", tick=False)
+    owner_client.post(url("publish_records", domain))
+    assert list(DnsPublishRun.objects.values_list("created_at__date", flat=True)) == [
+        date(2026, 12, 15)
+    ]
+    # The outcome of the pruned run is still in the identity's History.
+    assert domain.events.filter(kind="dns_publish").count() == 1
