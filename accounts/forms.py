@@ -9,11 +9,13 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
-from sesconsole import validators
-
-from .models import AccountRegion, LoginAttempt
-
-MAX_ADDITIONAL_CONTACTS = 4
+from .models import (
+    MAX_ADDITIONAL_CONTACTS,
+    AccountRegion,
+    LoginAttempt,
+    LoginRefusal,
+    ProductionAccessPending,
+)
 
 
 class ProductionAccessForm(forms.Form):
@@ -44,14 +46,30 @@ class ProductionAccessForm(forms.Form):
     )
 
     def clean_additional_contacts(self) -> list[str]:
+        # Only the splitting: the rules (how many, valid addresses) are the model's, shared
+        # with the API (AccountRegion.request_production_access).
         raw = [part.strip() for part in self.cleaned_data["additional_contacts"].split(",")]
-        addresses = [part for part in raw if part]
-        if len(addresses) > MAX_ADDITIONAL_CONTACTS:
-            raise ValidationError(
-                f"Enter at most {MAX_ADDITIONAL_CONTACTS} additional contacts; you entered "
-                f"{len(addresses)}."
+        return [part for part in raw if part]
+
+    def submit(self, state: AccountRegion) -> bool:
+        """Send the request; False with the model's refusal on the form (its rules, or a
+        request already under review)."""
+        data = self.cleaned_data
+        try:
+            state.request_production_access(
+                mail_type=data["mail_type"],
+                website_url=data["website_url"],
+                use_case_description=data["use_case_description"],
+                contact_language=data["contact_language"],
+                additional_contact_email_addresses=data["additional_contacts"],
             )
-        return [validators.normalize_email(address) for address in addresses]
+        except ProductionAccessPending as exc:
+            self.add_error(None, ValidationError(str(exc), code="pending"))
+            return False
+        except ValidationError as exc:
+            self.add_error(None, exc)
+            return False
+        return True
 
 
 TOO_MANY_SIGN_IN_FAILURES = "Too many failed sign-in attempts. Wait 15 minutes and try again."
@@ -63,7 +81,8 @@ def client_address(request: Any) -> str:
 
 
 class RateLimitedAuthenticationForm(AuthenticationForm):
-    """Refuses to check any password once the user name and address have failed too often."""
+    """Counts each attempt before its password is checked, and refuses one beyond the limits
+    (accounts.models.LoginAttempt.begin) without checking it."""
 
     error_messages = {
         **AuthenticationForm.error_messages,
@@ -72,6 +91,18 @@ class RateLimitedAuthenticationForm(AuthenticationForm):
 
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username") or ""
-        if LoginAttempt.is_limited(username, client_address(self.request)):
-            raise ValidationError(self.error_messages["rate_limited"], code="rate_limited")
+        if username and self.cleaned_data.get("password"):
+            refusal = LoginAttempt.begin(username, client_address(self.request))
+            if refusal is not None:
+                raise ValidationError(_refusal_message(refusal), code="rate_limited")
         return super().clean()
+
+
+def _refusal_message(refusal: LoginRefusal) -> str:
+    if refusal.code == "address":
+        return TOO_MANY_SIGN_IN_FAILURES
+    seconds = refusal.wait_seconds
+    return (
+        "Too many failed sign-in attempts for this user name. Wait "
+        f"{seconds} second{'' if seconds == 1 else 's'} and try again."
+    )

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 import string
-from datetime import timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.validators import RegexValidator
-from django.db import models
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator, URLValidator, validate_email
+from django.db import models, transaction
 from django.utils import timezone
 
 from sesconsole import encryption
@@ -108,6 +113,79 @@ def account_for_user(user: AbstractBaseUser | AnonymousUser) -> Account | None:
     return membership.account
 
 
+# --- Production access: the rules the console and the API share ----------------------------
+MAX_ADDITIONAL_CONTACTS = 4  # SES PutAccountDetails: AdditionalContactEmailAddresses max 4
+CONTACT_LANGUAGES = ("EN", "JA")
+_http_url = URLValidator(schemes=["http", "https"])
+
+
+@dataclass(frozen=True)
+class SendQuota:
+    max_24_hour_send: float
+    max_send_rate: float
+
+
+# The sandbox's documented limits, and a common starting production quota.
+SANDBOX_QUOTA = SendQuota(max_24_hour_send=200.0, max_send_rate=1.0)
+PRODUCTION_QUOTA = SendQuota(max_24_hour_send=50000.0, max_send_rate=14.0)
+
+
+class ProductionAccessPending(Exception):
+    """A production access request is already under review (SES: ConflictException)."""
+
+
+def _choice(value: str, allowed: Iterable[str], field: str, label: str) -> str:
+    if value not in allowed:
+        listed = ", ".join(allowed)
+        raise ValidationError({field: [f"Choose a {label}: {listed}."]}, code="invalid")
+    return value
+
+
+def _website_url(value: str) -> str:
+    url = (value or "").strip()
+    try:
+        _http_url(url)
+    except ValidationError:
+        raise ValidationError(
+            {
+                "website_url": [
+                    "The website URL must be an http:// or https:// address, for example "
+                    "https://example.com."
+                ]
+            },
+            code="invalid",
+        ) from None
+    return url
+
+
+def _contacts(addresses: list[str]) -> list[str]:
+    if len(addresses) > MAX_ADDITIONAL_CONTACTS:
+        raise ValidationError(
+            {
+                "additional_contacts": [
+                    f"Enter at most {MAX_ADDITIONAL_CONTACTS} additional contacts; you entered "
+                    f"{len(addresses)}."
+                ]
+            },
+            code="limit",
+        )
+    cleaned = [address.strip() for address in addresses]
+    for address in cleaned:
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ValidationError(
+                {
+                    "additional_contacts": [
+                        f"“{address[:100]}” is not an email address. Enter addresses such as "
+                        "ops@example.com, separated by commas."
+                    ]
+                },
+                code="invalid",
+            ) from None
+    return cleaned
+
+
 class AccountRegion(models.Model):
     """Sending state of one account in one region: sandbox or production, and the request."""
 
@@ -154,6 +232,9 @@ class AccountRegion(models.Model):
     def __str__(self) -> str:
         return f"{self.account} in {self.region_id}"
 
+    def send_quota(self) -> SendQuota:
+        return PRODUCTION_QUOTA if self.production_access_enabled else SANDBOX_QUOTA
+
     def request_production_access(
         self,
         *,
@@ -163,16 +244,49 @@ class AccountRegion(models.Model):
         contact_language: str = "EN",
         additional_contact_email_addresses: list[str] | None = None,
     ) -> None:
-        self.mail_type = mail_type
-        self.website_url = website_url
-        self.use_case_description = use_case_description
-        self.contact_language = contact_language
-        self.additional_contact_email_addresses = additional_contact_email_addresses or []
-        self.requested_at = timezone.now()
-        if not self.production_access_enabled:
-            self.review_status = self.ReviewStatus.PENDING
-            self.review_case_id = secrets.token_hex(8)
-        self.save()
+        """The one path for "Request production access" (console) and PutAccountDetails (API).
+
+        1. Lock this row, so two requests cannot both pass the pending check.
+        2. A request still under review is refused (ProductionAccessPending; the API answers
+           ConflictException, the console says to wait or withdraw it).
+        3. Validate: mail type, an http(s) website URL, contact language, at most
+           MAX_ADDITIONAL_CONTACTS valid addresses. ValidationError({field: [messages]}).
+        4. Save; a sandboxed account's request goes PENDING with a new case id.
+        """
+        contacts = additional_contact_email_addresses or []
+        with transaction.atomic():
+            locked = AccountRegion.objects.select_for_update().get(pk=self.pk)
+            if locked.review_status == self.ReviewStatus.PENDING:
+                raise ProductionAccessPending(
+                    f"A production access request for {self.region_id} is already under review "
+                    f"(case {locked.review_case_id}). Wait for the decision, or withdraw it "
+                    "before sending another."
+                )
+            self.mail_type = _choice(mail_type, self.MailType.values, "mail_type", "mail type")
+            self.website_url = _website_url(website_url)
+            self.use_case_description = use_case_description[:5000]
+            self.contact_language = _choice(
+                contact_language, CONTACT_LANGUAGES, "contact_language", "contact language"
+            )
+            self.additional_contact_email_addresses = _contacts(contacts)
+            self.requested_at = timezone.now()
+            if not self.production_access_enabled:
+                self.review_status = self.ReviewStatus.PENDING
+                self.review_case_id = secrets.token_hex(8)
+            self.save()
+
+    def withdraw_production_access_request(self) -> None:
+        """The account takes back its request still under review (console only: the SES API
+        has no such operation). Afterwards it may send a new one."""
+        updated = AccountRegion.objects.filter(
+            pk=self.pk, review_status=self.ReviewStatus.PENDING
+        ).update(review_status=self.ReviewStatus.NONE, review_case_id="", requested_at=None)
+        if not updated:
+            raise ValidationError(
+                "There is no production access request under review to withdraw.",
+                code="not_pending",
+            )
+        self.review_status, self.review_case_id, self.requested_at = "", "", None
 
     def grant_production_access(self) -> None:
         self.production_access_enabled = True
@@ -263,8 +377,16 @@ class AccessKey(models.Model):
 
 
 # --- Sign-in rate limit --------------------------------------------------------------------
+# Per user name and client address: a hard stop after 10 failures in 15 minutes.
 LOGIN_FAILURE_LIMIT = 10
 LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+# Per user name across every address: after this many failures within the hour, each further
+# attempt waits for a delay that doubles per failure (1 s, 2 s, 4 s, ...) up to five minutes.
+# Bounded, so the real user is slowed down, never locked out; guesses from many addresses
+# drop to at most one every five minutes.
+LOGIN_USER_FREE_FAILURES = 10
+LOGIN_USER_WINDOW = timedelta(hours=1)
+LOGIN_USER_MAX_DELAY = timedelta(minutes=5)
 
 
 class LoginAttemptQuerySet(models.QuerySet["LoginAttempt"]):
@@ -273,11 +395,20 @@ class LoginAttemptQuerySet(models.QuerySet["LoginAttempt"]):
         return self.filter(username=username[:150], ip_address=ip_address, at__gt=since)
 
 
+@dataclass(frozen=True)
+class LoginRefusal:
+    """Why a sign-in attempt is refused before its password is checked."""
+
+    code: str  # "address": the pair's hard limit; "user": the user name's back-off
+    wait_seconds: int
+
+
 class LoginAttempt(models.Model):
-    """A failed sign-in, counted per user name and client address (see accounts.views.LoginView).
+    """A sign-in attempt counted against the limits (see accounts.views.LoginView). It is
+    written BEFORE the password is checked and stays as a failure unless the sign-in succeeds.
 
     Rows in the database rather than a per-process cache, so every web worker sees the same
-    count. A success deletes the pair's rows; older rows of the pair are pruned on each failure.
+    count. A success deletes the pair's rows; older rows are pruned as attempts come in.
     """
 
     username = models.CharField(max_length=150)
@@ -293,16 +424,51 @@ class LoginAttempt(models.Model):
         return f"{self.username} from {self.ip_address} at {self.at:%Y-%m-%d %H:%M:%S}"
 
     @classmethod
-    def is_limited(cls, username: str, ip_address: str) -> bool:
-        return cls.objects.recent(username, ip_address).count() >= LOGIN_FAILURE_LIMIT
+    def begin(cls, username: str, ip_address: str) -> LoginRefusal | None:
+        """Check both limits and count this attempt, as one step: a refusal, or None once the
+        attempt is counted and its password may be checked.
 
-    @classmethod
-    def record_failure(cls, username: str, ip_address: str) -> None:
+        1. Lock the user's row (when the name exists), so concurrent attempts on one account
+           take turns: each sees the attempts counted before it (40 at once check at most
+           LOGIN_FAILURE_LIMIT passwords, not 40). Unknown names have no password to guess.
+        2. The pair's hard limit, then the user name's back-off.
+        3. Count the attempt; prune what no window needs any more.
+        """
+        name = username[:150]
         now = timezone.now()
-        pair = cls.objects.filter(username=username[:150], ip_address=ip_address)
-        pair.filter(at__lte=now - LOGIN_FAILURE_WINDOW).delete()
-        cls.objects.create(username=username[:150], ip_address=ip_address, at=now)
+        with transaction.atomic():
+            user_model = get_user_model()
+            user_model._default_manager.select_for_update().filter(
+                **{user_model.USERNAME_FIELD: name}
+            ).first()
+            if cls.objects.recent(name, ip_address).count() >= LOGIN_FAILURE_LIMIT:
+                oldest = cls.objects.recent(name, ip_address).order_by("at")[0].at
+                return LoginRefusal("address", _seconds(oldest + LOGIN_FAILURE_WINDOW - now))
+            wait = _user_backoff(name, now)
+            if wait > 0:
+                return LoginRefusal("user", wait)
+            cls.objects.filter(username=name, at__lte=now - LOGIN_USER_WINDOW).delete()
+            cls.objects.create(username=name, ip_address=ip_address, at=now)
+        return None
 
     @classmethod
     def clear(cls, username: str, ip_address: str) -> None:
         cls.objects.filter(username=username[:150], ip_address=ip_address).delete()
+
+
+def _user_backoff(username: str, now: datetime) -> int:
+    """Seconds until the user name may be tried again (0: now), from its failures within
+    LOGIN_USER_WINDOW from every address."""
+    recent = LoginAttempt.objects.filter(username=username, at__gt=now - LOGIN_USER_WINDOW)
+    failures = recent.count()
+    if failures < LOGIN_USER_FREE_FAILURES:
+        return 0
+    latest = recent.order_by("-at").values_list("at", flat=True)[0]
+    exponent = min(failures - LOGIN_USER_FREE_FAILURES, 20)
+    delay = min(timedelta(seconds=2**exponent), LOGIN_USER_MAX_DELAY)
+    return _seconds(latest + delay - now)
+
+
+def _seconds(delta: timedelta) -> int:
+    """Whole seconds, rounded up, never negative."""
+    return max(0, math.ceil(delta.total_seconds()))

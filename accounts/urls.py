@@ -11,6 +11,11 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("switch-region/", views.switch_region, name="switch_region"),
     path("<slug:region>/account/", views.account_dashboard, name="account_dashboard"),
+    path(
+        "<slug:region>/account/withdraw-request/",
+        views.withdraw_production_access,
+        name="withdraw_production_access",
+    ),
     path("access-keys/", access_key_views.access_keys, name="access_keys"),
     path("access-keys/create/", access_key_views.access_key_create, name="access_key_create"),
     path(

@@ -4,11 +4,11 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .access import console_scope
 from .forms import ProductionAccessForm, RateLimitedAuthenticationForm, client_address
@@ -17,8 +17,10 @@ from .regions import DEFAULT_REGION
 
 
 class LoginView(auth_views.LoginView):
-    """Django's sign-in page with a limit: 10 failures per user name and address in 15 minutes,
-    then 429 until the window has passed (a success resets the count)."""
+    """Django's sign-in page with limits (accounts.models.LoginAttempt): 10 failures per user
+    name and address in 15 minutes, then 429 until the window has passed; per user name across
+    addresses, a bounded back-off. The form counts each attempt before checking its password;
+    a success clears the pair's count."""
 
     form_class = RateLimitedAuthenticationForm
 
@@ -31,11 +33,6 @@ class LoginView(auth_views.LoginView):
         response = super().form_invalid(form)
         if form.has_error(NON_FIELD_ERRORS, "rate_limited"):
             response.status_code = 429
-        elif form.has_error(NON_FIELD_ERRORS, "invalid_login") or form.has_error(
-            NON_FIELD_ERRORS, "inactive"
-        ):
-            username = form.cleaned_data.get("username") or ""
-            LoginAttempt.record_failure(username, client_address(self.request))
         return response
 
 
@@ -56,9 +53,6 @@ def switch_region(request: HttpRequest) -> HttpResponse:
     return redirect(reverse("identities:list", kwargs={"region": code}))
 
 
-SANDBOX_QUOTA = {"max_24_hour_send": 200, "max_send_rate": 1}
-
-
 @require_http_methods(["GET", "POST"])
 @login_required
 def account_dashboard(request: HttpRequest, region: str) -> HttpResponse:
@@ -66,15 +60,7 @@ def account_dashboard(request: HttpRequest, region: str) -> HttpResponse:
     scope = console_scope(request, region)
     state = scope.account.region_settings(scope.region)
     form = ProductionAccessForm(request.POST or None, initial={"contact_language": "EN"})
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        state.request_production_access(
-            mail_type=data["mail_type"],
-            website_url=data["website_url"],
-            use_case_description=data["use_case_description"],
-            contact_language=data["contact_language"],
-            additional_contact_email_addresses=data["additional_contacts"],
-        )
+    if request.method == "POST" and form.is_valid() and form.submit(state):
         messages.success(
             request,
             f"Your request for production access in {scope.region.name} was sent for review.",
@@ -84,7 +70,24 @@ def account_dashboard(request: HttpRequest, region: str) -> HttpResponse:
         "region": scope.region,
         "state": state,
         "form": form,
-        "quota": SANDBOX_QUOTA,
+        "quota": state.send_quota(),
         "nav": "account",
     }
     return render(request, "accounts/dashboard.html", context)
+
+
+@require_POST
+@login_required
+def withdraw_production_access(request: HttpRequest, region: str) -> HttpResponse:
+    """Take back a production access request still under review."""
+    scope = console_scope(request, region)
+    state = scope.account.region_settings(scope.region)
+    try:
+        state.withdraw_production_access_request()
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        messages.success(
+            request, f"Your production access request in {scope.region.name} was withdrawn."
+        )
+    return redirect("account_dashboard", region=scope.region.code)

@@ -5,30 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 
-from accounts.models import AccountRegion
-from sesconsole import validators
+from accounts.models import AccountRegion, ProductionAccessPending
 
 from .errors import ApiError, bad_request
 from .wire import Call, compact
 
-# SES's quotas: the sandbox's documented limits, and a common starting production quota.
-SANDBOX_QUOTA = {"Max24HourSend": 200.0, "MaxSendRate": 1.0}
-PRODUCTION_QUOTA = {"Max24HourSend": 50000.0, "MaxSendRate": 14.0}
-MAX_ADDITIONAL_CONTACTS = 4
-_http_url = URLValidator(schemes=["http", "https"])
-
 
 def get_account(call: Call) -> dict[str, Any]:
     settings_row = call.account.region_settings(call.region)
-    quota = PRODUCTION_QUOTA if settings_row.production_access_enabled else SANDBOX_QUOTA
+    quota = settings_row.send_quota()
     return compact(
         {
             "DedicatedIpAutoWarmupEnabled": False,
             "EnforcementStatus": settings_row.enforcement_status,
             "ProductionAccessEnabled": settings_row.production_access_enabled,
-            "SendQuota": {**quota, "SentLast24Hours": 0.0},
+            "SendQuota": {
+                "Max24HourSend": quota.max_24_hour_send,
+                "MaxSendRate": quota.max_send_rate,
+                "SentLast24Hours": 0.0,
+            },
             "SendingEnabled": settings_row.sending_enabled,
             "SuppressionAttributes": {"SuppressedReasons": []},
             "Details": _details(settings_row),
@@ -55,33 +51,20 @@ def _details(row: AccountRegion) -> dict[str, Any] | None:
 
 
 def put_account_details(call: Call) -> dict[str, Any]:
-    """Record a production access request. A request still under review is a 409 Conflict."""
+    """Record a production access request (the model holds the rules, shared with the
+    console). A request still under review is a 409 ConflictException."""
     body = call.body
-    website = body["WebsiteURL"]
-    try:
-        _http_url(website)
-    except ValidationError:
-        raise bad_request(
-            "WebsiteURL must be an http:// or https:// URL, for example https://example.com."
-        ) from None
-    contacts = body.get("AdditionalContactEmailAddresses", [])
-    if len(contacts) > MAX_ADDITIONAL_CONTACTS:
-        raise bad_request(
-            f"Give at most {MAX_ADDITIONAL_CONTACTS} additional contact email addresses."
-        )
-    contacts = [validators.normalize_email(address) for address in contacts]
     settings_row = call.account.region_settings(call.region)
-    if settings_row.review_status == AccountRegion.ReviewStatus.PENDING:
-        raise ApiError(
-            "ConflictException",
-            f"A production access request for {call.region.code} is already under review "
-            f"(case {settings_row.review_case_id}). Wait for the decision before sending another.",
+    try:
+        settings_row.request_production_access(
+            mail_type=body["MailType"],
+            website_url=body["WebsiteURL"],
+            use_case_description=body.get("UseCaseDescription", ""),
+            contact_language=body.get("ContactLanguage", "EN"),
+            additional_contact_email_addresses=body.get("AdditionalContactEmailAddresses", []),
         )
-    settings_row.request_production_access(
-        mail_type=body["MailType"],
-        website_url=website,
-        use_case_description=body.get("UseCaseDescription", ""),
-        contact_language=body.get("ContactLanguage", "EN"),
-        additional_contact_email_addresses=contacts,
-    )
+    except ProductionAccessPending as exc:
+        raise ApiError("ConflictException", str(exc)) from None
+    except ValidationError as exc:
+        raise bad_request(exc.messages[0]) from None
     return {}

@@ -17,6 +17,7 @@ START_DOMAIN_IDENTITY = "identities.tasks.start_domain_identity"
 CHECK_IDENTITY_NOW = "identities.tasks.check_identity_now"
 REFRESH_ZONE_SOA = "identities.tasks.refresh_zone_soa"
 START_EMAIL_VERIFICATION = "verification.tasks.start_identity_verification"
+RUN_DNS_PUBLISH = "identities.tasks.run_dns_publish"
 
 TASK_NAMES = (
     GENERATE_EASY_DKIM_KEYS,
@@ -24,6 +25,7 @@ TASK_NAMES = (
     CHECK_IDENTITY_NOW,
     REFRESH_ZONE_SOA,
     START_EMAIL_VERIFICATION,
+    RUN_DNS_PUBLISH,
 )
 
 
@@ -48,3 +50,8 @@ def refresh_soa(identity_ids: Sequence[int]) -> None:
 def start_email_verification(identity_id: int) -> None:
     """A new email address identity's verification link and mail."""
     enqueue_after_commit(START_EMAIL_VERIFICATION, identity_id=identity_id)
+
+
+def publish_run(run_id: int) -> None:
+    """The identity page's "Publish DNS records": the worker talks to the DNS servers."""
+    enqueue_after_commit(RUN_DNS_PUBLISH, run_id=run_id)

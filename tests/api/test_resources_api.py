@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -339,7 +341,7 @@ def test_put_account_details_requests_production_access(
         ),
         (
             {"MailType": "MARKETING", "WebsiteURL": "e.com"},
-            "WebsiteURL must be an http:// or https:// URL",
+            "The website URL must be an http:// or https:// address",
         ),
         (
             {"MailType": "MARKETING", "WebsiteURL": "https://e.com", "ContactLanguage": "FR"},
@@ -354,3 +356,27 @@ def test_invalid_account_details_are_bad_request(
         ses.put_account_details(**params)
 
     assert error_of(exc_info)[1].startswith(message)
+
+
+def test_put_account_details_shares_the_consoles_rules(
+    ses: Any, raw: Callable[..., Any], account: Account, region: Region
+) -> None:
+    """The same model method as the console: a contact that is no address is refused with its
+    message (more than four is already refused by the API's shape, as by botocore), and a
+    request withdrawn in the console may be sent again through the API."""
+    contacts = ["ops@example.com", "two@@example.com"]
+    body = {"MailType": "MARKETING", "WebsiteURL": "https://e.com"}
+    response = raw(
+        "POST",
+        "/v2/email/account/details",
+        body=json.dumps({**body, "AdditionalContactEmailAddresses": contacts}).encode(),
+    )
+    assert (response.status, response.json()["message"]) == (
+        400,
+        "“two@@example.com” is not an email address. Enter addresses such as ops@example.com, "
+        "separated by commas.",
+    )
+    ses.put_account_details(MailType="MARKETING", WebsiteURL="https://e.com")
+    account.region_settings(region).withdraw_production_access_request()
+    ses.put_account_details(MailType="TRANSACTIONAL", WebsiteURL="https://e.com")
+    assert ses.get_account()["Details"]["MailType"] == "TRANSACTIONAL"
