@@ -272,9 +272,10 @@ def use_byodkim(
 
 
 # --- MAIL FROM, configuration set, feedback ---------------------------------------------------------
-def set_mail_from(identity: Identity, domain: str, behavior: str = "", *, actor: str) -> None:
+def set_mail_from(identity: Identity, domain: str, behavior: str = "", *, actor: str) -> str:
     """Set the custom MAIL FROM domain and the behaviour on MX failure; an empty domain turns
-    custom MAIL FROM off. A new domain restarts its DNS check (the model schedules it)."""
+    custom MAIL FROM off. A new domain restarts its DNS check (the model schedules it).
+    Returns the history message (the console shows it too)."""
     behavior = behavior or BehaviorOnMxFailure.USE_DEFAULT_VALUE
     if behavior not in BehaviorOnMxFailure.values:
         raise ValidationError(
@@ -290,10 +291,12 @@ def set_mail_from(identity: Identity, domain: str, behavior: str = "", *, actor:
             identity.clear_mail_from()
             message = "Custom MAIL FROM domain removed."
         IdentityEvent.record(identity, "mail_from", message, actor)
+    return message
 
 
-def set_configuration_set(identity: Identity, name: str, *, actor: str) -> None:
-    """The default configuration set ("" removes it); it must exist in the identity's region."""
+def set_configuration_set(identity: Identity, name: str, *, actor: str) -> str:
+    """The default configuration set ("" removes it); it must exist in the identity's region.
+    Returns the history message."""
     provisioning.check_configuration_set_exists(identity.account, identity.region, name)
     with transaction.atomic():
         identity.set_configuration_set(name)
@@ -303,30 +306,35 @@ def set_configuration_set(identity: Identity, name: str, *, actor: str) -> None:
             else "Default configuration set removed."
         )
         IdentityEvent.record(identity, "configuration_set", message, actor)
+    return message
 
 
-def set_feedback_forwarding(identity: Identity, enabled: bool, *, actor: str) -> None:
+def set_feedback_forwarding(identity: Identity, enabled: bool, *, actor: str) -> str:
+    """Returns the history message."""
     with transaction.atomic():
         identity.set_feedback_forwarding(enabled)
         message = f"Email feedback forwarding {'enabled' if enabled else 'disabled'}."
         IdentityEvent.record(identity, "feedback_forwarding", message, actor)
+    return message
 
 
 # --- tags ----------------------------------------------------------------------------------------
-def _record_tags(identity: Identity, actor: str) -> None:
+def _record_tags(identity: Identity, actor: str) -> str:
     # The same event whichever way the tags changed: the resulting count.
     count = identity.tags.count()
     message = f"Tags saved: {count} tag{'' if count == 1 else 's'}."
     IdentityEvent.record(identity, "tags", message, actor)
+    return message
 
 
-def set_tags(identity: Identity, pairs: Iterable[tuple[str, str]], *, actor: str) -> None:
-    """Replace the identity's tags with `pairs` (at most 50, unique keys)."""
+def set_tags(identity: Identity, pairs: Iterable[tuple[str, str]], *, actor: str) -> str:
+    """Replace the identity's tags with `pairs` (at most 50, unique keys); returns the history
+    message."""
     tags = validators.validate_tags([(key, value) for key, value in pairs])
     with transaction.atomic():
         identity.tags.all().delete()
         Tag.objects.bulk_create([Tag(identity=identity, key=t.key, value=t.value) for t in tags])
-        _record_tags(identity, actor)
+        return _record_tags(identity, actor)
 
 
 def tag(identity: Identity, pairs: Iterable[tuple[str, str]], *, actor: str) -> None:
