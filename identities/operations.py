@@ -272,10 +272,9 @@ def use_byodkim(
 
 
 # --- MAIL FROM, configuration set, feedback ---------------------------------------------------------
-def set_mail_from(identity: Identity, domain: str, behavior: str = "", *, actor: str) -> str:
+def set_mail_from(identity: Identity, domain: str, behavior: str = "", *, actor: str) -> None:
     """Set the custom MAIL FROM domain and the behaviour on MX failure; an empty domain turns
-    custom MAIL FROM off. A new domain restarts its DNS check (the model schedules it).
-    Returns the history message (the console shows it too)."""
+    custom MAIL FROM off. A new domain restarts its DNS check (the model schedules it)."""
     behavior = behavior or BehaviorOnMxFailure.USE_DEFAULT_VALUE
     if behavior not in BehaviorOnMxFailure.values:
         raise ValidationError(
@@ -291,12 +290,10 @@ def set_mail_from(identity: Identity, domain: str, behavior: str = "", *, actor:
             identity.clear_mail_from()
             message = "Custom MAIL FROM domain removed."
         IdentityEvent.record(identity, "mail_from", message, actor)
-    return message
 
 
-def set_configuration_set(identity: Identity, name: str, *, actor: str) -> str:
-    """The default configuration set ("" removes it); it must exist in the identity's region.
-    Returns the history message."""
+def set_configuration_set(identity: Identity, name: str, *, actor: str) -> None:
+    """The default configuration set ("" removes it); it must exist in the identity's region."""
     provisioning.check_configuration_set_exists(identity.account, identity.region, name)
     with transaction.atomic():
         identity.set_configuration_set(name)
@@ -306,35 +303,30 @@ def set_configuration_set(identity: Identity, name: str, *, actor: str) -> str:
             else "Default configuration set removed."
         )
         IdentityEvent.record(identity, "configuration_set", message, actor)
-    return message
 
 
-def set_feedback_forwarding(identity: Identity, enabled: bool, *, actor: str) -> str:
-    """Returns the history message."""
+def set_feedback_forwarding(identity: Identity, enabled: bool, *, actor: str) -> None:
     with transaction.atomic():
         identity.set_feedback_forwarding(enabled)
         message = f"Email feedback forwarding {'enabled' if enabled else 'disabled'}."
         IdentityEvent.record(identity, "feedback_forwarding", message, actor)
-    return message
 
 
 # --- tags ----------------------------------------------------------------------------------------
-def _record_tags(identity: Identity, actor: str) -> str:
+def _record_tags(identity: Identity, actor: str) -> None:
     # The same event whichever way the tags changed: the resulting count.
     count = identity.tags.count()
     message = f"Tags saved: {count} tag{'' if count == 1 else 's'}."
     IdentityEvent.record(identity, "tags", message, actor)
-    return message
 
 
-def set_tags(identity: Identity, pairs: Iterable[tuple[str, str]], *, actor: str) -> str:
-    """Replace the identity's tags with `pairs` (at most 50, unique keys); returns the history
-    message."""
+def set_tags(identity: Identity, pairs: Iterable[tuple[str, str]], *, actor: str) -> None:
+    """Replace the identity's tags with `pairs` (at most 50, unique keys)."""
     tags = validators.validate_tags([(key, value) for key, value in pairs])
     with transaction.atomic():
         identity.tags.all().delete()
         Tag.objects.bulk_create([Tag(identity=identity, key=t.key, value=t.value) for t in tags])
-        return _record_tags(identity, actor)
+        _record_tags(identity, actor)
 
 
 def tag(identity: Identity, pairs: Iterable[tuple[str, str]], *, actor: str) -> None:

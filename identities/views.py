@@ -303,8 +303,12 @@ def edit_mail_from(request: HttpRequest, region: str, name: str) -> HttpResponse
     if form.is_valid():
         domain = form.cleaned_data["mail_from_domain"]
         behavior = form.cleaned_data["mail_from_behavior"]
+        operations.set_mail_from(identity, domain, behavior, actor=_actor(request))
         messages.success(
-            request, operations.set_mail_from(identity, domain, behavior, actor=_actor(request))
+            request,
+            f"Custom MAIL FROM domain set to {identity.mail_from_domain}."
+            if domain
+            else "Custom MAIL FROM domain removed.",
         )
         return _redirect(request, _url("detail", identity))
     return _render_edit(request, scope, identity, form, "edit_mail_from.html")
@@ -320,13 +324,18 @@ def edit_configuration_set(request: HttpRequest, region: str, name: str) -> Http
     if form.is_valid():
         chosen = form.cleaned_data["configuration_set"]
         try:
-            message = operations.set_configuration_set(identity, chosen, actor=_actor(request))
+            operations.set_configuration_set(identity, chosen, actor=_actor(request))
         except validators.NotFoundError as exc:
             # Deleted between the form's check and the save.
             form.add_error("configuration_set", exc)
-        else:
-            messages.success(request, message)
-            return _redirect(request, _url("tab_configuration_set", identity))
+            return _render_edit(request, scope, identity, form, "edit_configuration_set.html")
+        messages.success(
+            request,
+            f"Default configuration set set to {chosen}."
+            if chosen
+            else "Default configuration set removed.",
+        )
+        return _redirect(request, _url("tab_configuration_set", identity))
     return _render_edit(request, scope, identity, form, "edit_configuration_set.html")
 
 
@@ -337,8 +346,10 @@ def edit_tags(request: HttpRequest, region: str, name: str) -> HttpResponse:
     identity = _identity(scope, name)
     form = forms.TagsForm(request.POST if request.method == "POST" else None, identity=identity)
     if form.is_valid():
-        pairs = [(tag.key, tag.value) for tag in form.cleaned_data["tags"]]
-        messages.success(request, operations.set_tags(identity, pairs, actor=_actor(request)))
+        tags = form.cleaned_data["tags"]
+        pairs = [(tag.key, tag.value) for tag in tags]
+        operations.set_tags(identity, pairs, actor=_actor(request))
+        messages.success(request, f"Tags saved: {len(tags)} tag{'' if len(tags) == 1 else 's'}.")
         return _redirect(request, _url("tab_tags", identity))
     return _render_edit(request, scope, identity, form, "edit_tags.html")
 
@@ -352,8 +363,10 @@ def edit_feedback(request: HttpRequest, region: str, name: str) -> HttpResponse:
     form = forms.FeedbackForwardingForm(data, identity=identity)
     if form.is_valid():
         enabled = form.cleaned_data["feedback_forwarding_enabled"]
-        message = operations.set_feedback_forwarding(identity, enabled, actor=_actor(request))
-        messages.success(request, message)
+        operations.set_feedback_forwarding(identity, enabled, actor=_actor(request))
+        messages.success(
+            request, f"Email feedback forwarding {'enabled' if enabled else 'disabled'}."
+        )
         return _redirect(request, _url("tab_notifications", identity))
     return _render_edit(request, scope, identity, form, "edit_notifications.html")
 
