@@ -292,8 +292,11 @@ def set_mail_from(identity: Identity, domain: str, behavior: str = "", *, actor:
         IdentityEvent.record(identity, "mail_from", message, actor)
 
 
-def set_configuration_set(identity: Identity, name: str, *, actor: str) -> None:
-    """The default configuration set ("" removes it); it must exist in the identity's region."""
+def set_configuration_set(identity: Identity, name: str, *, actor: str) -> bool:
+    """The default configuration set ("" removes it); it must exist in the identity's region.
+    Setting the one it already has changes nothing and records nothing: False."""
+    if name == identity.configuration_set_name:
+        return False
     provisioning.check_configuration_set_exists(identity.account, identity.region, name)
     with transaction.atomic():
         identity.set_configuration_set(name)
@@ -303,6 +306,7 @@ def set_configuration_set(identity: Identity, name: str, *, actor: str) -> None:
             else "Default configuration set removed."
         )
         IdentityEvent.record(identity, "configuration_set", message, actor)
+    return True
 
 
 def set_feedback_forwarding(identity: Identity, enabled: bool, *, actor: str) -> None:
