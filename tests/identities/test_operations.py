@@ -13,7 +13,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from identities import operations
-from identities.models import ConfigurationSet, Identity
+from identities.models import Identity
 from identities.validators import LimitExceededError, parse_byodkim_private_key
 from tests.support.keys import der_base64, rsa_key
 
@@ -132,8 +132,9 @@ def test_check_now_on_an_address_without_mail_from_does_nothing(
 def test_set_configuration_set_to_the_current_one_records_nothing(
     make_domain: Callable[..., Identity],
 ) -> None:
-    ConfigurationSet.objects.create(account_id="111111111111", region_id="us-east-1", name="m")
-    identity = make_domain("example.com", configuration_set_name="m")
+    identity = make_domain("example.com")
+    identity.account.configuration_sets.create(region=identity.region, name="m")
+    operations.set_configuration_set(identity, "m", actor=ACTOR)
 
     assert operations.set_configuration_set(identity, "m", actor=ACTOR) is False
     assert operations.set_configuration_set(identity, "", actor=ACTOR) is True
