@@ -139,4 +139,7 @@ def test_set_configuration_set_to_the_current_one_records_nothing(
     assert operations.set_configuration_set(identity, "m", actor=ACTOR) is False
     assert operations.set_configuration_set(identity, "", actor=ACTOR) is True
 
-    assert history(identity) == [("configuration_set", "Default configuration set removed.", ACTOR)]
+    assert history(identity) == [
+        ("configuration_set", "Default configuration set set to m.", ACTOR),
+        ("configuration_set", "Default configuration set removed.", ACTOR),
+    ]
