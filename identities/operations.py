@@ -208,8 +208,9 @@ def _require_domain(identity: Identity, what: str) -> None:
 
 
 def set_dkim_signing(identity: Identity, enabled: bool, *, actor: str) -> None:
-    """DKIM signatures on or off (an address: its override of its domain's signing). A
-    request for the current value changes nothing and records nothing."""
+    """The identity's DKIM SigningEnabled switch. A request for the current value changes
+    nothing and records nothing. (Whether mail is signed is `hierarchy.dkim_signing_identity`'s
+    answer, which looks at the covering domain's switch.)"""
     if enabled == identity.dkim_signing_enabled:
         return
     with transaction.atomic():
