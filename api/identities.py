@@ -1,6 +1,6 @@
 """Email identity operations: create, get, list, delete, the five Put*Attributes, policies.
 
-Each handler translates the request (validating the wire shapes with `identities.validators`)
+Each handler translates the request (validating the wire shapes with `sesconsole.validators`)
 and calls one `identities.operations` function, the same one the console and admin call: the
 operation validates, applies, records the history event (actor `API <access key id>`) and
 queues follow-up work.
