@@ -112,24 +112,25 @@ def test_simulator_recipients_are_recorded_never_relayed(
     assert relay.handler.envelopes == []
 
 
-@pytest.mark.django_db
-def test_embedded_mode_keeps_the_message(
+@pytest.fixture
+def accepted(
     verified_domain: Callable[..., Identity], production: None, outgoing: Callable[..., Any]
-) -> None:
+) -> SentMessage:
+    """A message from example.com to an outside address, accepted, not delivered yet."""
     verified_domain("example.com")
-    message = send(outgoing(to=["someone@elsewhere.test"]))
-    assert delivery.deliver(message.pk) == Status.KEPT
+    return send(outgoing(to=["someone@elsewhere.test"]))
+
+
+@pytest.mark.django_db
+def test_embedded_mode_keeps_the_message(accepted: SentMessage) -> None:
+    assert delivery.deliver(accepted.pk) == Status.KEPT
 
 
 @pytest.mark.django_db
 def test_relay_down_then_up_delivers_later_with_same_message_id(
-    verified_domain: Callable[..., Identity],
-    production: None,
-    relay: SmtpSink,
-    outgoing: Callable[..., Any],
+    accepted: SentMessage, relay: SmtpSink
 ) -> None:
-    verified_domain("example.com")
-    message = send(outgoing(to=["someone@elsewhere.test"]))
+    message = accepted
     relay.stop()
     with pytest.raises(delivery.TransientFailure):
         delivery.deliver(message.pk)
@@ -143,17 +144,10 @@ def test_relay_down_then_up_delivers_later_with_same_message_id(
 
 
 @pytest.mark.django_db
-def test_permanent_refusal_is_recorded(
-    verified_domain: Callable[..., Identity],
-    production: None,
-    relay: SmtpSink,
-    outgoing: Callable[..., Any],
-) -> None:
-    verified_domain("example.com")
+def test_permanent_refusal_is_recorded(accepted: SentMessage, relay: SmtpSink) -> None:
     relay.handler.answer = "554 5.7.1 Rejected by policy"
-    message = send(outgoing(to=["someone@elsewhere.test"]))
-    assert delivery.deliver(message.pk) == Status.FAILED
-    stored = SentMessage.objects.get(pk=message.pk)
+    assert delivery.deliver(accepted.pk) == Status.FAILED
+    stored = SentMessage.objects.get(pk=accepted.pk)
     assert stored.last_error == "The mail server answered 554 5.7.1 Rejected by policy."
 
 
