@@ -59,6 +59,7 @@ class SentMessage(models.Model):
     message_id = models.CharField(max_length=64, unique=True)
     actor = models.CharField(max_length=200)  # accounts.actors
     operation = models.CharField(max_length=32)  # SendEmail / SendRawEmail (the ses: action)
+    raw_content = models.BooleanField(default=False)  # given as a MIME message, not Simple
 
     from_header = models.CharField(max_length=998)  # as given, display name included
     from_address = models.CharField(max_length=320, db_index=True)  # the bare address

@@ -141,6 +141,7 @@ def send(outgoing: Outgoing) -> SentMessage:
             message_id=message_id,
             actor=outgoing.actor[:200],
             operation=outgoing.operation,
+            raw_content=outgoing.raw is not None,
             from_header=draft.from_header.original[:998],
             from_address=draft.from_header.email,
             subject=draft.subject[:998],
