@@ -33,9 +33,9 @@ from identities.models import (
     Tag,
 )
 from identities.tasks import generate_easy_dkim_keys
+from sending.models import SentMessage
 from templates_app.models import CustomVerificationEmailTemplate
 from tests.support import keys
-from sending.models import SentMessage
 from verification.models import MailboxMessage, VerificationLink
 
 REGION = "us-east-1"
