@@ -148,7 +148,7 @@ def send(outgoing: Outgoing) -> SentMessage:
             source_arn=draft.source_arn or "",
             configuration_set_name=set_name,
             tags=[list(pair) for pair in draft.tags],
-            feedback_address=draft.feedback.email if draft.feedback else "",
+            feedback_address=_feedback_address(draft, identity, outgoing),
             envelope_from=mail_from,
             recipients=recipients,
             recipients_text=", ".join(recipients),
@@ -398,6 +398,19 @@ def _check_sandbox_recipients(
             failed.append(address)
     if failed:
         raise not_verified(region.code, [(a.original, a.email) for a in failed])
+
+
+def _feedback_address(draft: _Draft, identity: Identity, outgoing: Outgoing) -> str:
+    """Where bounces and complaints are forwarded: FeedbackForwardingEmailAddress (v1
+    ReturnPath), else the envelope sender given (SMTP MAIL FROM, v1 Source), else From; none
+    when the identity has email feedback forwarding turned off (notifications instead)."""
+    if not identity.feedback_forwarding_enabled:
+        return ""
+    if draft.feedback is not None:
+        return draft.feedback.email
+    if outgoing.envelope_sender:
+        return addresses.parse(outgoing.envelope_sender, "MAIL FROM").email
+    return draft.from_header.email
 
 
 def _mail_from_domain(identity: Identity, region: Region) -> str:
