@@ -81,7 +81,9 @@ def sent_messages(request: HttpRequest, region: str) -> HttpResponse:
     cursor = _cursor(request.GET.get("before", ""))
     if cursor is not None:
         at, pk = cursor
-        queryset = queryset.filter(Q(accepted_at__lt=at) | Q(accepted_at=at, pk__lt=pk))
+        # `accepted_at <= at` bounds the index scan; the OR only breaks ties within it (as one
+        # OR it was a filter: 23 ms instead of 0.1 ms for a page 50,000 rows deep).
+        queryset = queryset.filter(accepted_at__lte=at).filter(Q(accepted_at__lt=at) | Q(pk__lt=pk))
     rows = list(
         queryset.order_by("-accepted_at", "-id").only(
             "message_id", "accepted_at", "from_address", "recipients_text", "subject", "status",
