@@ -20,7 +20,7 @@ from . import inspect
 from .errors import SendRefused
 from .forms import SentFilterForm, TestEmailForm
 from .models import SentMessage
-from .operations import Outgoing, Simple, send
+from .operations import send
 
 PAGE_SIZE = 50
 
@@ -46,17 +46,7 @@ def send_test_email(request: HttpRequest, region: str, name: str) -> HttpRespons
         initial={"local_part": "sender", "subject": "Amazon SES test"},
     )
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        outgoing = Outgoing(
-            account=scope.account,
-            region=scope.region,
-            actor=actors.console(request.user),  # type: ignore[arg-type]
-            from_address=form.from_address,
-            to=[form.recipient],
-            simple=Simple(subject=data["subject"], text=data["body"]),
-            configuration_set_name=data["configuration_set"] or None,
-            tags=data["tags"],
-        )
+        outgoing = form.outgoing(scope.account, scope.region, actors.console(request.user))  # type: ignore[arg-type]
         try:
             sent = send(outgoing)
         except SendRefused as exc:
