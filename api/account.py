@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from accounts.models import AccountRegion, ProductionAccessPending
+from sending.quota import sent_last_24_hours
 
 from .errors import ApiError, bad_request
 from .wire import Call, compact
@@ -15,6 +17,7 @@ from .wire import Call, compact
 def get_account(call: Call) -> dict[str, Any]:
     settings_row = call.account.region_settings(call.region)
     quota = settings_row.send_quota()
+    sent = sent_last_24_hours(call.account, call.region, timezone.now())
     return compact(
         {
             "DedicatedIpAutoWarmupEnabled": False,
@@ -23,7 +26,7 @@ def get_account(call: Call) -> dict[str, Any]:
             "SendQuota": {
                 "Max24HourSend": quota.max_24_hour_send,
                 "MaxSendRate": quota.max_send_rate,
-                "SentLast24Hours": 0.0,
+                "SentLast24Hours": float(sent),
             },
             "SendingEnabled": settings_row.sending_enabled,
             "SuppressionAttributes": {"SuppressedReasons": []},

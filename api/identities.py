@@ -12,6 +12,7 @@ from typing import Any
 
 from identities import operations, provisioning
 from identities.models import (
+    SENDABLE_STATUSES,
     BehaviorOnMxFailure,
     DkimOrigin,
     Identity,
@@ -260,7 +261,7 @@ def _list_identities(
         {
             "IdentityType": identity_type,
             "IdentityName": name,
-            "SendingEnabled": status == "SUCCESS",
+            "SendingEnabled": status in SENDABLE_STATUSES,
             "VerificationStatus": status,
         }
         for identity_type, name, status in rows
