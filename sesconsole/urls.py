@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("verification.urls")),
     path("", include("templates_app.urls")),
     path("", include("accounts.urls")),
+    path("", include("smtp.urls")),
     path("", include("api.urls")),
     path("", include("identities.urls")),
 ]
