@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "templates_app",
     "api",
     "verification",
+    "sending",
     "smtp",
 ]
 
@@ -242,6 +243,10 @@ VERIFICATION_CONCERNS_ADDRESS = env.str("VERIFICATION_CONCERNS_ADDRESS", default
 VERIFICATION_RESEND_INTERVAL = env.int("VERIFICATION_RESEND_INTERVAL", default=60)
 # The address verification links are built on (scheme://host[:port]).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+
+# Sending: the domain of SES-style Message-IDs and of the default MAIL FROM domain
+# (`<region>.<SENDING_DOMAIN>`, plain `<SENDING_DOMAIN>` in us-east-1; see sending.envelope).
+SENDING_DOMAIN = env.str("SENDING_DOMAIN", default="amazonses.com")
 
 # --- SMTP submission server (manage.py smtp_server; smtp/server.py) ------------------------
 # The embedded defaults listen on loopback ports above 1024: STARTTLS on SMTP_PORT, implicit TLS

@@ -21,6 +21,7 @@ from .choices import (
     DNS_ERROR_RETRY,
     KEY_LENGTH_CHANGE_INTERVAL,
     PENDING_BACKOFF,
+    SENDABLE_STATUSES,
     SOA_MAX_AGE,
     VERIFICATION_WINDOW,
     VERIFIED_RECHECK,
@@ -168,7 +169,8 @@ class Identity(models.Model):
 
     @property
     def verified_for_sending(self) -> bool:
-        return self.verification_status == VerificationStatus.SUCCESS
+        """SES's "can send" flag (VerifiedForSendingStatus): see SENDABLE_STATUSES."""
+        return self.verification_status in SENDABLE_STATUSES
 
     @property
     def uses_byodkim(self) -> bool:
