@@ -12,7 +12,8 @@ from typing import Any
 
 from aiosmtpd.smtp import Envelope, Session
 
-from . import replies
+from . import replies, submission
+from .credentials import SmtpLogin
 
 log = logging.getLogger(__name__)
 
@@ -36,3 +37,22 @@ class Handler:
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
         return replies.OK
+
+    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
+        login = session.auth_data
+        assert isinstance(login, SmtpLogin)  # aiosmtpd lets DATA through only after AUTH
+        try:
+            return str(
+                await server.state.run(
+                    submission.submit,
+                    login,
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    envelope.original_content,
+                )
+            )
+        except Exception:
+            # A fault of sesconsole's, not the client's: a 4xx keeps the message with the
+            # client, which tries again later.
+            log.exception("SMTP DATA from %s failed", login.access_key_id)
+            return replies.TEMPORARY_FAILURE

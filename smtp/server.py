@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections
 
 from . import replies, tls
 from .credentials import LoginRefused, SmtpLogin, authenticate
@@ -200,6 +200,9 @@ class SmtpSession(SMTP):
             else:
                 message = replies.AUTH_INVALID
             return AuthResult(success=False, handled=False, message=message)
+        except (OperationalError, InterfaceError) as exc:
+            log.warning("SMTP login from %s not checked, database unavailable: %s", address, exc)
+            return AuthResult(success=False, handled=False, message=replies.AUTH_TEMPORARY)
         except Exception:
             log.exception("SMTP login from %s could not be checked", address)
             return AuthResult(success=False, handled=False, message=replies.AUTH_TEMPORARY)

@@ -21,6 +21,11 @@ from smtp import tls
 from smtp.credentials import smtp_password
 from smtp.server import ServerConfig, SmtpServer
 from tests.support.knot import free_port
+from tests.support.sending_fixtures import (  # noqa: F401 (fixtures)
+    production,
+    verified_domain,
+    verified_email,
+)
 
 HOST = "127.0.0.1"
 
@@ -44,6 +49,14 @@ def _regions(transactional_db: None) -> None:
 def credentials(account: Account) -> SmtpCredentials:
     key, secret = AccessKey.issue(account, description="SMTP tests")
     return SmtpCredentials(key.access_key_id, smtp_password(secret, "us-east-1"), secret)
+
+
+@pytest.fixture
+def login(connect: Callable[..., smtplib.SMTP], credentials: SmtpCredentials) -> smtplib.SMTP:
+    """An smtplib client over STARTTLS, logged in with the account's us-east-1 credentials."""
+    client = connect()
+    client.login(credentials.username, credentials.password)
+    return client
 
 
 @pytest.fixture
