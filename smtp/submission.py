@@ -64,6 +64,9 @@ def submit(login: SmtpLogin, mail_from: str, recipients: list[str], content: byt
 
     Runs on a worker thread. A database that cannot be reached gives a 4xx so the client
     keeps the message and retries; nothing is stored unless the send operation committed.
+    A broker that cannot be reached does not: the message is committed before its delivery is
+    queued, so it is accepted (a 4xx would have the client send it twice) and the sending
+    sweep queues it when the broker is back (tests/faults/test_smtp_outages.py).
     """
     outgoing = Outgoing(
         account=login.account,

@@ -23,13 +23,13 @@ from pathlib import Path
 import pytest
 
 from smtp.credentials import smtp_password
-from tests.faults.stack import REGION, Stack
+from tests.faults.stack import ACCOUNT_ID, REGION, Stack, manage
 from tests.support.celery_worker import BASE_DIR, wait_for
 from tests.support.knot import free_port
 from tests.support.services import terminate
 
 SENDER = "app@smtp-faults.example"
-RECIPIENT = "customer@smtp-faults.example"  # verified too: the account is in the sandbox
+RECIPIENT = "customer@smtp-faults.example"
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,8 @@ def _banner(port: int) -> bool:
 
 @pytest.fixture(scope="module")
 def submission(stack: Stack) -> Iterator[SubmissionServer]:
-    """`manage.py smtp_server` on the stack's database and broker, and two verified addresses."""
+    """`manage.py smtp_server` on the stack's database and broker; a verified sender, a
+    verified recipient, and production access."""
     ses = stack.ses(0)
     for address in (SENDER, RECIPIENT):
         ses.create_email_identity(EmailIdentity=address)
@@ -57,6 +58,16 @@ def submission(stack: Stack) -> Iterator[SubmissionServer]:
     stack.rows(
         "UPDATE identities_identity SET verification_status = 'SUCCESS' WHERE name = ANY(%s)",
         ([SENDER, RECIPIENT],),
+    )
+    # Out of the sandbox's 1 message/s, so the tests' sends are never throttled.
+    manage(
+        stack.env,
+        "shell",
+        "-c",
+        "from accounts.models import Account, AccountRegion; "
+        f"AccountRegion.objects.update_or_create(account=Account.objects.get(id={ACCOUNT_ID!r}), "
+        f"region_id={REGION!r}, defaults=dict(production_access_enabled=True, "
+        "max_send_rate=-1, max_24_hour_send=-1))",
     )
     port = free_port()
     log = (Path(stack.env["SESCONSOLE_VAR_DIR"]) / "smtp-server.log").open("wb")
@@ -148,3 +159,28 @@ def test_database_down_answers_4xx_then_accepts_when_it_returns(
         smtp.close()
     assert len(stored(stack, "Sent during the outage")) == 1
     assert submission.process.poll() is None
+
+
+def test_broker_down_mail_is_accepted_stored_and_delivered_by_the_sweep(
+    stack: Stack, submission: SubmissionServer
+) -> None:
+    """The message is in the database before the queue is asked: answering 4xx now would make
+    the client send it twice. It is accepted, and the sweep queues it once Redis is back."""
+    stack.redis.stop()
+    try:
+        with contextlib.closing(client(submission)) as smtp:
+            code, _reply = send(smtp, "Sent while Redis is down")
+        assert code == 250
+        [(_message_id, status)] = stored(stack, "Sent while Redis is down")
+        assert status == "QUEUED"
+    finally:
+        stack.redis.start()
+    # The sweep re-queues messages queued for over two minutes (sending.delivery.QUEUED_STALL);
+    # age this one instead of waiting.
+    stack.rows(
+        "UPDATE sending_sentmessage SET accepted_at = accepted_at - interval '5 minutes' "
+        "WHERE subject = %s",
+        ("Sent while Redis is down",),
+    )
+    wait_for(lambda: relayed(stack, "Sent while Redis is down"), 150, "the sweep to deliver it")
+    assert [status for _id, status in stored(stack, "Sent while Redis is down")] == ["DELIVERED"]
