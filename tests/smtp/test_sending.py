@@ -3,6 +3,7 @@ loopback: what is accepted is stored and queued, what SES refuses gets SES's SMT
 
 from __future__ import annotations
 
+import json
 import smtplib
 import ssl
 import time
@@ -16,7 +17,7 @@ from django.core.mail import EmailMessage as DjangoEmailMessage
 from django.core.mail import get_connection
 
 from accounts.models import AccessKey, Account, AccountRegion, Region
-from identities.models import ConfigurationSet, Identity
+from identities.models import ConfigurationSet, Identity, IdentityPolicy
 from sending.models import SentMessage
 from smtp import tls
 from smtp.credentials import smtp_password
@@ -304,3 +305,59 @@ def test_client_dropping_mid_data_leaves_nothing_stored(
     assert SentMessage.objects.count() == 0
     assert transaction(login, message())[0] == 250  # the server carries on
     assert SentMessage.objects.count() == 1
+
+
+def _other_accounts_domain(
+    verified_domain: Callable[..., Identity], other_account: Account, *, allow: str | None
+) -> str:
+    """other.example, verified by the other account; with a policy letting `allow` send."""
+    domain = verified_domain("other.example", acct=other_account)
+    arn = f"arn:aws:ses:us-east-1:{other_account.pk}:identity/other.example"
+    if allow is not None:
+        statement = {
+            "Effect": "Allow",
+            "Principal": {"AWS": [allow]},
+            "Action": ["ses:SendRawEmail"],
+            "Resource": arn,
+        }
+        document = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+        IdentityPolicy.objects.create(identity=domain, name="delegate", document=document)
+    return arn
+
+
+def test_delegate_sending_without_a_policy_is_access_denied(
+    login: smtplib.SMTP,
+    verified_domain: Callable[..., Identity],
+    account: Account,
+    other_account: Account,
+) -> None:
+    arn = _other_accounts_domain(verified_domain, other_account, allow=None)
+    content = message(sender="app@other.example", X_SES_SOURCE_ARN=arn)
+    assert transaction(login, content, "app@other.example") == (
+        554,
+        f"Access denied: User `arn:aws:iam::{account.pk}:root' is not authorized to perform "
+        f"`ses:SendRawEmail' on resource `{arn}'".encode(),
+    )
+    assert SentMessage.objects.count() == 0
+
+
+def test_delegate_sending_allowed_by_the_owners_policy_is_accepted(
+    login: smtplib.SMTP,
+    verified_domain: Callable[..., Identity],
+    account: Account,
+    other_account: Account,
+) -> None:
+    arn = _other_accounts_domain(verified_domain, other_account, allow=account.pk)
+    content = message(sender="app@other.example", X_SES_SOURCE_ARN=arn)
+    assert transaction(login, content, "app@other.example")[0] == 250
+    stored = SentMessage.objects.get()
+    assert (stored.account, stored.source_arn) == (account, arn)
+
+
+def test_rejection_naming_a_non_ascii_display_name_is_an_ascii_reply(
+    login: smtplib.SMTP, verified_domain: Callable[..., Identity]
+) -> None:
+    verified_domain("example.com")
+    code, text = transaction(login, message(sender="Jöhn <jo@unverified.test>"))
+    # Whichever rule refuses it, the name comes back escaped rather than breaking the reply.
+    assert (code, text.isascii(), b"J\\xf6hn <jo@unverified.test>" in text) == (554, True, True)
