@@ -13,7 +13,9 @@ bare aiosmtpd sink, in the same run.
    sesconsole's server queues each accepted message on Redis db REDIS_DB, which is emptied at
    the end (no worker runs: delivery is not measured);
 3. sends COUNT messages over one connection to the sink, then to sesconsole, and prints
-   messages/s for each, the ratio (target: at least 50 %), and the number of messages stored.
+   messages/s for each, the ratio (target: at least 50 %), and the number of messages stored;
+4. for the ceiling, calls smtp.submission.submit (what DATA runs: the send operation) COUNT
+   times in this process, with the same message, and prints its messages/s.
 
 One connection means one message at a time: each DATA waits for `sending.operations.send`
 to store the message and queue its delivery, so that call's latency bounds the result.
@@ -128,6 +130,21 @@ def send_all(port: int, count: int, username: str = "", password: str = "") -> f
     return count / elapsed
 
 
+def submit_directly(count: int, username: str, password: str) -> float:
+    """Messages/s of the send operation alone, as DATA calls it, without SMTP around it."""
+    from smtp.credentials import authenticate
+    from smtp.submission import submit
+
+    login = authenticate(username, password, "127.0.0.1")
+    content = messages(1)[0].message().as_bytes()
+    started = time.perf_counter()
+    for _ in range(count):
+        reply = submit(login, "app@bench.example", ["user@customer.example"], content)
+        if not reply.startswith("250 "):
+            raise SystemExit(f"the send operation refused the message: {reply}")
+    return count / (time.perf_counter() - started)
+
+
 def stop(process: subprocess.Popen[bytes] | None) -> None:
     if process is not None and process.poll() is None:
         process.terminate()
@@ -183,6 +200,8 @@ def main() -> None:
         from sending.models import SentMessage
 
         print(f"stored            : {SentMessage.objects.count()} messages")
+        direct = submit_directly(args.count, username, password)
+        print(f"send() in-process : {args.count} messages, {direct:7.1f} messages/s (ceiling)")
     finally:
         stop(server)
         stop(sink)
