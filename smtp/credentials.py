@@ -83,6 +83,12 @@ TOO_MANY_FAILURES = (
 BAD_CREDENTIALS = "Authentication Credentials Invalid"
 
 
+def still_active(login: SmtpLogin) -> bool:
+    """Whether the session's key is still active: a key deactivated or deleted after AUTH
+    stops its open sessions too, at their next message."""
+    return AccessKey.objects.active().filter(access_key_id=login.access_key_id).exists()
+
+
 def authenticate(username: str, password: str, client_address: str) -> SmtpLogin:
     """Check an SMTP login; the session's account, key and region, or LoginRefused.
 

@@ -33,6 +33,12 @@ TOO_LONG = "552 Message is too long."
 TOO_MANY_CONNECTIONS = "421 Too many concurrent SMTP connections"
 TIMEOUT = "451 Timeout waiting for data from client"
 TEMPORARY_FAILURE = "451 Temporary service failure"
+# The key a session logged in with was deactivated or deleted since (not an SES text: SES
+# checks credentials at AUTH only).
+KEY_NO_LONGER_ACTIVE = (
+    "535 Authentication Credentials Invalid: the access key is no longer active; log in with "
+    "active SMTP credentials"
+)
 
 # aiosmtpd's own replies that SES words differently; SMTPSession.push rewrites them.
 AIOSMTPD_TO_SES = {

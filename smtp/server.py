@@ -98,7 +98,7 @@ class ServerState:
         return await loop.run_in_executor(self.executor, partial(_in_thread, function, *args))
 
 
-def _loopback(peer: Any) -> bool:
+def is_loopback(peer: Any) -> bool:
     try:
         return ipaddress.ip_address(peer[0]).is_loopback
     except (TypeError, ValueError, IndexError):
@@ -151,7 +151,7 @@ class SmtpSession(SMTP):
             self.state.sessions.add(self)
             self._counted = True
             peer = transport.get_extra_info("peername")
-            if self.state.config.allow_plaintext_on_loopback and _loopback(peer):
+            if self.state.config.allow_plaintext_on_loopback and is_loopback(peer):
                 self.require_starttls = False
                 self._auth_require_tls = False
         super().connection_made(transport)

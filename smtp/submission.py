@@ -18,7 +18,7 @@ from sending.errors import RefusalKind, SendRefused
 from sending.operations import Outgoing, send
 
 from . import replies
-from .credentials import SmtpLogin
+from .credentials import SmtpLogin, still_active
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,8 @@ def submit(login: SmtpLogin, mail_from: str, recipients: list[str], content: byt
         envelope_sender=mail_from,
     )
     try:
+        if not still_active(login):
+            return replies.KEY_NO_LONGER_ACTIVE
         message = send(outgoing)
     except SendRefused as refused:
         return refusal_reply(refused)

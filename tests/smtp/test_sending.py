@@ -361,3 +361,17 @@ def test_rejection_naming_a_non_ascii_display_name_is_an_ascii_reply(
     code, text = transaction(login, message(sender="Jöhn <jo@unverified.test>"))
     # Whichever rule refuses it, the name comes back escaped rather than breaking the reply.
     assert (code, text.isascii(), b"J\\xf6hn <jo@unverified.test>" in text) == (554, True, True)
+
+
+def test_a_key_deactivated_after_auth_stops_the_open_session(
+    login: smtplib.SMTP, verified_domain: Callable[..., Identity], credentials: SmtpCredentials
+) -> None:
+    verified_domain("example.com")
+    assert transaction(login, message())[0] == 250
+    AccessKey.objects.get(access_key_id=credentials.username).deactivate()
+    assert transaction(login, message()) == (
+        535,
+        b"Authentication Credentials Invalid: the access key is no longer active; log in with "
+        b"active SMTP credentials",
+    )
+    assert SentMessage.objects.count() == 1

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from smtp.server import SmtpServer
+from smtp.server import SmtpServer, is_loopback
 from tests.smtp.conftest import SmtpCredentials
 
 Connect = Callable[..., smtplib.SMTP]
@@ -140,6 +140,21 @@ def test_brute_force_is_stopped_per_client_address(
         b"Temporary authentication failure: Too many failed SMTP logins from this address or "
         b"for this key; wait 15 minutes.",
     )
+
+
+def test_malformed_address_is_refused(connect: Connect, credentials: SmtpCredentials) -> None:
+    client = connect()
+    client.login(credentials.username, credentials.password)
+    assert client.docmd("MAIL", "FROM:<a@b@c>") == (553, b"Invalid email address")
+
+
+@pytest.mark.parametrize(
+    ("peer", "loopback"),
+    [(("127.0.0.1", 1), True), (("127.8.9.10", 1), True), (("::1", 1, 0, 0), True),
+     (("10.0.0.1", 1), False), (("192.0.2.1", 1), False), (None, False)],
+)  # fmt: skip
+def test_only_loopback_peers_may_use_plaintext_auth(peer: object, loopback: bool) -> None:
+    assert is_loopback(peer) is loopback
 
 
 def test_null_reverse_path_is_refused(connect: Connect, credentials: SmtpCredentials) -> None:
