@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 
 from identities import validators
 
-from .models import AccountRegion, LoginAttempt
+from .models import AccountRegion, LoginAttempt, LoginRefusal
 
 MAX_ADDITIONAL_CONTACTS = 4
 
@@ -63,7 +63,8 @@ def client_address(request: Any) -> str:
 
 
 class RateLimitedAuthenticationForm(AuthenticationForm):
-    """Refuses to check any password once the user name and address have failed too often."""
+    """Counts each attempt before its password is checked, and refuses one beyond the limits
+    (accounts.models.LoginAttempt.begin) without checking it."""
 
     error_messages = {
         **AuthenticationForm.error_messages,
@@ -72,6 +73,18 @@ class RateLimitedAuthenticationForm(AuthenticationForm):
 
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username") or ""
-        if LoginAttempt.is_limited(username, client_address(self.request)):
-            raise ValidationError(self.error_messages["rate_limited"], code="rate_limited")
+        if username and self.cleaned_data.get("password"):
+            refusal = LoginAttempt.begin(username, client_address(self.request))
+            if refusal is not None:
+                raise ValidationError(_refusal_message(refusal), code="rate_limited")
         return super().clean()
+
+
+def _refusal_message(refusal: LoginRefusal) -> str:
+    if refusal.code == "address":
+        return TOO_MANY_SIGN_IN_FAILURES
+    seconds = refusal.wait_seconds
+    return (
+        "Too many failed sign-in attempts for this user name. Wait "
+        f"{seconds} second{'' if seconds == 1 else 's'} and try again."
+    )

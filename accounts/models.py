@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 import string
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from sesconsole import encryption
@@ -291,8 +293,16 @@ class AccessKey(models.Model):
 
 
 # --- Sign-in rate limit --------------------------------------------------------------------
+# Per user name and client address: a hard stop after 10 failures in 15 minutes.
 LOGIN_FAILURE_LIMIT = 10
 LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+# Per user name across every address: after this many failures within the hour, each further
+# attempt waits for a delay that doubles per failure (1 s, 2 s, 4 s, ...) up to five minutes.
+# Bounded, so the real user is slowed down, never locked out; guesses from many addresses
+# drop to at most one every five minutes.
+LOGIN_USER_FREE_FAILURES = 10
+LOGIN_USER_WINDOW = timedelta(hours=1)
+LOGIN_USER_MAX_DELAY = timedelta(minutes=5)
 
 
 class LoginAttemptQuerySet(models.QuerySet["LoginAttempt"]):
@@ -301,11 +311,20 @@ class LoginAttemptQuerySet(models.QuerySet["LoginAttempt"]):
         return self.filter(username=username[:150], ip_address=ip_address, at__gt=since)
 
 
+@dataclass(frozen=True)
+class LoginRefusal:
+    """Why a sign-in attempt is refused before its password is checked."""
+
+    code: str  # "address": the pair's hard limit; "user": the user name's back-off
+    wait_seconds: int
+
+
 class LoginAttempt(models.Model):
-    """A failed sign-in, counted per user name and client address (see accounts.views.LoginView).
+    """A sign-in attempt counted against the limits (see accounts.views.LoginView). It is
+    written BEFORE the password is checked and stays as a failure unless the sign-in succeeds.
 
     Rows in the database rather than a per-process cache, so every web worker sees the same
-    count. A success deletes the pair's rows; older rows of the pair are pruned on each failure.
+    count. A success deletes the pair's rows; older rows are pruned as attempts come in.
     """
 
     username = models.CharField(max_length=150)
@@ -321,16 +340,51 @@ class LoginAttempt(models.Model):
         return f"{self.username} from {self.ip_address} at {self.at:%Y-%m-%d %H:%M:%S}"
 
     @classmethod
-    def is_limited(cls, username: str, ip_address: str) -> bool:
-        return cls.objects.recent(username, ip_address).count() >= LOGIN_FAILURE_LIMIT
+    def begin(cls, username: str, ip_address: str) -> LoginRefusal | None:
+        """Check both limits and count this attempt, as one step: a refusal, or None once the
+        attempt is counted and its password may be checked.
 
-    @classmethod
-    def record_failure(cls, username: str, ip_address: str) -> None:
+        1. Lock the user's row (when the name exists), so concurrent attempts on one account
+           take turns: each sees the attempts counted before it (40 at once check at most
+           LOGIN_FAILURE_LIMIT passwords, not 40). Unknown names have no password to guess.
+        2. The pair's hard limit, then the user name's back-off.
+        3. Count the attempt; prune what no window needs any more.
+        """
+        name = username[:150]
         now = timezone.now()
-        pair = cls.objects.filter(username=username[:150], ip_address=ip_address)
-        pair.filter(at__lte=now - LOGIN_FAILURE_WINDOW).delete()
-        cls.objects.create(username=username[:150], ip_address=ip_address, at=now)
+        with transaction.atomic():
+            user_model = get_user_model()
+            user_model._default_manager.select_for_update().filter(
+                **{user_model.USERNAME_FIELD: name}
+            ).first()
+            if cls.objects.recent(name, ip_address).count() >= LOGIN_FAILURE_LIMIT:
+                oldest = cls.objects.recent(name, ip_address).order_by("at")[0].at
+                return LoginRefusal("address", _seconds(oldest + LOGIN_FAILURE_WINDOW - now))
+            wait = _user_backoff(name, now)
+            if wait > 0:
+                return LoginRefusal("user", wait)
+            cls.objects.filter(username=name, at__lte=now - LOGIN_USER_WINDOW).delete()
+            cls.objects.create(username=name, ip_address=ip_address, at=now)
+        return None
 
     @classmethod
     def clear(cls, username: str, ip_address: str) -> None:
         cls.objects.filter(username=username[:150], ip_address=ip_address).delete()
+
+
+def _user_backoff(username: str, now: datetime) -> int:
+    """Seconds until the user name may be tried again (0: now), from its failures within
+    LOGIN_USER_WINDOW from every address."""
+    recent = LoginAttempt.objects.filter(username=username, at__gt=now - LOGIN_USER_WINDOW)
+    failures = recent.count()
+    if failures < LOGIN_USER_FREE_FAILURES:
+        return 0
+    latest = recent.order_by("-at").values_list("at", flat=True)[0]
+    exponent = min(failures - LOGIN_USER_FREE_FAILURES, 20)
+    delay = min(timedelta(seconds=2**exponent), LOGIN_USER_MAX_DELAY)
+    return _seconds(latest + delay - now)
+
+
+def _seconds(delta: timedelta) -> int:
+    """Whole seconds, rounded up, never negative."""
+    return max(0, math.ceil(delta.total_seconds()))

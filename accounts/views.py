@@ -17,8 +17,10 @@ from .regions import DEFAULT_REGION
 
 
 class LoginView(auth_views.LoginView):
-    """Django's sign-in page with a limit: 10 failures per user name and address in 15 minutes,
-    then 429 until the window has passed (a success resets the count)."""
+    """Django's sign-in page with limits (accounts.models.LoginAttempt): 10 failures per user
+    name and address in 15 minutes, then 429 until the window has passed; per user name across
+    addresses, a bounded back-off. The form counts each attempt before checking its password;
+    a success clears the pair's count."""
 
     form_class = RateLimitedAuthenticationForm
 
@@ -31,11 +33,6 @@ class LoginView(auth_views.LoginView):
         response = super().form_invalid(form)
         if form.has_error(NON_FIELD_ERRORS, "rate_limited"):
             response.status_code = 429
-        elif form.has_error(NON_FIELD_ERRORS, "invalid_login") or form.has_error(
-            NON_FIELD_ERRORS, "inactive"
-        ):
-            username = form.cleaned_data.get("username") or ""
-            LoginAttempt.record_failure(username, client_address(self.request))
         return response
 
 

@@ -17,7 +17,10 @@ re-implemented here. Only three things are done by hand, each because botocore i
   itself, leaving out ``user-agent`` and others that non-botocore clients may sign);
 - the query string is normalised to RFC 3986 encoding first (botocore signs a URL's query as-is,
   trusting that it encoded it itself);
-- the clock-skew and scope checks, which only a server makes.
+- the clock-skew and scope checks, which only a server makes;
+- the payload hash, always computed from the body received (as AWS does outside S3): a client's
+  `x-amz-content-sha256` header, `UNSIGNED-PAYLOAD` included, never stands in for it, so a
+  signature always covers the body.
 
 The signing key is SigV4's own: derived from the secret for one day, region and service
 (`derive_signing_key`, the HMAC chain botocore's `SigV4Auth.signature` runs), so that a server
@@ -136,9 +139,9 @@ def verify(
 
     1. Take the signing time from `X-Amz-Date` (or `Date`) and refuse it outside ±15 minutes.
     2. Check that the credential scope is dated on the signing day.
-    3. Check a signed `x-amz-content-sha256` against the body (`UNSIGNED-PAYLOAD` passes).
-    4. Recompute the signature with botocore over the signed headers only and compare it in
-       constant time.
+    3. Check a signed `x-amz-content-sha256` against the body (a clear 400 for a wrong one).
+    4. Recompute the signature with botocore over the signed headers only, with the payload
+       hash of the body received (never the header's claim), and compare in constant time.
     """
     headers = request.lower_headers
     authorization = request.authorization
@@ -300,6 +303,8 @@ def _check_payload_hash(signed: Mapping[str, str], body: bytes) -> None:
     """
     claimed = signed.get("x-amz-content-sha256")
     if claimed is None or claimed == UNSIGNED_PAYLOAD:
+        # Not a claim about the body: the signature check hashes the body itself, so a request
+        # signed over "UNSIGNED-PAYLOAD" fails there.
         return
     if not _SHA256_HEX.fullmatch(claimed):
         raise SigV4Error(
@@ -327,15 +332,22 @@ class _ReceivedRequest(AWSRequest):
 
 
 class _ReceivedRequestSigner(SigV4Auth):
-    """botocore's SigV4 signer, told which headers the client signed and given the derived
-    signing key instead of the secret."""
+    """botocore's SigV4 signer, told which headers the client signed, given the derived
+    signing key instead of the secret, and hashing the payload from the body received."""
 
-    def __init__(self, credential: Credential, signing_key: bytes) -> None:
+    def __init__(
+        self, credential: Credential, signing_key: bytes, signed: Mapping[str, str]
+    ) -> None:
         # The secret is never read: `signature` below starts from the derived key.
         super().__init__(
             Credentials(credential.access_key_id, ""), credential.service, credential.region
         )
         self.signing_key = signing_key
+        self.signed = signed
+
+    def payload(self, request: AWSRequest) -> str:
+        # botocore, a client, may send UNSIGNED-PAYLOAD (S3); the server always hashes.
+        return hashlib.sha256(request.body).hexdigest()
 
     def signature(self, string_to_sign: str, request: AWSRequest) -> str:
         # botocore's last step, after its own derivation of the key from the secret.
@@ -344,8 +356,10 @@ class _ReceivedRequestSigner(SigV4Auth):
     def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
         # botocore's version drops headers it never signs (user-agent, expect, ...) and adds
         # host from the URL; on the server the client's SignedHeaders list is the only truth.
+        # They are kept here, not on the request: botocore's canonical_request takes a
+        # request's X-Amz-Content-SHA256 header as the payload hash instead of calling payload().
         header_map = HTTPHeaders()
-        for name, value in request.headers.items():
+        for name, value in self.signed.items():
             header_map[name.lower()] = value
         return header_map
 
@@ -364,11 +378,9 @@ def _compute_signature(
     query = _canonical_query(request.query_string)
     if query:
         url += "?" + query
-    aws_request = _ReceivedRequest(
-        method=request.method, url=url, headers=signed, data=request.body
-    )
+    aws_request = _ReceivedRequest(method=request.method, url=url, data=request.body)
     aws_request.context["timestamp"] = timestamp
-    signer = _ReceivedRequestSigner(credential, signing_key)
+    signer = _ReceivedRequestSigner(credential, signing_key, signed)
     canonical_request = signer.canonical_request(aws_request)
     signature: str = signer.signature(
         signer.string_to_sign(aws_request, canonical_request), aws_request

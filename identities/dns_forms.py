@@ -6,13 +6,14 @@ import base64
 import binascii
 from typing import Any
 
-import dns.exception
-import dns.name
 from django import forms
+from django.core.exceptions import ValidationError
 
 from accounts.models import Account
 
+from .dns_destinations import DestinationRefused, Destinations
 from .models import DnsServer
+from .validators import validate_dns_name
 
 
 class DnsServerForm(forms.ModelForm):
@@ -32,7 +33,8 @@ class DnsServerForm(forms.ModelForm):
         help_texts = {
             "zone": "The zone the server is primary for, e.g. example.com. Records are sent to "
             "the server whose zone is the closest match.",
-            "server": "IP address or host name of the primary that accepts dynamic updates.",
+            "server": "Public IP address or host name of the primary that accepts dynamic "
+            "updates (over TCP, port 53).",
         }
 
     def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
@@ -40,14 +42,8 @@ class DnsServerForm(forms.ModelForm):
         self.account = account
 
     def clean_zone(self) -> str:
-        zone = self.cleaned_data["zone"].strip().rstrip(".").lower()
-        try:
-            dns.name.from_text(zone or ".")
-        except (dns.exception.DNSException, ValueError) as exc:
-            raise forms.ValidationError(
-                f"Enter a DNS zone name such as example.com ({exc})."
-            ) from None
-        zone = zone or "."
+        raw = self.cleaned_data["zone"].strip()
+        zone = "." if raw == "." else validate_dns_name(raw, what="zone name").lower()
         if DnsServer.objects.filter(account=self.account, zone=zone).exists():
             raise forms.ValidationError(
                 f"A DNS server is already registered for {zone}. Delete it first to replace it."
@@ -63,6 +59,27 @@ class DnsServerForm(forms.ModelForm):
                 "Enter the TSIG secret in base64, exactly as in the server's key file."
             ) from None
         return secret
+
+    def clean_key_name(self) -> str:
+        return validate_dns_name(self.cleaned_data["key_name"], what="TSIG key name")
+
+    def clean(self) -> dict[str, Any]:
+        """The server must be somewhere sesconsole may connect for an account
+        (identities.dns_destinations); checked again before every connection."""
+        cleaned = super().clean() or {}
+        server, port = cleaned.get("server"), cleaned.get("port")
+        if server and port:
+            destinations = Destinations.from_settings()
+            try:
+                destinations.check_port(port)
+            except DestinationRefused as exc:
+                self.add_error("port", ValidationError(str(exc), code="port"))
+                return cleaned
+            try:
+                destinations.resolve(server, port)
+            except DestinationRefused as exc:
+                self.add_error("server", ValidationError(str(exc), code="address"))
+        return cleaned
 
     def save(self, commit: bool = True) -> DnsServer:
         server = super().save(commit=False)

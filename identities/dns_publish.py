@@ -29,12 +29,18 @@ import dns.tsig
 import dns.tsigkeyring
 import dns.update
 
+from .dns_destinations import DestinationRefused, Destinations
+
 # RRsets per UPDATE message: Knot applies ~4,000 RRsets/s in batches of this size against ~60/s
 # with one RRset per message.
 BATCH_SIZE = 500
 # A DNS message cannot exceed 64 KiB and a 2048-bit DKIM TXT record is ~450 bytes, so batches
 # are also cut by size (estimated uncompressed, leaving room for the TSIG record).
 BATCH_BYTES = 48_000
+
+# Seconds one step with a server (connect, one message and its answer) may take; `deadline`
+# (an absolute time.time()) bounds a whole publish on top of it.
+DEFAULT_TIMEOUT = 5.0
 
 # How often a batch is re-read and re-sent after its prerequisites failed because the zone
 # changed between our read and our update. More than this means something keeps editing it.
@@ -68,6 +74,9 @@ class UpdateTarget:
     key_name: str
     key_algorithm: str  # e.g. "hmac-sha256"
     key_secret: str  # base64
+    # An account's server: where it may be (checked again at each connect), and errors that
+    # do not tell a closed port from a silent one. None: the operator's server, unrestricted.
+    destinations: Destinations | None = None
 
 
 @dataclass(frozen=True)
@@ -161,26 +170,38 @@ def txt_text(value: str) -> str:
 
 
 def _parse(record: Record, zone: dns.name.Name) -> _Wanted:
+    owner, rdtype, rdata = _rdata(record)
+    if not owner.is_subdomain(zone):
+        zone_text = zone.to_text(omit_final_dot=True)
+        raise PublishError(f"{record.name} is not inside the zone {zone_text}.")
+    return _Wanted(record, owner, rdtype, rdata, _value_text(rdata))
+
+
+def _rdata(record: Record) -> tuple[dns.name.Name, dns.rdatatype.RdataType, dns.rdata.Rdata]:
+    """The record as dnspython data: the one place a console value becomes wire data (TXT
+    cut into <= 255-byte character-strings, names in values absolute)."""
     try:
         owner = dns.name.from_text(record.name)
         rdtype = dns.rdatatype.from_text(record.rdtype)
         if rdtype == dns.rdatatype.TXT:
-            text = txt_text(record.value)
             rdata: dns.rdata.Rdata = dns.rdtypes.ANY.TXT.TXT(
-                dns.rdataclass.IN, rdtype, split_txt(text)
+                dns.rdataclass.IN, rdtype, split_txt(txt_text(record.value))
             )
         else:
-            # Names in values are absolute, whatever the zone ("10 feedback-smtp...com").
             rdata = dns.rdata.from_text(
                 dns.rdataclass.IN, rdtype, record.value, origin=dns.name.root, relativize=False
             )
-            text = _value_text(rdata)
     except (dns.exception.DNSException, ValueError, UnicodeError) as exc:
         raise PublishError(f"Cannot publish {record.name} {record.rdtype}: {exc}") from exc
-    if not owner.is_subdomain(zone):
-        zone_text = zone.to_text(omit_final_dot=True)
-        raise PublishError(f"{record.name} is not inside the zone {zone_text}.")
-    return _Wanted(record, owner, rdtype, rdata, text)
+    return owner, rdtype, rdata
+
+
+def zone_line(record: Record) -> str:
+    """One zone-file line (absolute names), its data written by dnspython from the same rdata
+    an UPDATE would carry, so the downloads and publishing cannot disagree."""
+    owner, rdtype, rdata = _rdata(record)
+    kind = dns.rdatatype.to_text(rdtype)
+    return f"{owner.to_text()}\t{record.ttl}\tIN\t{kind}\t{rdata.to_text()}"
 
 
 def _value_text(rdata: dns.rdata.Rdata) -> str:
@@ -217,9 +238,10 @@ def txt_tag(text: str) -> str | None:
 class _Connection:
     """One TCP connection to the primary, every message signed with the target's TSIG key."""
 
-    def __init__(self, target: UpdateTarget, timeout: float) -> None:
+    def __init__(self, target: UpdateTarget, timeout: float, deadline: float | None) -> None:
         self.target = target
         self.timeout = timeout
+        self.deadline = deadline  # time.time() by which everything must be done, if any
         self.zone = dns.name.from_text(target.zone)
         try:
             self.keyring = dns.tsigkeyring.from_text(
@@ -246,18 +268,50 @@ class _Connection:
     def connect(self) -> None:
         if self.sock is not None:
             self.sock.close()
+            self.sock = None
         try:
-            sock = socket.create_connection(
-                (self.target.server, self.target.port), timeout=self.timeout
-            )
+            sock = socket.create_connection(self._address(), timeout=self.budget())
         except TimeoutError as exc:
-            raise PublishError(f"No answer from {self.where} within {self.timeout:g} s.") from exc
+            raise self.failure(f"No answer from {self.where} within {self.timeout:g} s.") from exc
         except OSError as exc:
-            raise PublishError(
+            raise self.failure(
                 f"Could not connect to {self.where}: {exc.strerror or exc}."
             ) from exc
         sock.setblocking(False)  # dnspython waits on the socket itself, bounded by `timeout`
         self.sock = sock
+
+    def _address(self) -> tuple[str, int]:
+        """Where to connect: an account's server only at an address its rule allows, resolved
+        here and used as is (a host name is not looked up again by the connect)."""
+        policy = self.target.destinations
+        if policy is None:
+            return (self.target.server, self.target.port)
+        try:
+            return (policy.resolve(self.target.server, self.target.port)[0], self.target.port)
+        except DestinationRefused as exc:
+            raise PublishError(f"Could not publish to {self.target.server}: {exc}") from exc
+
+    def budget(self) -> float:
+        """Seconds the next step may wait: the per-server timeout, cut to what is left of the
+        overall deadline."""
+        if self.deadline is None:
+            return self.timeout
+        left = self.deadline - time.time()
+        if left <= 0:
+            raise PublishError(
+                "Publishing stopped: it took longer than allowed. Try again in a moment."
+            )
+        return min(self.timeout, left)
+
+    def failure(self, detail: str) -> PublishError:
+        """A failure to talk to the server. An account sees one sentence whatever happened (a
+        closed, filtered or non-DNS port look alike); the operator's servers get the detail."""
+        if self.target.destinations is None:
+            return PublishError(detail)
+        return PublishError(
+            f"Could not publish to {self.where}: no DNS server accepted the update there. "
+            "Check the server's address and port, and that it accepts TCP from sesconsole."
+        )
 
     def __exit__(self, *exc_info: object) -> None:
         if self.sock is not None:
@@ -289,7 +343,7 @@ class _Connection:
         """
         raw = self._exchange(message)
         if not message.is_response(raw):
-            raise PublishError(f"{self.where} sent an answer that does not match the question.")
+            raise self.failure(f"{self.where} sent an answer that does not match the question.")
         if raw.tsig is None:
             if raw.rcode() == dns.rcode.NOERROR:
                 raise PublishError(f"{self.where} answered without signing with the TSIG key.")
@@ -309,21 +363,21 @@ class _Connection:
         connection since the last message gets one fresh connection: re-sending is safe, as
         every update carries prerequisites that fail if it was applied already."""
         for attempt in (1, 2):
-            expiration = time.time() + self.timeout
+            expiration = time.time() + self.budget()
             try:
                 dns.query.send_tcp(self.sock, message, expiration)
                 raw, _ = dns.query.receive_tcp(self.sock, expiration, keyring=False)  # type: ignore[arg-type]
                 return raw
             except dns.exception.Timeout as exc:
-                raise PublishError(
+                raise self.failure(
                     f"No answer from {self.where} within {self.timeout:g} s."
                 ) from exc
             except (EOFError, ConnectionError) as exc:
                 if attempt == 2:
-                    raise PublishError(f"{self.where} closed the connection.") from exc
+                    raise self.failure(f"{self.where} closed the connection.") from exc
                 self.connect()
-            except (OSError, dns.exception.FormError) as exc:
-                raise PublishError(f"The exchange with {self.where} failed: {exc}.") from exc
+            except (OSError, dns.exception.DNSException) as exc:
+                raise self.failure(f"The exchange with {self.where} failed: {exc}.") from exc
         raise AssertionError("unreachable")
 
     def raise_for_rcode(self, rcode: dns.rcode.Rcode) -> NoReturn:
@@ -490,7 +544,11 @@ def _group(wanted: list[_Wanted]) -> list[_Group]:
 
 
 def publish(
-    target: UpdateTarget, records: Sequence[Record], *, timeout: float = 5.0
+    target: UpdateTarget,
+    records: Sequence[Record],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    deadline: float | None = None,
 ) -> PublishResult:
     """Add the records that are missing from the zone; never replace what is there.
 
@@ -508,7 +566,7 @@ def publish(
     zone = dns.name.from_text(target.zone)
     groups = _group([_parse(record, zone) for record in records])
     result = PublishResult(published=[], already_present=[], conflicts=[])
-    with _Connection(target, timeout) as conn:
+    with _Connection(target, timeout, deadline) as conn:
         for batch in _batches(groups):
             _publish_batch(conn, batch, result)
     return result
@@ -529,3 +587,25 @@ def _publish_batch(conn: _Connection, batch: list[_Group], result: PublishResult
     raise PublishError(
         f"Zone {conn.zone_text} kept changing while publishing; try again in a moment."
     )
+
+
+def replace(
+    target: UpdateTarget,
+    records: Sequence[Record],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    deadline: float | None = None,
+) -> None:
+    """Replace the RRsets at the records' (name, type) with exactly these values, in one
+    UPDATE. Only for names sesconsole owns (the operator's signing zone, where a rotated key
+    must replace the old one); users' zones go through `publish`, which never overwrites."""
+    zone = dns.name.from_text(target.zone)
+    groups = _group([_parse(record, zone) for record in records])
+    with _Connection(target, timeout, deadline) as conn:
+        update = conn.update()
+        for group in groups:
+            ttl = group.wanted[0].record.ttl
+            update.replace(group.owner, ttl, *(wanted.rdata for wanted in group.wanted))
+        rcode = conn.send(update).rcode()
+        if rcode != dns.rcode.NOERROR:
+            conn.raise_for_rcode(rcode)

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from accounts import actors
 from accounts.access import console_scope
 from accounts.models import Account, account_for_user
 from sesconsole.enqueue import enqueue_after_commit
@@ -73,12 +74,35 @@ def check_now(request: HttpRequest, region: str, name: str) -> HttpResponse:
 @require_POST
 @login_required
 def publish_records(request: HttpRequest, region: str, name: str) -> HttpResponse:
+    """Queue the publishing (the worker talks to the DNS servers, never this request) and
+    show its progress: the run's page without JavaScript, its status box with htmx."""
     identity = _identity(request, region, name)
-    for level, text in publishing.publish_identity_records(
-        identity, actor=request.user.get_username()
-    ):
-        messages.add_message(request, level, text)
-    return _back_to_identity(request, identity)
+    try:
+        run, created = publishing.request_publish(identity, actor=actors.console(request.user))
+    except publishing.PublishRateLimited as exc:
+        messages.error(request, str(exc))
+        return _back_to_identity(request, identity)
+    if created:
+        enqueue_after_commit(tasks.run_dns_publish, run_id=run.pk)
+    if getattr(request, "htmx", False):
+        return render(request, "identities/publish_run.html#status", {"run": run})
+    return redirect(
+        "identities:publish_run", region=identity.region_id, name=identity.name, pk=run.pk
+    )
+
+
+@require_GET
+@login_required
+def publish_run(request: HttpRequest, region: str, name: str, pk: int) -> HttpResponse:
+    """A publishing run's progress and result. The status box polls itself with htmx until
+    the run is done; without JavaScript the page has a Refresh link."""
+    identity = _identity(request, region, name)
+    run = get_object_or_404(identity.publish_runs, pk=pk)
+    template = "identities/publish_run.html"
+    if getattr(request, "htmx", False):
+        template += "#status"
+    context = {"run": run, "identity": identity, "region": identity.region, "nav": "identities"}
+    return render(request, template, context)
 
 
 # --- DNS servers ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from django.conf import settings
 
+from .dns_publish import Record, zone_line
 from .models import DkimKey, Identity
 
 
@@ -112,24 +113,11 @@ def records_csv(records: list[DnsRecord]) -> str:
     return out.getvalue()
 
 
-def _zone_rdata(record: DnsRecord) -> str:
-    if record.type == "CNAME":
-        return f"{record.value}."
-    if record.type == "MX":
-        preference, host = record.value.split(" ", 1)
-        return f"{preference} {host}."
-    if record.type == "TXT":
-        text = record.value.strip('"')
-        # Character-strings are at most 255 bytes; long DKIM keys span several.
-        chunks = [text[i : i + 255] for i in range(0, len(text), 255)] or [""]
-        return " ".join(f'"{chunk}"' for chunk in chunks)
-    return record.value
-
-
 def zone_file(identity: Identity, records: list[DnsRecord], ttl: int = 1800) -> str:
     """A BIND zone-file snippet with absolute names, ready to paste into a zone."""
     lines = [f"; DNS records for the SES identity {identity.name} ({identity.region_id})"]
     for record in records:
         prefix = "; recommended: " if record.recommended else ""
-        lines.append(f"{prefix}{record.name}.\t{ttl}\tIN\t{record.type}\t{_zone_rdata(record)}")
+        line = zone_line(Record(record.name, record.type, record.value, ttl))
+        lines.append(f"{prefix}{line}")
     return "\n".join(lines) + "\n"

@@ -10,18 +10,10 @@ changes (key-length change), unlike publishing into users' zones, which never ov
 
 from __future__ import annotations
 
-import dns.exception
-import dns.name
-import dns.query
-import dns.rcode
-import dns.rdataclass
-import dns.rdatatype
-import dns.rdtypes.ANY.TXT
-import dns.tsigkeyring
-import dns.update
 from django.conf import settings
 
-from .dns_publish import PublishError, Record, UpdateTarget, choose_target, publish, split_txt
+from . import dns_publish
+from .dns_publish import Record, UpdateTarget, choose_target, publish, zone_line
 from .models import DkimKey, DkimOrigin, DnsServer, Identity
 
 TTL = 3600
@@ -71,9 +63,7 @@ def zone_records(zone: str) -> list[Record]:
 def zone_file(zone: str) -> str:
     """A zone-file snippet with absolute names; long values as several ≤ 255-byte strings."""
     lines = [f"; Easy DKIM public keys served by the signing hosted zone {zone}"]
-    for record in zone_records(zone):
-        strings = " ".join(f'"{chunk.decode()}"' for chunk in split_txt(record.value))
-        lines.append(f"{record.name}.\t{record.ttl}\tIN\tTXT\t{strings}")
+    lines.extend(zone_line(record) for record in zone_records(zone))
     return "\n".join(lines) + "\n"
 
 
@@ -90,34 +80,12 @@ def publish_identity_keys(identity: Identity) -> str:
     target = choose_target(identity.region.signing_hosted_zone, operator_targets())
     if target is None or not wanted:
         return "not published (no operator DNS server for the signing zone)"
-    result = publish(target, wanted)
+    timeout = settings.DNS_PUBLISH_TIMEOUT
+    result = publish(target, wanted, timeout=timeout)
     stale = [record for record, _ in result.conflicts]
     if stale:
-        replace(target, stale)
+        dns_publish.replace(target, stale, timeout=timeout)
     return (
         f"{len(result.published)} published, {len(result.already_present)} already present, "
         f"{len(stale)} replaced"
     )
-
-
-def replace(target: UpdateTarget, records: list[Record]) -> None:
-    """Replace the TXT RRsets at our own key names (one TSIG-signed UPDATE)."""
-    keyring = dns.tsigkeyring.from_text(
-        {target.key_name: (target.key_algorithm, target.key_secret)}
-    )
-    update = dns.update.UpdateMessage(
-        target.zone, keyring=keyring, keyname=dns.name.from_text(target.key_name)
-    )
-    for record in records:
-        rdata = dns.rdtypes.ANY.TXT.TXT(
-            dns.rdataclass.IN, dns.rdatatype.TXT, split_txt(record.value)
-        )
-        update.replace(dns.name.from_text(record.name), record.ttl, rdata)
-    try:
-        response = dns.query.tcp(update, target.server, port=target.port, timeout=5)
-    except (OSError, dns.exception.DNSException) as exc:
-        raise PublishError(f"Could not update {target.server}:{target.port}: {exc}.") from exc
-    if response.rcode() != dns.rcode.NOERROR:
-        raise PublishError(
-            f"The DNS server answered {dns.rcode.to_text(response.rcode())} for zone {target.zone}."
-        )

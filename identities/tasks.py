@@ -162,3 +162,14 @@ def publish_signing_keys(*, identity_id: int) -> None:
         return
     outcome = signing_zone.publish_identity_keys(identity)
     log.info("published signing keys identity=%s: %s", identity_id, outcome)
+
+
+@shared_task(acks_late=True)
+def run_dns_publish(*, run_id: int) -> None:
+    """The identity page's "Publish DNS records": one run, claimed so it publishes once, its
+    outcome kept on the run for the page that polls it and in the identity's History."""
+    run = publishing.run_publish(run_id)
+    if run is None:
+        log.info("no publishing run to do (gone, done or taken) run=%s", run_id)
+        return
+    log.info("published DNS records run=%s identity=%s", run_id, run.identity_id)

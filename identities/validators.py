@@ -433,3 +433,38 @@ def validate_policy_document(value: str) -> str:
             "The policy must be a JSON object with Version and Statement members.", code="invalid"
         )
     return value
+
+
+# Names sesconsole writes into DNS messages itself (an RFC 2136 server's zone and TSIG key
+# name): letters, digits, hyphens and underscores in labels of 1–63, at most 253 characters.
+# DNS allows any byte in a label, but a name with CR/LF or spaces would carry those bytes onto
+# whatever the connection reaches; no real zone or key name needs them.
+DNS_NAME_LABEL = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\Z")
+
+
+def validate_dns_name(value: str, *, what: str = "name") -> str:
+    """`value` without surrounding spaces or the final dot, if it is a plain DNS name."""
+    name = (value or "").strip().rstrip(".")
+    if (
+        not name
+        or len(name) > MAX_IDNA_LENGTH
+        or not all(DNS_NAME_LABEL.match(label) for label in name.split("."))
+    ):
+        shown = name[:70].encode("unicode_escape").decode("ascii")
+        raise ValidationError(
+            f"“{shown}” is not a valid {what}. Use labels of 1–63 letters, digits, hyphens and "
+            f"underscores separated by dots, at most {MAX_IDNA_LENGTH} characters in all.",
+            code="invalid",
+        )
+    return name
+
+
+def validate_tsig_key_name(value: str) -> None:
+    """Model validator: the TSIG key name as in the server's key file (e.g. sesconsole-key)."""
+    validate_dns_name(value, what="TSIG key name")
+
+
+def validate_zone_name(value: str) -> None:
+    """Model validator: a zone name, or "." for the root zone."""
+    if (value or "").strip() != ".":
+        validate_dns_name(value, what="zone name")

@@ -7,6 +7,7 @@ console's Mailbox. Production sets DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY a
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -180,6 +181,26 @@ DNS_CONCURRENCY = env.int("DNS_CONCURRENCY", default=100)
 # For running sesconsole as a local SES stand-in in CI: new domain identities are verified at
 # once, without looking at DNS (recorded in each identity's history). Never in production.
 DNS_AUTO_VERIFY = env.bool("DNS_AUTO_VERIFY", default=False)
+
+# --- DNS publishing (RFC 2136 to the accounts' own servers) --------------------------------
+# An account's DNS server must be on a public address and port 53 (identities.dns_destinations):
+# a self-hoster whose primary sits on a private network lists it here ("10.0.0.0/8,fd00::/8"),
+# and any other port its primaries listen on. The operator's servers (admin) are not limited.
+DNS_PUBLISH_ALLOWED_NETWORKS = env.list("DNS_PUBLISH_ALLOWED_NETWORKS", default=[])
+DNS_PUBLISH_ALLOWED_PORTS = env.list("DNS_PUBLISH_ALLOWED_PORTS", cast=int, default=[53])
+for _network in DNS_PUBLISH_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f"DNS_PUBLISH_ALLOWED_NETWORKS: {_network!r} is not a network ({_exc})."
+        ) from None
+# Seconds one exchange with a DNS server may take, and a whole "Publish DNS records" run.
+DNS_PUBLISH_TIMEOUT = env.float("DNS_PUBLISH_TIMEOUT", default=5.0)
+DNS_PUBLISH_DEADLINE = env.float("DNS_PUBLISH_DEADLINE", default=30.0)
+# "Publish DNS records" runs an account may start per hour (each may cost a worker up to the
+# deadline above).
+DNS_PUBLISH_RUNS_PER_HOUR = env.int("DNS_PUBLISH_RUNS_PER_HOUR", default=30)
 
 # --- Celery ------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str(

@@ -33,9 +33,9 @@ REGIONS_WITHOUT_SMTP = frozenset(
     {"af-south-1", "ap-southeast-3", "eu-south-1", "il-central-1", "me-south-1"}
 )
 
-# Names under which failed SMTP logins are counted in LoginAttempt. Each (name, address) pair
-# is its own counter there, so one counter per client address and one per key: the address
-# counter uses the address as both parts, the key counter a fixed address.
+# Names under which SMTP logins are counted in LoginAttempt (the sign-in limiter's store, used
+# through its public begin/clear). Each (name, address) pair is its own counter there: one
+# counter per client address (the address in both parts) and one per key (a fixed address).
 _ADDRESS_SUBJECT = "smtp client {address}"
 _KEY_SUBJECT = "smtp key {access_key_id}"
 _KEY_ADDRESS = "smtp"
@@ -53,10 +53,9 @@ def smtp_password(secret_access_key: str, region: str) -> str:
     return base64.b64encode(PASSWORD_VERSION + signature).decode("ascii")
 
 
-def smtp_regions() -> list[str]:
-    """Codes of the enabled regions that have an SMTP endpoint, in a stable order."""
-    codes = Region.objects.filter(enabled=True).values_list("code", flat=True)
-    return [code for code in codes if code not in REGIONS_WITHOUT_SMTP]
+def smtp_regions() -> list[Region]:
+    """The enabled regions that have an SMTP endpoint, in a stable order."""
+    return list(Region.objects.filter(enabled=True).exclude(code__in=REGIONS_WITHOUT_SMTP))
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,7 @@ class LoginRefused(Exception):
 
 
 TOO_MANY_FAILURES = (
-    "Too many failed SMTP logins from this address or for this key; wait 15 minutes."
+    "Too many failed SMTP logins from this address or for this key; wait up to 15 minutes."
 )
 BAD_CREDENTIALS = "Authentication Credentials Invalid"
 
@@ -92,28 +91,30 @@ def still_active(login: SmtpLogin) -> bool:
 def authenticate(username: str, password: str, client_address: str) -> SmtpLogin:
     """Check an SMTP login; the session's account, key and region, or LoginRefused.
 
-    1. Refuse without looking at the password while the client address or the key has failed
-       too often (the limiter's window, accounts.models.LOGIN_FAILURE_WINDOW).
+    1. Count the attempt for the client address and for the key name, refusing without looking
+       at the password once either has failed too often (accounts.models.LoginAttempt.begin:
+       the limiter's hard limit per pair and its back-off per name).
     2. Find the active key named by the username; derive its password in every region with an
        SMTP endpoint and compare each in constant time.
-    3. A miss counts one failure for the address and one for the key name; a match records
-       the key's use and clears neither (a success must not reset a guesser's count elsewhere).
+    3. A match clears both counts (an application server logs in for every batch it sends)
+       and records the key's use; a miss leaves both attempts counted as failures.
     """
-    address_subject = _ADDRESS_SUBJECT.format(address=client_address)
-    key_subject = _KEY_SUBJECT.format(access_key_id=username)
-    if LoginAttempt.is_limited(address_subject, client_address) or LoginAttempt.is_limited(
-        key_subject, _KEY_ADDRESS
-    ):
-        raise LoginRefused(TOO_MANY_FAILURES, temporary=True)
+    counters = (
+        (_ADDRESS_SUBJECT.format(address=client_address), client_address),
+        (_KEY_SUBJECT.format(access_key_id=username), _KEY_ADDRESS),
+    )
+    for subject, where in counters:
+        if LoginAttempt.begin(subject, where) is not None:
+            raise LoginRefused(TOO_MANY_FAILURES, temporary=True)
     key = (
         AccessKey.objects.active().select_related("account").filter(access_key_id=username).first()
     )
     if key is not None:
         secret = key.secret()
-        for code in smtp_regions():
-            if hmac.compare_digest(smtp_password(secret, code).encode(), password.encode()):
+        for region in smtp_regions():
+            if hmac.compare_digest(smtp_password(secret, region.code).encode(), password.encode()):
+                for subject, where in counters:
+                    LoginAttempt.clear(subject, where)
                 key.touch()
-                return SmtpLogin(key.account, key.access_key_id, Region.objects.get(code=code))
-    LoginAttempt.record_failure(address_subject, client_address)
-    LoginAttempt.record_failure(key_subject, _KEY_ADDRESS)
+                return SmtpLogin(key.account, key.access_key_id, region)
     raise LoginRefused(BAD_CREDENTIALS)

@@ -23,6 +23,8 @@ from itertools import islice
 
 import nh3
 
+from .html_limits import measure_structure
+
 
 def _attrs(spec_cell: str) -> frozenset[str]:
     return frozenset(name.strip() for name in spec_cell.split(","))
@@ -229,6 +231,7 @@ def find_html_problems(content: str) -> list[HtmlProblem]:
     2. Comments are reported and blanked out (same length, same newlines, so positions hold).
     3. A '<' never closed by '>' is reported and html.parser is not run at all: it is
        quadratic on such input.
+    3b. More than MAX_TEMPLATE_TAGS tags or MAX_NESTING_DEPTH levels: one problem, no parser.
     4. Declarations and processing instructions are reported (all but <!DOCTYPE html>) and
        blanked out, so html.parser never meets markup it can fail on.
     5. html.parser checks every start tag against the allowlist, and URLs and embedded images.
@@ -244,6 +247,10 @@ def find_html_problems(content: str) -> list[HtmlProblem]:
     unclosed = _unclosed_tags(text, positions)
     if unclosed.total:
         return _merge([*logs, unclosed])
+    structure = measure_structure(text)
+    if structure.problem is not None:
+        line, column = positions.locate(structure.stopped_at)
+        return _merge([*logs, _ProblemLog([HtmlProblem(line, column, structure.problem)], 1)])
     text, declarations = _blank_declarations(text, positions)
     logs.append(declarations)
     validator = _Validator()
@@ -284,6 +291,14 @@ def sanitize_for_preview(content: str) -> str:
         strip_comments=True,
         link_rel=None,
     )
+
+
+def preview(content: str) -> tuple[str, str]:
+    """(sanitised HTML, "") for the console's preview, or ("", why it can't be shown)."""
+    try:
+        return sanitize_for_preview(content), ""
+    except TemplateHtmlError as exc:
+        return "", str(exc)
 
 
 def extract_inline_images(content: str) -> tuple[str, list[InlineImage]]:
@@ -475,6 +490,11 @@ def _preview_attribute_filter(tag: str, attribute: str, value: str) -> str | Non
 
 
 def _preview_cost_problem(content: str) -> HtmlProblem | None:
+    # A stored template from before the structure limits may break them: never parse it.
+    structure = measure_structure(content)
+    if structure.problem is not None:
+        line, column = _Positions(content).locate(structure.stopped_at)
+        return HtmlProblem(line, column, structure.problem)
     # nh3 0.3.8 (ammonia 4.2) is quadratic in the number of '&' and no-break space characters
     # in one text node or attribute value that has no '<' or '>' (or '"') in it: 1 MB of "x&"
     # took 5 s, 1 MB of U+00A0 14 s. Real templates stay far below this bound; a run of N

@@ -12,6 +12,7 @@ redirection URLs. Resource rules: unique name per account and region, at most 50
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -86,6 +87,14 @@ def validate_subject(value: str) -> str:
         raise ValidationError(
             "The subject must be a single line. Remove the line breaks.", code="invalid"
         )
+    control = next((char for char in subject if _is_control(char)), None)
+    if control is not None:
+        raise ValidationError(
+            f"The subject contains the control character U+{ord(control):04X} at position "
+            f"{subject.index(control) + 1}; a mail header can't carry it. Remove it (tabs, "
+            "form feeds and separators included) and keep plain text.",
+            code="invalid",
+        )
     if len(subject) > 998:
         raise ValidationError(
             f"The subject is {len(subject):,} characters long; an email subject line can have "
@@ -93,6 +102,13 @@ def validate_subject(value: str) -> str:
             code="invalid",
         )
     return subject
+
+
+def _is_control(char: str) -> bool:
+    # Cc: C0 and C1 controls and DEL; Zl/Zp: line and paragraph separators. Python's header
+    # code splits lines at \x0b, \x0c, \x1c-\x1e, \x85 and U+2028/9 (str.splitlines), so
+    # the verification mail would fail to build with such a subject.
+    return unicodedata.category(char) in ("Cc", "Zl", "Zp")
 
 
 def validate_content(value: str) -> str:
@@ -152,9 +168,13 @@ def clean_template(
             given.setdefault(field, "")
     cleaned: dict[str, str] = {}
     errors: dict[str, list[ValidationError]] = {}
-    for field, value in given.items():
+    # The cheap fields first (From verified, subject, ...): the content, up to 10 MB of HTML to
+    # parse, is only read when everything else is right.
+    for field in sorted(given, key=lambda name: name == "content"):
+        if field == "content" and errors:
+            break
         try:
-            cleaned[field] = cleaners[field](value)
+            cleaned[field] = cleaners[field](given[field])
         except ValidationError as exc:
             errors[field] = exc.error_list
     if errors:

@@ -16,7 +16,7 @@ from accounts.access import Scope, console_scope
 from sesconsole.sandbox import sandboxed_html
 from verification.flows import send_custom_verification_email
 
-from . import html_rules, rules
+from . import rules
 from .forms import SendTestForm, TemplateForm
 from .models import MAX_TEMPLATES_PER_REGION, CustomVerificationEmailTemplate
 
@@ -93,12 +93,8 @@ def _detail_context(
     scope: Scope, template: CustomVerificationEmailTemplate, form: SendTestForm
 ) -> dict[str, Any]:
     # The preview itself is its own document (the preview view); here only whether it fails.
-    try:
-        html_rules.sanitize_for_preview(template.content)
-        preview_error = ""
-    except html_rules.TemplateHtmlError as exc:
-        preview_error = str(exc)
-    return _context(scope, template=template, preview_error=preview_error, form=form)
+    # Both read what was sanitised when the content was saved.
+    return _context(scope, template=template, preview_error=template.preview_error, form=form)
 
 
 @require_GET
@@ -115,10 +111,7 @@ def detail(request: HttpRequest, region: str, name: str) -> HttpResponse:
 def preview(request: HttpRequest, region: str, name: str) -> HttpResponse:
     """The cleaned template as a document of its own, for the detail page's sandboxed iframe."""
     _scope, template = _template(request, region, name)
-    try:
-        body = html_rules.sanitize_for_preview(template.content)
-    except html_rules.TemplateHtmlError as exc:
-        body = f"<p>{escape(str(exc))}</p>"
+    body = template.preview_html or f"<p>{escape(template.preview_error)}</p>"
     return sandboxed_html(body)
 
 

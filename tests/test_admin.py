@@ -89,7 +89,7 @@ def populated(
         success_redirection_url="https://example.com/ok",
         failure_redirection_url="https://example.com/fail",
     )
-    LoginAttempt.record_failure("someone", "192.0.2.1")  # the sign-in rate limit's rows
+    LoginAttempt.begin("someone", "192.0.2.1")  # the sign-in rate limit's rows
     values = [access_secret, TSIG_SECRET]
     for key in DkimKey.objects.all():
         private = key.private_key_base64()

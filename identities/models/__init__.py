@@ -3,7 +3,8 @@
 - `choices`: the SES enums, the state machine's timings and `next_setup_status`;
 - `identity`: `Identity` and its queryset, with every status transition;
 - `configuration_sets`, `dkim_keys`, `tags` (tags and sending authorization policies),
-  `checks` (per-record DNS check results), `history` (`IdentityEvent`), `dns_servers`.
+  `checks` (per-record DNS check results), `history` (`IdentityEvent`), `dns_servers`
+  (RFC 2136 servers and publishing runs).
 
 Everything is re-exported here, so `from identities.models import Identity` keeps working.
 """
@@ -33,7 +34,7 @@ from .choices import (
 )
 from .configuration_sets import ConfigurationSet
 from .dkim_keys import DkimKey
-from .dns_servers import DnsServer
+from .dns_servers import DnsPublishRun, DnsServer
 from .history import IdentityEvent
 from .identity import Identity, IdentityQuerySet
 from .tags import IdentityPolicy, Tag
@@ -52,6 +53,7 @@ __all__ = [
     "ConfigurationSet",
     "DkimKey",
     "DkimOrigin",
+    "DnsPublishRun",
     "DnsServer",
     "Identity",
     "IdentityEvent",

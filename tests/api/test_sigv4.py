@@ -224,11 +224,38 @@ def sign_by_spec(request: SignedRequest, signed: list[str]) -> str:
     return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
 
 
-def test_verify_accepts_unsigned_payload_whatever_the_body() -> None:
+def test_verify_refuses_unsigned_payload_so_a_swapped_body_never_passes() -> None:
+    """Outside S3, AWS hashes the body it received: a signature over "UNSIGNED-PAYLOAD"
+    covers no body, so it matches none (issue 14: a tag was changed under such a signature)."""
     headers = {**JSON, "X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"}
     request = sign("POST", "/v2/email/identities", body=b"{}", headers=headers)
 
-    check(replace(request, body=b'{"EmailIdentity": "other.example"}'))
+    swapped = refusal(replace(request, body=b'{"EmailIdentity": "other.example"}'))
+    original = refusal(request)
+
+    assert (swapped.code, swapped.status, swapped.message) == (
+        "SignatureDoesNotMatch",
+        403,
+        MISMATCH,
+    )
+    assert (original.code, original.status) == ("SignatureDoesNotMatch", 403)
+
+
+def test_verify_refuses_a_body_swapped_under_a_matching_content_sha256() -> None:
+    """The attacker rewrites both the body and the (signed) hash header: the signature no
+    longer matches, because it was computed over the original body's hash."""
+    body = b'{"Tags": [{"Key": "team", "Value": "a"}]}'
+    headers = {**JSON, "X-Amz-Content-SHA256": hashlib.sha256(body).hexdigest()}
+    request = sign("POST", "/v2/email/tags", body=body, headers=headers)
+    swapped_body = b'{"Tags": [{"Key": "team", "Value": "evil"}]}'
+    swapped = with_headers(
+        replace(request, body=swapped_body),
+        x_amz_content_sha256=hashlib.sha256(swapped_body).hexdigest(),
+    )
+
+    error = refusal(swapped)
+
+    assert (error.code, error.status) == ("SignatureDoesNotMatch", 403)
 
 
 def test_verify_accepts_signed_content_sha256_matching_body() -> None:

@@ -29,10 +29,13 @@ QueuedTasks = Callable[[], list[tuple[str, dict[str, Any]]]]
 
 @pytest.fixture
 def knot_dns(dns_zone: KnotServer, settings: Settings) -> KnotServer:
-    """The session's Knot server as the nameserver every DNS check asks."""
+    """The session's Knot server as the nameserver every DNS check asks, and a server accounts
+    may publish to: the operator settings a self-hoster with a private primary would use."""
     settings.DNS_NAMESERVERS = [dns_zone.host]
     settings.DNS_PORT = dns_zone.port
     settings.DNS_TIMEOUT = 2.0
+    settings.DNS_PUBLISH_ALLOWED_NETWORKS = [f"{dns_zone.host}/32"]
+    settings.DNS_PUBLISH_ALLOWED_PORTS = [dns_zone.port]
     return dns_zone
 
 

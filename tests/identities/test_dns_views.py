@@ -11,16 +11,18 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 
 from accounts.models import Account
 from identities import dns_check, records, tasks
-from identities.models import DkimKey, DnsServer, Identity, IdentityEvent
+from identities.models import DkimKey, DnsPublishRun, DnsServer, Identity, IdentityEvent
 from identities.provisioning import EasyDkim
 from identities.resolver import Query, resolve_all_sync
 from tests.identities import dns_helpers
 from tests.identities.dns_helpers import QueuedTasks, expected, run_check, zone_value
 from tests.support import dns_fixtures
 from tests.support.knot import KnotServer
+from tests.support.listener import closed_port
 
 knot_server = dns_fixtures.knot_server
 dns_zone = dns_fixtures.dns_zone
@@ -48,7 +50,9 @@ def domain(make_domain: Callable[..., Identity]) -> Identity:
     return make_domain("example.net", mail_from_domain="mail.example.net")
 
 
-def knot_server_row(account: Account, server: KnotServer, zone: str = "example.net") -> DnsServer:
+def knot_server_row(
+    account: Account | None, server: KnotServer, zone: str = "example.net"
+) -> DnsServer:
     row = DnsServer(
         account=account,
         zone=zone,
@@ -152,9 +156,28 @@ def test_identity_actions_access(
 
 
 # --- Publish DNS records ------------------------------------------------------------------------
+def publish_in_console(client: Client, identity: Identity) -> list[str]:
+    """Press "Publish DNS records": the request only queues a run and redirects to its page;
+    run the task as the worker would, then read the outcome from the run's page."""
+    response = client.post(url("publish_records", identity))
+    run = DnsPublishRun.objects.filter(identity=identity).first()
+    assert run is not None
+    assert response.status_code == 302
+    assert response.url == reverse(
+        "identities:publish_run",
+        kwargs={"region": identity.region_id, "name": identity.name, "pk": run.pk},
+    )
+    tasks.run_dns_publish.run(run_id=run.pk)
+    page = client.get(response.url)
+    run.refresh_from_db()
+    notes = [text for _, text in run.tagged_notes()]
+    for text in notes:
+        assert escape(text) in page.content.decode()
+    return notes
+
+
 def test_publish_without_server_says_what_to_do(owner_client: Client, domain: Identity) -> None:
-    response = owner_client.post(url("publish_records", domain))
-    assert flashes(response) == [
+    assert publish_in_console(owner_client, domain) == [
         "No DNS server is registered for a zone containing example.net. Add one under DNS servers."
     ]
 
@@ -163,14 +186,12 @@ def test_publish_records_end_to_end(
     knot_dns: KnotServer, owner_client: Client, account: Account, domain: Identity
 ) -> None:
     knot_server_row(account, knot_dns)
-    response = owner_client.post(url("publish_records", domain))
-    assert flashes(response) == ["Published 5 DNS records in example.net."]
+    assert publish_in_console(owner_client, domain) == ["Published 5 DNS records in example.net."]
     checks = run_check(domain)
     assert {rc.status for rc in checks.values()} == {"SUCCESS"}
     assert domain.verification_status == "SUCCESS"
-    again = owner_client.post(url("publish_records", domain))
-    # (the first response was never rendered, so its message is still queued)
-    assert flashes(again)[-1:] == ["5 DNS records were already in example.net."]
+    again = publish_in_console(owner_client, domain)
+    assert again == ["5 DNS records were already in example.net."]
     assert publish_events(domain) == [
         ("Publish DNS records: Published 5 DNS records in example.net.", "owner"),
         ("Publish DNS records: 5 DNS records were already in example.net.", "owner"),
@@ -183,8 +204,7 @@ def test_publish_reports_conflict_and_leaves_it(
     knot_server_row(account, knot_dns)
     cname = expected(domain, records.Purpose.DKIM)
     knot_dns.add(cname.name, "CNAME", "someone-else.example.org")
-    response = owner_client.post(url("publish_records", domain))
-    assert flashes(response) == [
+    assert publish_in_console(owner_client, domain) == [
         "Published 4 DNS records in example.net.",
         f"Not published: {cname.name} already has someone-else.example.org. It was left "
         f"unchanged; replace it with CNAME {cname.value} yourself if it is not needed.",
@@ -193,13 +213,30 @@ def test_publish_reports_conflict_and_leaves_it(
     assert checks[(cname.name, "CNAME")].found == ["someone-else.example.org"]
 
 
-def test_publish_error_is_shown(owner_client: Client, account: Account, domain: Identity) -> None:
-    row = DnsServer(account=account, zone="example.net", server="127.0.0.1", port=1, key_name="k")
+CLOSED_PORT_MESSAGE = (
+    "Could not publish to 127.0.0.1:{port}: no DNS server accepted the update there. Check the "
+    "server's address and port, and that it accepts TCP from sesconsole."
+)
+
+
+def closed_server_row(account: Account, settings: Any) -> DnsServer:
+    """An account's server on a loopback port nothing listens on, allowed by the operator."""
+    port = closed_port()
+    settings.DNS_PUBLISH_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    settings.DNS_PUBLISH_ALLOWED_PORTS = [port]
+    row = DnsServer(
+        account=account, zone="example.net", server="127.0.0.1", port=port, key_name="k"
+    )
     row.set_secret(SECRET)
     row.save()
-    response = owner_client.post(url("publish_records", domain))
-    [message] = flashes(response)
-    assert message.startswith("Could not connect to 127.0.0.1:1:")
+    return row
+
+
+def test_publish_error_is_shown(
+    owner_client: Client, account: Account, domain: Identity, settings: Any
+) -> None:
+    row = closed_server_row(account, settings)
+    assert publish_in_console(owner_client, domain) == [CLOSED_PORT_MESSAGE.format(port=row.port)]
 
 
 # --- the wizard's option: the publish_identity_records task -------------------------------------
@@ -260,16 +297,15 @@ def test_publish_identity_records_task_records_errors(
     domain: Identity,
     django_capture_on_commit_callbacks: Any,
     queued_tasks: QueuedTasks,
+    settings: Any,
 ) -> None:
-    row = DnsServer(account=account, zone="example.net", server="127.0.0.1", port=1, key_name="k")
-    row.set_secret(SECRET)
-    row.save()
+    row = closed_server_row(account, settings)
 
     with django_capture_on_commit_callbacks(execute=True):
         tasks.publish_identity_records.run(identity_id=domain.pk)
 
     [(message, _)] = publish_events(domain)
-    assert message.startswith("Publish DNS records: Could not connect to 127.0.0.1:1:")
+    assert message == "Publish DNS records: " + CLOSED_PORT_MESSAGE.format(port=row.port)
     # Nothing was published, but the check still runs: the user may have added them by hand.
     assert queued_tasks() == [("identities.tasks.check_identity_now", {"identity_id": domain.pk})]
 
@@ -294,7 +330,7 @@ def test_publish_identity_records_task_without_server_or_identity(
 # --- DNS servers pages ----------------------------------------------------------------------------
 SERVER_FORM = {
     "zone": "Example.NET.",
-    "server": "192.0.2.53",
+    "server": "9.9.9.9",
     "port": "53",
     "key_name": "sesconsole-key",
     "key_algorithm": "hmac-sha256",

@@ -24,6 +24,7 @@ from identities import provisioning, validators
 from identities.models import (
     ConfigurationSet,
     DkimKey,
+    DnsPublishRun,
     DnsServer,
     Identity,
     IdentityEvent,
@@ -57,6 +58,7 @@ class World:
     access_key: AccessKey
     access_key_secret: str
     dns_server: DnsServer
+    publish_run: DnsPublishRun
     mailbox_message: MailboxMessage
     link: VerificationLink
     token: str
@@ -128,6 +130,7 @@ def _make_world(account: Account, region: Region) -> World:
     )
     dns_server.set_secret(TSIG_SECRET)
     dns_server.save()
+    publish_run = DnsPublishRun.objects.create(identity=domain, account=account, actor="owner")
     mailbox_message = MailboxMessage.objects.create(
         account=account,
         region=region,
@@ -155,6 +158,7 @@ def _make_world(account: Account, region: Region) -> World:
         access_key=access_key,
         access_key_secret=secret,
         dns_server=dns_server,
+        publish_run=publish_run,
         mailbox_message=mailbox_message,
         link=link,
         token=link.token(),
@@ -203,6 +207,7 @@ def owner_snapshot(account: Account) -> dict[str, list[dict[str, Any]]]:
         "templates": CustomVerificationEmailTemplate.objects.filter(account=account),
         "access_keys": AccessKey.objects.filter(account=account),
         "dns_servers": DnsServer.objects.filter(account=account),
+        "publish_runs": DnsPublishRun.objects.filter(account=account),
         "dkim_keys": DkimKey.objects.filter(identity__account=account),
         "policies": IdentityPolicy.objects.filter(identity__account=account),
         "events": IdentityEvent.objects.filter(identity__account=account),
@@ -288,6 +293,7 @@ def url_kwargs(url: ConsoleUrl, world: World) -> dict[str, str | int]:
     recipes: dict[str, dict[str, str | int]] = {
         "identities:configuration_set_delete": {**region, "name": world.config_set.name},
         "identities:dns_server_delete": {"pk": world.dns_server.pk},
+        "identities:publish_run": {**region, "name": world.domain.name, "pk": world.publish_run.pk},
         "verification:mailbox_message": {"pk": world.mailbox_message.pk},
         "verification:mailbox_message_html": {"pk": world.mailbox_message.pk},
         # Never the real token here: the matrix must not consume it (tokens have own tests).
@@ -341,11 +347,15 @@ def api_request(
     query: str = "",
     region: str = REGION,
     sign: bool = True,
+    extra_headers: dict[str, str] | None = None,
+    sent_body: bytes | None = None,
 ) -> Any:
     """A SigV4-signed request through the Django test client. `path` is sent exactly as given
-    (percent-encoded, as on the wire): REQUEST_URI carries it to api.auth.raw_path."""
+    (percent-encoded, as on the wire): REQUEST_URI carries it to api.auth.raw_path.
+    `extra_headers` are signed with the rest; `sent_body` replaces the body after signing."""
     target = path + (f"?{query}" if query else "")
     headers = {"Content-Type": "application/json"} if body else {}
+    headers.update(extra_headers or {})
     request = AWSRequest(
         method=method, url="http://testserver" + target, data=body, headers=headers
     )
@@ -357,7 +367,7 @@ def api_request(
     return client.generic(
         method,
         target,
-        data=body,
+        data=body if sent_body is None else sent_body,
         content_type=content_type,
         headers={**prepared, "Host": "testserver"},
         REQUEST_URI=target,

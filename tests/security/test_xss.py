@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
-from identities.models import Identity, VerificationStatus
+from identities.models import DnsServer, Identity, VerificationStatus
 from templates_app.models import CustomVerificationEmailTemplate
 from tests.security.conftest import TSIG_SECRET, World, allowed_methods, console_urls, url_for
 from tests.verification.conftest import eager_celery  # noqa: F401  (mail tasks run inline)
@@ -69,6 +69,15 @@ def assert_escaped(html: str, payload: str, where: str) -> None:
 
 
 # --- stored payloads, shown on every page ----------------------------------------------------
+def _legacy_dns_server(world: World, *, zone: str, key_name: str) -> None:
+    """A DNS server row as the form stored it before zone and key names had to be DNS names."""
+    row = DnsServer(
+        account=world.account, zone=zone, server="127.0.0.1", port=53, key_name=key_name
+    )
+    row.set_secret(TSIG_SECRET)
+    row.save()
+
+
 def _store_payloads(world: World, client: Client) -> list[str]:
     """Put every payload into every field that accepts it; return the paths showing them."""
     Identity.objects.filter(pk=world.domain.pk).update(
@@ -78,12 +87,9 @@ def _store_payloads(world: World, client: Client) -> list[str]:
     for i, payload in enumerate(PAYLOADS):
         response = client.post(reverse("access_key_create"), {"description": payload})
         assert response.status_code == 200
-        response = client.post(
-            reverse("identities:dns_server_create"),
-            {"zone": f"xss{i}.example", "server": "127.0.0.1", "port": "53",
-             "key_name": payload, "key_algorithm": "hmac-sha256", "tsig_secret": TSIG_SECRET},
-        )  # fmt: skip
-        assert response.status_code == 302, response.content
+        # The form refuses such key names now (test_dns_destinations); rows saved before it
+        # did are still shown, escaped.
+        _legacy_dns_server(world, zone=f"xss{i}.example", key_name=payload)
         response = client.post(
             reverse("templates_app:create", kwargs={"region": REGION}),
             {"name": f"Xss{i}", "from_email_address": f"x@{world.domain.name}",
@@ -100,12 +106,7 @@ def _store_payloads(world: World, client: Client) -> list[str]:
             subject=payload, text_body=payload, raw=payload,
         )  # fmt: skip
         paths.append(reverse("verification:mailbox_message", kwargs={"pk": message.pk}))
-    # dnspython takes almost anything as a zone name; the console stores what it was given.
-    client.post(
-        reverse("identities:dns_server_create"),
-        {"zone": SCRIPT, "server": "127.0.0.1", "port": "53", "key_name": "k",
-         "key_algorithm": "hmac-sha256", "tsig_secret": TSIG_SECRET},
-    )  # fmt: skip
+    _legacy_dns_server(world, zone=SCRIPT, key_name="k")
     for address in ADDRESSES:
         response = client.post(
             reverse("identities:create", kwargs={"region": REGION}),

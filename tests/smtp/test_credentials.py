@@ -99,4 +99,12 @@ def test_authenticate_stops_checking_a_key_guessed_from_many_addresses(account: 
     with pytest.raises(LoginRefused) as refused:
         authenticate(key.access_key_id, smtp_password(secret, "us-east-1"), "203.0.113.1")
     assert refused.value.temporary is True
-    assert LoginAttempt.objects.count() == 20  # one row per address and one per key, each time
+    assert LoginAttempt.objects.filter(username=f"smtp key {key.access_key_id}").count() == 10
+
+
+def test_successful_login_clears_its_address_and_key_counts(account: Account) -> None:
+    """An application server logs in for every batch: its successes never add up to a limit."""
+    key, secret = AccessKey.issue(account)
+    for _ in range(15):
+        authenticate(key.access_key_id, smtp_password(secret, "us-east-1"), "192.0.2.9")
+    assert LoginAttempt.objects.count() == 0

@@ -138,7 +138,7 @@ def test_brute_force_is_stopped_per_client_address(
     assert (refused.value.smtp_code, refused.value.smtp_error) == (
         454,
         b"Temporary authentication failure: Too many failed SMTP logins from this address or "
-        b"for this key; wait 15 minutes.",
+        b"for this key; wait up to 15 minutes.",
     )
 
 

@@ -60,17 +60,30 @@ def test_every_field_problem_is_reported(account: Account, region: Region) -> No
             "alone, for example sender@example.com, not Sender <sender@example.com>."
         ],
         "subject": ["The subject must be a single line. Remove the line breaks."],
-        "content": [
-            "Line 1, column 6: Comments are not allowed in custom verification email templates. Remove the comment.",
-            "Line 1, column 23: The <a> tag is not allowed in custom verification email templates. "
-            "SES adds the verification link to the end of the message itself, so a template can't "
-            "contain links. Remove the <a> tag and keep its text.",
-        ],
+        # The content (up to 10 MB to parse) is read only once every cheap field is right.
         "success_redirection_url": [
             "The success redirection URL must be a full http:// or https:// address, for example https://www.example.com/verified."
         ],
         "failure_redirection_url": [
             "The failure redirection URL must be a full http:// or https:// address, for example https://www.example.com/verified."
+        ],
+    }
+
+
+def test_content_problems_are_reported_once_the_other_fields_are_right(
+    account: Account, region: Region, make_email: Callable[..., Identity]
+) -> None:
+    make_email("noreply@example.com").mark_verified()
+    with pytest.raises(ValidationError) as exc:
+        rules.create_template(
+            account, region, **{**GOOD, "content": "<p>Hi<!-- note --></p><a href='x'>y</a>"}
+        )
+    assert errors_of(exc) == {
+        "content": [
+            "Line 1, column 6: Comments are not allowed in custom verification email templates. Remove the comment.",
+            "Line 1, column 23: The <a> tag is not allowed in custom verification email templates. "
+            "SES adds the verification link to the end of the message itself, so a template can't "
+            "contain links. Remove the <a> tag and keep its text.",
         ],
     }
 
