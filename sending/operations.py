@@ -63,7 +63,7 @@ class Outgoing:
     """Everything an entry point hands over (see the module docstring)."""
 
     account: Account
-    region: str
+    region: Region | str  # the code, or the Region when the entry point has it
     actor: str
     operation: str = "SendEmail"
     from_address: str | None = None
@@ -102,9 +102,7 @@ class _Draft:
 def send(outgoing: Outgoing) -> SentMessage:
     """Apply every SES rule, store the message and queue its delivery; see the module docstring."""
     now = timezone.now()
-    region = Region.objects.filter(code=outgoing.region, enabled=True).first()
-    if region is None:
-        raise SendRefused(RefusalKind.INVALID_PARAMETER, f"Unknown region {outgoing.region}.")
+    region = _region(outgoing.region)
     draft = _draft(outgoing)
     account_state = outgoing.account.region_settings(region)
     if not account_state.sending_enabled:
@@ -133,7 +131,7 @@ def send(outgoing: Outgoing) -> SentMessage:
     recipients = [a.email for a in draft.recipients]
     daily = sum(1 for a in recipients if a not in simulated)
     with transaction.atomic():
-        state = quota.locked_state(outgoing.account, region)
+        state = quota.locked(account_state)
         quota.take(state, rate_recipients=len(recipients), daily_recipients=daily, now=now)
         message = SentMessage.objects.create(
             account=outgoing.account,
@@ -141,6 +139,7 @@ def send(outgoing: Outgoing) -> SentMessage:
             message_id=message_id,
             actor=outgoing.actor[:200],
             operation=outgoing.operation,
+            raw_content=outgoing.raw is not None,
             from_header=draft.from_header.original[:998],
             from_address=draft.from_header.email,
             subject=draft.subject[:998],
@@ -161,6 +160,16 @@ def send(outgoing: Outgoing) -> SentMessage:
         )
         queue.deliver_after_commit(message.pk)
     return message
+
+
+def _region(region: Region | str) -> Region:
+    """Entry points that hold the Region (the API's call, the console's scope) pass it."""
+    if isinstance(region, Region):
+        return region
+    found = Region.objects.filter(code=region, enabled=True).first()
+    if found is None:
+        raise SendRefused(RefusalKind.INVALID_PARAMETER, f"Unknown region {region}.")
+    return found
 
 
 # --- syntax and limits -----------------------------------------------------------------------
