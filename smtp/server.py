@@ -247,6 +247,9 @@ class SmtpServer:
                     self.config.host,
                     self.config.tls_port,
                     ssl=context,
+                    # Counted against SMTP_MAX_CONNECTIONS only once the handshake is done:
+                    # a client that never finishes it is dropped after the idle timeout.
+                    ssl_handshake_timeout=self.config.timeout,
                 )
             )
         self.state = state

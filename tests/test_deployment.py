@@ -98,6 +98,15 @@ def test_compose_runs_web_workers_one_beat_postgres_and_redis() -> None:
         assert environment["SECRETS_ENCRYPTION_KEYS"].startswith("${SECRETS_ENCRYPTION_KEYS:?")
 
 
+def test_make_run_starts_the_smtp_server_in_the_embedded_mode() -> None:
+    processes = dict(
+        line.split(": ", 1) for line in (BASE_DIR / "Procfile").read_text().splitlines() if line
+    )
+    assert processes["smtp"] == (
+        "env SMTP_ALLOW_PLAINTEXT_AUTH_ON_LOOPBACK=true .venv/bin/python manage.py smtp_server"
+    )
+
+
 def dockerfile_copies() -> set[str]:
     sources: set[str] = set()
     for line in (BASE_DIR / "Dockerfile").read_text().splitlines():

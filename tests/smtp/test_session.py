@@ -242,3 +242,13 @@ def test_logs_never_show_the_password(
     text = caplog.text
     assert (credentials.password in text, encoded.decode() in text) == (False, False)
     assert f"with {credentials.username} in us-east-1" in text
+
+
+def test_a_tls_handshake_never_finished_is_dropped(
+    start_server: Callable[..., SmtpServer],
+) -> None:
+    server = start_server(timeout=0.5)
+    with socket.create_connection(("127.0.0.1", server.config.tls_port), timeout=10) as sock:
+        started = time.monotonic()
+        assert sock.recv(1) == b""  # closed by the server, no ClientHello ever sent
+    assert time.monotonic() - started < 5
