@@ -99,15 +99,21 @@ def authenticate(username: str, password: str, client_address: str) -> SmtpLogin
     3. A match clears both counts (an application server logs in for every batch it sends)
        and records the key's use; a miss leaves both attempts counted as failures.
     """
+    # AUTH LOGIN carries any bytes; a key id is printable ASCII, and the store (PostgreSQL)
+    # refuses NUL, so anything else is a wrong user name, counted under its printable part.
+    printable = username.isprintable()
+    key_name = username if printable else "".join(c for c in username if c.isprintable())
     counters = (
         (_ADDRESS_SUBJECT.format(address=client_address), client_address),
-        (_KEY_SUBJECT.format(access_key_id=username), _KEY_ADDRESS),
+        (_KEY_SUBJECT.format(access_key_id=key_name), _KEY_ADDRESS),
     )
     for subject, where in counters:
         if LoginAttempt.begin(subject, where) is not None:
             raise LoginRefused(TOO_MANY_FAILURES, temporary=True)
     key = (
         AccessKey.objects.active().select_related("account").filter(access_key_id=username).first()
+        if printable
+        else None
     )
     if key is not None:
         secret = key.secret()

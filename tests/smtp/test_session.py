@@ -252,3 +252,19 @@ def test_a_tls_handshake_never_finished_is_dropped(
         started = time.monotonic()
         assert sock.recv(1) == b""  # closed by the server, no ClientHello ever sent
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(
+    "username",
+    [b"AKIA\x00NUL", b"\xff\xfe not utf-8", b"A" * 5000, b"line\r\nbreak"],
+    ids=["nul", "not-utf-8", "very-long", "crlf"],
+)
+def test_odd_auth_login_user_names_are_just_wrong_credentials(
+    connect: Connect, username: bytes
+) -> None:
+    client = connect()
+    assert client.docmd("AUTH", "LOGIN " + base64.b64encode(username[:300]).decode())[0] == 334
+    assert client.docmd(base64.b64encode(b"B" + b"A" * 43).decode()) == (
+        535,
+        b"Authentication Credentials Invalid",
+    )
