@@ -33,6 +33,10 @@ TOO_LONG = "552 Message is too long."
 TOO_MANY_CONNECTIONS = "421 Too many concurrent SMTP connections"
 TIMEOUT = "451 Timeout waiting for data from client"
 TEMPORARY_FAILURE = "451 Temporary service failure"
+UNSTORABLE = (
+    "554 Transaction failed: the message contains characters that cannot be stored (such as "
+    "NUL); remove them and send again"
+)
 # The key a session logged in with was deactivated or deleted since (not an SES text: SES
 # checks credentials at AUTH only).
 KEY_NO_LONGER_ACTIVE = (

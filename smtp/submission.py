@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 
 from accounts import actors
 from sending.errors import RefusalKind, SendRefused
@@ -88,6 +88,11 @@ def submit(login: SmtpLogin, mail_from: str, recipients: list[str], content: byt
             "SMTP send by %s not stored, database unavailable: %s", login.access_key_id, exc
         )
         return replies.TEMPORARY_FAILURE
+    except DataError:
+        # Content the send operation let through but the database cannot hold (a NUL in a
+        # header): sending it again would fail again, so the answer is permanent.
+        log.warning("SMTP send by %s not storable", login.access_key_id, exc_info=True)
+        return replies.UNSTORABLE
     except DatabaseError:
         log.exception("SMTP send by %s failed in the database", login.access_key_id)
         return replies.TEMPORARY_FAILURE

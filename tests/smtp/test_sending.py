@@ -375,3 +375,34 @@ def test_a_key_deactivated_after_auth_stops_the_open_session(
         b"active SMTP credentials",
     )
     assert SentMessage.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("mail_from", "content"),
+    [
+        ("app@example.com", b""),
+        ("app@example.com", b"no headers at all, just text\r\n"),
+        ("app@example.com", b"From: app@example.com\r\nSubject: \x00nul\r\n\r\nbody\x00\r\n"),
+        ("app@example.com", b"From: \xff\xfe@example.com\r\nSubject: bytes\r\n\r\nbody\r\n"),
+        ("app@example.com", b"From: app@example.com\r\nX-Long: " + b"x" * 990 + b"\r\n\r\nb\r\n"),
+        ("a\x00b@example.com", message()),
+        ("not-an-address", message()),
+    ],
+    ids=["empty", "no-headers", "nul", "non-utf8-from", "long-header", "nul-mail-from", "bare"],
+)
+def test_malformed_mail_gets_a_permanent_answer_never_a_server_error(
+    login: smtplib.SMTP,
+    verified_domain: Callable[..., Identity],
+    mail_from: str,
+    content: bytes,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    verified_domain("example.com")
+    login.putcmd("MAIL", f"FROM:<{mail_from}>")
+    code, _text = login.getreply()
+    if code == 250:
+        assert login.rcpt(SIMULATOR)[0] == 250
+        code, _text = login.data(content)
+    assert code // 100 in (2, 5), (code, _text)
+    assert code not in (500, 451)
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []
