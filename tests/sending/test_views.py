@@ -203,7 +203,7 @@ def test_dashboard_shows_quota_and_usage(
 ) -> None:
     make_sent()
     page = owner_client.get(reverse("account_dashboard", kwargs={"region": "us-east-1"}))
-    assert b"50000 messages per 24-hour period" in page.content
+    assert b"50000 emails per 24-hour period" in page.content
     assert b"<dt>Sent in the last 24 hours</dt><dd>1 (0 % of the quota; 49999 left)</dd>" in (
         page.content
     )
