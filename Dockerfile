@@ -18,6 +18,7 @@ COPY templates_app templates_app
 COPY api api
 COPY verification verification
 COPY sending sending
+COPY smtp smtp
 COPY templates templates
 COPY static static
 COPY manage.py ./
@@ -26,7 +27,7 @@ RUN pip install --no-cache-dir . \
     && mkdir -p /var/lib/sesconsole && chown sesconsole /var/lib/sesconsole \
     && SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
 USER sesconsole
-EXPOSE 8000
+EXPOSE 8000 2587 2465
 # The access log names each request's X-Request-Id, the id on the app's own log lines.
 # WEB_CONCURRENCY sets gunicorn's worker processes (3 unless the environment says otherwise).
 ENV WEB_CONCURRENCY=3

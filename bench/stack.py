@@ -7,12 +7,14 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 MANAGE = [PYTHON, str(ROOT / "manage.py")]
+PG = "postgres://postgres@127.0.0.1:5432/"
 ACCESS_LOG_FORMAT = "%(m)s %(U)s %(s)s %(D)s"
 
 
@@ -79,3 +81,25 @@ def start_gunicorn(
             time.sleep(0.1)
     process.terminate()
     raise RuntimeError("gunicorn did not start within 30 seconds")
+
+
+def scratch_database(use_sqlite: bool, workdir: Path) -> tuple[str, str | None]:
+    """A new, empty database for a bench that runs Django itself: (DATABASE_URL, the PostgreSQL
+    name to drop at the end, or None for a SQLite file in `workdir`)."""
+    if use_sqlite:
+        return f"sqlite:///{workdir / 'bench.sqlite3'}", None
+    import psycopg
+
+    name = f"sesconsole_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG + "postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return PG + name, name
+
+
+def drop_scratch_database(name: str | None) -> None:
+    if name is None:
+        return
+    import psycopg
+
+    with psycopg.connect(PG + "postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

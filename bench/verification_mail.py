@@ -27,7 +27,8 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-PG = "postgres://postgres@127.0.0.1:5432/"
+from bench.stack import drop_scratch_database, scratch_database  # noqa: E402
+
 QUEUE = f"bench-{uuid.uuid4().hex[:8]}"  # private: other workers on the same Redis ignore it
 
 
@@ -38,26 +39,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sqlite", action="store_true", help="use a SQLite file, not PostgreSQL")
     parser.add_argument("--redis-db", type=int, default=15, help="Redis database number (broker)")
     return parser.parse_args()
-
-
-def prepare_database(use_sqlite: bool, workdir: Path) -> tuple[str, str | None]:
-    if use_sqlite:
-        return f"sqlite:///{workdir / 'bench.sqlite3'}", None
-    import psycopg
-
-    name = f"sesconsole_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG + "postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return PG + name, name
-
-
-def drop_database(name: str | None) -> None:
-    if name is None:
-        return
-    import psycopg
-
-    with psycopg.connect(PG + "postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class Sink:
@@ -124,7 +105,7 @@ def main() -> None:
     args = parse_args()
     broker = f"redis://127.0.0.1:6379/{args.redis_db}"
     workdir = Path(tempfile.mkdtemp(prefix="sesconsole-bench-"))
-    database_url, pg_name = prepare_database(args.sqlite, workdir)
+    database_url, pg_name = scratch_database(args.sqlite, workdir)
     from aiosmtpd.controller import Controller
 
     sink = Sink()
@@ -175,7 +156,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        drop_database(pg_name)
+        drop_scratch_database(pg_name)
 
 
 def wait_for_worker(log: Path, worker: subprocess.Popen[bytes]) -> None:

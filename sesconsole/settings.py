@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "api",
     "verification",
     "sending",
+    "smtp",
 ]
 
 MIDDLEWARE = [
@@ -280,6 +281,30 @@ SES_MESSAGES_ENDPOINT = env.bool(
     "SES_MESSAGES_ENDPOINT", default=not env.str("EMAIL_HOST", default="")
 )
 
+# --- SMTP submission server (manage.py smtp_server; smtp/server.py) ------------------------
+# The embedded defaults listen on loopback ports above 1024: STARTTLS on SMTP_PORT, implicit TLS
+# ("TLS Wrapper") on SMTP_TLS_PORT (0 turns that listener off). Without SMTP_TLS_CERT_FILE and
+# SMTP_TLS_KEY_FILE, a self-signed pair is created in VAR_DIR on first start.
+SMTP_BIND_HOST = env.str("SMTP_BIND_HOST", default="127.0.0.1")
+SMTP_PORT = env.int("SMTP_PORT", default=2587)
+SMTP_TLS_PORT = env.int("SMTP_TLS_PORT", default=2465)
+# The name in the banner and EHLO reply, and the server name the console's SMTP settings show.
+SMTP_SERVER_NAME = env.str("SMTP_SERVER_NAME", default="localhost")
+SMTP_TLS_CERT_FILE = env.str("SMTP_TLS_CERT_FILE", default="")
+SMTP_TLS_KEY_FILE = env.str("SMTP_TLS_KEY_FILE", default="")
+# SES's SMTP limit is 40 MB (ses-sending.md §3), advertised in EHLO as SIZE.
+SMTP_MAX_MESSAGE_SIZE = env.int("SMTP_MAX_MESSAGE_SIZE", default=40 * 1024 * 1024)
+# Seconds a session may sit idle between commands before it is closed (SES: about 10).
+SMTP_TIMEOUT = env.float("SMTP_TIMEOUT", default=30.0)
+SMTP_MAX_CONNECTIONS = env.int("SMTP_MAX_CONNECTIONS", default=100)
+# Threads that run the database work of SMTP sessions (logins, sends) beside the event loop.
+SMTP_WORKER_THREADS = env.int("SMTP_WORKER_THREADS", default=8)
+# SES refuses AUTH before STARTTLS. The embedded mode may allow it for clients on loopback
+# (127.0.0.0/8, ::1) only; a connection from any other address still needs TLS.
+SMTP_ALLOW_PLAINTEXT_AUTH_ON_LOOPBACK = env.bool(
+    "SMTP_ALLOW_PLAINTEXT_AUTH_ON_LOOPBACK", default=False
+)
+
 # --- Security ------------------------------------------------------------------------------
 # The Content-Security-Policy is set by sesconsole.middleware (no inline script or style).
 SESSION_COOKIE_HTTPONLY = True
@@ -311,5 +336,9 @@ LOGGING = logging_config(
 )
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+if min(SMTP_MAX_CONNECTIONS, SMTP_WORKER_THREADS, SMTP_MAX_MESSAGE_SIZE) < 1:
+    raise ImproperlyConfigured(
+        "SMTP_MAX_CONNECTIONS, SMTP_WORKER_THREADS and SMTP_MAX_MESSAGE_SIZE must be positive."
+    )
 if MAX_IDENTITIES_PER_REGION < 1:
     raise ImproperlyConfigured("MAX_IDENTITIES_PER_REGION must be a positive number.")

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("sending.urls")),
     path("", include("templates_app.urls")),
     path("", include("accounts.urls")),
+    path("", include("smtp.urls")),
     path("", include("api.urls")),
     path("", include("identities.urls")),
 ]

@@ -81,21 +81,30 @@ def compose() -> dict[str, Any]:
 
 def test_compose_runs_web_workers_one_beat_postgres_and_redis() -> None:
     services = compose()["services"]
-    assert sorted(services) == ["beat", "db", "migrate", "redis", "web", "worker"]
+    assert sorted(services) == ["beat", "db", "migrate", "redis", "smtp", "web", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "sesconsole", "beat"]
     assert services["worker"]["command"][:4] == ["celery", "-A", "sesconsole", "worker"]
     # Scalable with --scale: no fixed container name, no host port on the workers.
     assert all("container_name" not in service for service in services.values())
     assert "ports" not in services["worker"]
-    for name in ("web", "worker", "db", "redis"):
+    for name in ("web", "worker", "db", "redis", "smtp"):
         assert "healthcheck" in services[name], name
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "beat", "smtp"):
         assert services[name]["depends_on"]["migrate"] == {
             "condition": "service_completed_successfully"
         }
         environment = services[name]["environment"]
         assert environment["SECRET_KEY"] == "${SECRET_KEY:?set SECRET_KEY}"
         assert environment["SECRETS_ENCRYPTION_KEYS"].startswith("${SECRETS_ENCRYPTION_KEYS:?")
+
+
+def test_make_run_starts_the_smtp_server_in_the_embedded_mode() -> None:
+    processes = dict(
+        line.split(": ", 1) for line in (BASE_DIR / "Procfile").read_text().splitlines() if line
+    )
+    assert processes["smtp"] == (
+        "env SMTP_ALLOW_PLAINTEXT_AUTH_ON_LOOPBACK=true .venv/bin/python manage.py smtp_server"
+    )
 
 
 def dockerfile_copies() -> set[str]:
@@ -120,7 +129,15 @@ def local_apps() -> set[str]:
 
 def test_dockerfile_copies_every_local_app_and_the_shared_folders() -> None:
     apps = local_apps()
-    assert {"sesconsole", "accounts", "identities", "templates_app", "api", "verification"} <= apps
+    assert {
+        "sesconsole",
+        "accounts",
+        "identities",
+        "templates_app",
+        "api",
+        "verification",
+        "smtp",
+    } <= apps
     missing = (apps | {"templates", "static", "manage.py", "pyproject.toml"}) - dockerfile_copies()
     assert missing == set(), f"Add COPY lines to the Dockerfile for {sorted(missing)}"
 

@@ -15,7 +15,6 @@ import base64
 import contextlib
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -37,6 +36,8 @@ import dns.rdtypes.ANY.TXT
 import dns.tsig
 import dns.tsigkeyring
 import dns.update
+
+from tests.support.services import terminate
 
 INSTALL_HINT = "apt-get install -y knot knot-dnsutils"
 
@@ -225,14 +226,8 @@ class KnotServer:
     def stop(self) -> None:
         """Stop the knotd started here (by its PID) and wait for it to exit."""
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        if proc is not None:
+            terminate(proc)
 
     def restart(self) -> KnotServer:
         """Stop and start again on the same port; the zone survives through Knot's journal."""

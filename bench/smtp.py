@@ -1,0 +1,218 @@
+"""Benchmark: 1,000 messages over one SMTP connection with Django's SMTP backend, through
+sesconsole's SMTP server (accepted and stored; delivery by the workers excluded) and through a
+bare aiosmtpd sink, in the same run.
+
+    .venv/bin/python bench/smtp.py [--count 1000] [--redis-db 15] [--sqlite]
+
+1. creates a scratch PostgreSQL database (SQLite with --sqlite), migrates it, and adds an
+   account with production access and an unlimited quota in us-east-1, a verified domain
+   bench.example and an access key with its SMTP password;
+2. starts `manage.py smtp_server` and `python -m aiosmtpd` (a Sink handler) as subprocesses on
+   loopback ports, stopped by their PIDs at the end. Both are spoken to in plain text (the
+   server with SMTP_ALLOW_PLAINTEXT_AUTH_ON_LOOPBACK), so TLS is not part of the comparison;
+   sesconsole's server queues each accepted message on Redis db REDIS_DB, which is emptied at
+   the end (no worker runs: delivery is not measured);
+3. sends COUNT messages over one connection to the sink, then to sesconsole, and prints
+   messages/s for each, the ratio (target: at least 50 %), and the number of messages stored;
+4. for the ceiling, calls smtp.submission.submit (what DATA runs: the send operation) COUNT
+   times in this process, with the same message, and prints its messages/s.
+
+One connection means one message at a time: each DATA waits for `sending.operations.send`
+to store the message and queue its delivery, so that call's latency bounds the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+from bench.stack import (  # noqa: E402
+    MANAGE,
+    PYTHON,
+    drop_scratch_database,
+    free_port,
+    scratch_database,
+)
+
+REGION = "us-east-1"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--redis-db", type=int, default=15, help="Redis database (broker)")
+    parser.add_argument("--sqlite", action="store_true", help="use a SQLite file, not PostgreSQL")
+    return parser.parse_args()
+
+
+def setup_data() -> tuple[str, str]:
+    """The account, identity and key; the SMTP user name and password."""
+    from accounts.models import AccessKey, Account, AccountRegion, Region
+    from identities.models import Identity, IdentityType, VerificationStatus
+    from smtp.credentials import smtp_password
+
+    account, _ = Account.objects.get_or_create(id="123456789012", defaults={"name": "Bench"})
+    region = Region.objects.get(code=REGION)
+    AccountRegion.objects.update_or_create(
+        account=account,
+        region=region,
+        defaults={"production_access_enabled": True, "max_send_rate": -1, "max_24_hour_send": -1},
+    )
+    Identity.objects.create(
+        account=account,
+        region=region,
+        identity_type=IdentityType.DOMAIN,
+        name="bench.example",
+        verification_status=VerificationStatus.SUCCESS,
+    )
+    key, secret = AccessKey.issue(account, description="bench/smtp.py")
+    return key.access_key_id, smtp_password(secret, REGION)
+
+
+def wait_for_banner(port: int, process: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{what} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                if sock.recv(64).startswith(b"220"):
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{what} did not answer on port {port} in 60 s")
+
+
+def messages(count: int) -> list:  # type: ignore[type-arg]
+    from django.core.mail import EmailMessage
+
+    return [
+        EmailMessage(
+            subject=f"Bench message {n}",
+            body="A short transactional message, as an application sends them.\n" * 5,
+            from_email="Bench <app@bench.example>",
+            to=[f"user{n}@customer.example"],
+        )
+        for n in range(count)
+    ]
+
+
+def send_all(port: int, count: int, username: str = "", password: str = "") -> float:
+    """Messages/s for COUNT messages over one connection of Django's SMTP backend."""
+    from django.core.mail import get_connection
+
+    batch = messages(count)
+    connection = get_connection(
+        "django.core.mail.backends.smtp.EmailBackend",
+        host="127.0.0.1",
+        port=port,
+        username=username,
+        password=password,
+        use_tls=False,
+        fail_silently=False,
+        timeout=30,
+    )
+    started = time.perf_counter()
+    with connection:
+        sent = connection.send_messages(batch)
+    elapsed = time.perf_counter() - started
+    if sent != count:
+        raise SystemExit(f"only {sent} of {count} messages were accepted")
+    return count / elapsed
+
+
+def submit_directly(count: int, username: str, password: str) -> float:
+    """Messages/s of the send operation alone, as DATA calls it, without SMTP around it."""
+    from smtp.credentials import authenticate
+    from smtp.submission import submit
+
+    login = authenticate(username, password, "127.0.0.1")
+    content = messages(1)[0].message().as_bytes()
+    started = time.perf_counter()
+    for _ in range(count):
+        reply = submit(login, "app@bench.example", ["user@customer.example"], content)
+        if not reply.startswith("250 "):
+            raise SystemExit(f"the send operation refused the message: {reply}")
+    return count / (time.perf_counter() - started)
+
+
+def stop(process: subprocess.Popen[bytes] | None) -> None:
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def main() -> None:
+    args = parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="sesconsole-bench-smtp-"))
+    database_url, pg_name = scratch_database(args.sqlite, workdir)
+    broker = f"redis://127.0.0.1:6379/{args.redis_db}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "sesconsole.settings",
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": broker,
+        "SESCONSOLE_VAR_DIR": str(workdir),
+        "SMTP_ALLOW_PLAINTEXT_AUTH_ON_LOOPBACK": "true",
+        # Persistent connections, as docker-compose.yml runs the smtp service.
+        "DATABASE_CONN_MAX_AGE": "60",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    server = sink = None
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        username, password = setup_data()
+        sink_port, smtp_port = free_port(), free_port()
+        sink = subprocess.Popen(
+            [PYTHON, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{sink_port}",
+             "-c", "aiosmtpd.handlers.Sink"],
+            cwd=BASE_DIR, env=env,
+        )  # fmt: skip
+        server = subprocess.Popen(
+            [*MANAGE, "smtp_server", "--port", str(smtp_port), "--tls-port", "0"],
+            cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_for_banner(sink_port, sink, "aiosmtpd sink")
+        wait_for_banner(smtp_port, server, "sesconsole smtp_server")
+        bare = send_all(sink_port, args.count)
+        print(f"bare aiosmtpd sink: {args.count} messages, {bare:7.1f} messages/s", flush=True)
+        ours = send_all(smtp_port, args.count, username, password)
+        print(f"sesconsole SMTP   : {args.count} messages, {ours:7.1f} messages/s", flush=True)
+        print(f"sesconsole / sink : {100 * ours / bare:.0f} % (target: at least 50 %)")
+        from sending.models import SentMessage
+
+        print(f"stored            : {SentMessage.objects.count()} messages")
+        direct = submit_directly(args.count, username, password)
+        print(f"send() in-process : {args.count} messages, {direct:7.1f} messages/s (ceiling)")
+    finally:
+        stop(server)
+        stop(sink)
+        from django.db import connections
+
+        connections.close_all()
+        drop_scratch_database(pg_name)
+        from sesconsole.celery import app
+
+        app.control.purge()  # the queued deliveries; no worker was meant to run them
+
+
+if __name__ == "__main__":
+    main()
