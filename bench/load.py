@@ -66,7 +66,6 @@ def environment(var_dir: str) -> dict[str, str]:
     return {
         **os.environ,
         "DATABASE_URL": DATABASE_URL,
-        "DATABASE_CONN_MAX_AGE": "60",  # persistent connections, as production runs
         "CELERY_BROKER_URL": BROKER_URL,
         "SESCONSOLE_VAR_DIR": var_dir,
         "MAX_IDENTITIES_PER_REGION": "1000000",  # the seed alone fills SES's 10,000

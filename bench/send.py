@@ -36,7 +36,7 @@ from typing import Any
 import boto3
 import dkim
 from botocore.config import Config
-from stack import MANAGE, PYTHON, ROOT, free_port, prepare_database, start_gunicorn
+from stack import MANAGE, PYTHON, ROOT, free_port, prepare_database, start_gunicorn, start_moto
 
 DATABASE = "sesconsole_bench_send"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
@@ -246,14 +246,9 @@ def main() -> None:
     purge_broker()
     port, moto_port = free_port(), free_port()
     gunicorn = start_gunicorn(env, port, Path(var_dir) / "access.log")
-    moto = start(
-        [str(ROOT / ".venv" / "bin" / "moto_server"), "-p", str(moto_port)],
-        env,
-        Path(var_dir) / "moto.log",
-    )
+    moto = start_moto(moto_port)
     try:
         ours, theirs = sesv2(f"http://127.0.0.1:{port}"), sesv2(f"http://127.0.0.1:{moto_port}")
-        wait(lambda: _answers(theirs), 30, "moto_server")
         theirs.create_email_identity(EmailIdentity=SENDER)
         timed(10, 2, ours)  # warm both gunicorn workers
         rows = api_rates(ours, theirs, calls, rounds)
@@ -268,14 +263,6 @@ def main() -> None:
         purge_broker()
         shutil.rmtree(var_dir, ignore_errors=True)
     report(rows, e2e, loop)
-
-
-def _answers(client: Any) -> bool:
-    try:
-        client.list_email_identities()
-    except Exception:
-        return False
-    return True
 
 
 def report(rows: list[tuple[str, int, float]], e2e: float, loop: float) -> None:

@@ -66,21 +66,39 @@ def vacuum_analyze_in_process() -> None:
 def start_gunicorn(
     env: dict[str, str], port: int, access_log: Path, *, workers: int = 2
 ) -> subprocess.Popen[bytes]:
-    """Start gunicorn on 127.0.0.1:`port` and wait (30 s at most) until it accepts."""
+    """Start gunicorn on 127.0.0.1:`port` and wait until it accepts."""
     process = subprocess.Popen(
         [GUNICORN, "sesconsole.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
          "--access-logfile", str(access_log), "--access-logformat", ACCESS_LOG_FORMAT],
         cwd=ROOT, env=env,
     )  # fmt: skip
+    wait_for_port(port, process, "gunicorn")
+    return process
+
+
+def start_moto(port: int) -> subprocess.Popen[bytes]:
+    """Start moto's server (every AWS service on one port) on 127.0.0.1:`port`: what users
+    run instead of sesconsole, measured in the same run."""
+    process = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port, process, "moto_server")
+    return process
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], name: str) -> None:
+    """Wait (30 s at most) until something accepts on 127.0.0.1:`port`; else stop `process`."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process
+            return
         except OSError:
             time.sleep(0.1)
     process.terminate()
-    raise RuntimeError("gunicorn did not start within 30 seconds")
+    raise RuntimeError(f"{name} did not start within 30 seconds")
 
 
 def scratch_database(use_sqlite: bool, workdir: Path) -> tuple[str, str | None]:
