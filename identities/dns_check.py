@@ -96,6 +96,11 @@ class IdentityResult:
         return self.outcome([records.Purpose.DKIM])
 
     @property
+    def txt(self) -> tuple[str | None, str]:
+        """The legacy `_amazonses` verification TXT record (v1 domains only)."""
+        return self.outcome([records.Purpose.VERIFICATION])
+
+    @property
     def mail_from(self) -> str | None:
         # SES moves the MAIL FROM status on the MX record alone; the SPF record is checked and
         # explained, but a missing SPF only hurts SPF alignment, not the MAIL FROM setup.
@@ -284,7 +289,14 @@ def load_identities(identity_ids: Sequence[int]) -> list[Identity]:
 
 # A result is stale when its setup changed while it was being resolved (new tokens, another
 # MAIL FROM domain, a restart): writing it would undo that change.
-_SETUP_FIELDS = ("dkim_origin", "dkim_tokens", "mail_from_domain", "dkim_status_changed_at")
+_SETUP_FIELDS = (
+    "dkim_origin",
+    "dkim_tokens",
+    "mail_from_domain",
+    "dkim_status_changed_at",
+    "verification_token",
+    "legacy_txt_status_changed_at",
+)
 
 
 def _setup(identity: Identity) -> tuple[object, ...]:
@@ -317,11 +329,10 @@ def _record_rows(result: IdentityResult, checked_at: object) -> list[_Row]:
     rows: list[_Row] = []
     for item in result.records:
         record, finding = item.record, item.finding
-        setup_status = (
-            identity.dkim_status
-            if record.purpose == records.Purpose.DKIM
-            else identity.mail_from_status
-        )
+        setup_status = {
+            records.Purpose.DKIM: identity.dkim_status,
+            records.Purpose.VERIFICATION: identity.legacy_txt_status,
+        }.get(record.purpose, identity.mail_from_status)
         rows.append(
             (
                 identity.pk,
@@ -405,11 +416,14 @@ def record_results(results: Sequence[IdentityResult], now: datetime | None = Non
         before = {r.identity.pk: _check_values(r.identity) for r in fresh}
         for result in fresh:
             dkim, error = result.dkim
+            txt, txt_error = result.txt
             soa = result.soa
             events += result.identity.apply_dns_check(
                 dkim=dkim or CheckOutcome.MISSING,  # a domain without DKIM records cannot verify
                 mail_from=result.mail_from,
-                error=error,
+                txt=txt,
+                # A v1 domain without DKIM reports what is wrong with its TXT record.
+                error=error if dkim is not None else txt_error,
                 soa=(soa.primary_name_server, soa.admin_email, soa.serial_number) if soa else None,
                 now=now,
                 save=False,

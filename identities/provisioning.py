@@ -55,7 +55,10 @@ class NewIdentity:
 
     identity_type: str
     name: str  # already normalised by validators
-    dkim: EasyDkim | Byodkim = field(default_factory=EasyDkim)
+    # None: a domain without DKIM, verified by its legacy TXT record (v1 VerifyDomainIdentity).
+    dkim: EasyDkim | Byodkim | None = field(default_factory=EasyDkim)
+    # Domains: also look for the `_amazonses` TXT record (SES v1 verification).
+    legacy_verification: bool = False
     dkim_signing_enabled: bool = True
     mail_from_domain: str = ""
     mail_from_behavior: str = BehaviorOnMxFailure.USE_DEFAULT_VALUE
@@ -162,14 +165,16 @@ def create_identity(
         identity.dkim_next_key_length = KeyLength.RSA_1024_BIT
         identity.verification_status = VerificationStatus.PENDING
     else:
-        identity.dkim_signing_enabled = spec.dkim_signing_enabled
+        identity.dkim_signing_enabled = spec.dkim_signing_enabled and spec.dkim is not None
         if isinstance(spec.dkim, Byodkim):
             identity.start_byodkim(spec.dkim.selector)
             identity.dkim_current_key_length = (
                 KeyLength.RSA_1024_BIT if spec.dkim.key.key_size <= 1024 else KeyLength.RSA_2048_BIT
             )
-        else:
+        elif isinstance(spec.dkim, EasyDkim):
             identity.start_easy_dkim(spec.dkim.key_length)
+        if spec.legacy_verification:
+            identity.begin_legacy_verification(identity.created_at)
         if spec.mail_from_domain:
             identity.mail_from_domain = spec.mail_from_domain
             identity.mail_from_behavior = spec.mail_from_behavior

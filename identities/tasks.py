@@ -94,6 +94,7 @@ def requeue_lost_key_generation() -> int:
     lost = (
         Identity.objects.domains()
         .filter(dkim_origin=DkimOrigin.AWS_SES, dkim_current_key_length="")
+        .exclude(dkim_tokens=[])  # a v1 domain verified by its TXT record alone has no DKIM
         .filter(created_at__lte=cutoff)
         .values_list("pk", flat=True)[:KEY_REPAIRS_PER_SWEEP]
     )

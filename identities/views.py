@@ -194,6 +194,7 @@ def _authentication_context(scope: Scope, identity: Identity) -> dict[str, Any]:
         return {"domain_verified": domain_verified}
     expected = records.expected_records(identity, include_recommended=True)
     return {
+        "verification_records": [r for r in expected if r.purpose == records.Purpose.VERIFICATION],
         "dkim_records": [r for r in expected if r.purpose == records.Purpose.DKIM],
         "mail_from_records": [r for r in expected if r.is_mail_from],
         "recommended_records": [r for r in expected if r.recommended],

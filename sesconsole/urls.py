@@ -3,8 +3,13 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from api.v1.views import root
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # `/` is the console's home and the SES v1 Query API (POST with Action=...): the view tells
+    # them apart, so API calls never get the console's HTML.
+    path("", root),
     # Before identities.urls: verification's pages sit under /<region>/verified-identities/.
     path("", include("verification.urls")),
     path("", include("templates_app.urls")),

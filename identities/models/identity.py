@@ -37,6 +37,8 @@ from .choices import (
 )
 from .dkim_keys import DkimKey
 from .history import IdentityEvent
+from .legacy import LegacyVerification
+from .notifications import IdentityNotifications
 
 if TYPE_CHECKING:
     pass
@@ -72,7 +74,7 @@ class IdentityQuerySet(models.QuerySet["Identity"]):
         )
 
 
-class Identity(models.Model):
+class Identity(LegacyVerification, IdentityNotifications):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="identities")
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
     identity_type = models.CharField(max_length=16, choices=IdentityType.choices)
@@ -90,7 +92,7 @@ class Identity(models.Model):
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     verification_error = models.CharField(
-        max_length=32, choices=VerificationError.choices, blank=True
+        max_length=48, choices=VerificationError.choices, blank=True
     )
     soa_primary_name_server = models.CharField(max_length=255, blank=True)
     soa_admin_email = models.CharField(max_length=255, blank=True)
@@ -98,8 +100,12 @@ class Identity(models.Model):
     soa_checked_at = models.DateTimeField(null=True, blank=True)
 
     # DKIM
+    # AWS_SES, EXTERNAL, or AWS_SES_<REGION> for a DEED replica of `dkim_parent`.
     dkim_origin = models.CharField(
-        max_length=16, choices=DkimOrigin.choices, default=DkimOrigin.AWS_SES
+        max_length=32, choices=DkimOrigin.choices, default=DkimOrigin.AWS_SES
+    )
+    dkim_parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="dkim_replicas"
     )
     dkim_signing_enabled = models.BooleanField(default=True)
     dkim_status = models.CharField(
@@ -202,8 +208,23 @@ class Identity(models.Model):
         if restart and self.is_domain:
             self._restart_checks(now)
         if self.is_domain:
-            # A domain identity is verified through its DKIM records (SES v2).
-            self._set_verification_status(status, now, restart=restart)
+            # A domain identity is verified through its DKIM records (SES v2), or its legacy
+            # TXT record (SES v1), whichever verifies (`_domain_status`).
+            self._set_verification_status(
+                self._domain_status(), now, restart=restart and not self.legacy_txt_status
+            )
+
+    # Which status a domain shows when DKIM and the legacy TXT record disagree: the best one.
+    _STATUS_PRECEDENCE = ("SUCCESS", "TEMPORARY_FAILURE", "PENDING", "FAILED", "NOT_STARTED")
+
+    def _domain_status(self) -> str:
+        """A domain is verified when either DKIM or the legacy `_amazonses` TXT record is
+        (SES: "the domain can send once either verifies"); without legacy verification, DKIM
+        alone decides."""
+        if not self.legacy_txt_status:
+            return self.dkim_status
+        statuses = {self.dkim_status, self.legacy_txt_status}
+        return next(s for s in self._STATUS_PRECEDENCE if s in statuses)
 
     def _set_verification_status(self, status: str, now: datetime, restart: bool = False) -> None:
         if self.verification_status != status or restart:
@@ -401,6 +422,8 @@ class Identity(models.Model):
         "soa_checked_at",
         "dkim_status",
         "dkim_status_changed_at",
+        "legacy_txt_status",
+        "legacy_txt_status_changed_at",
         "mail_from_status",
         "mail_from_status_changed_at",
         "next_check_at",
@@ -456,6 +479,10 @@ class Identity(models.Model):
         if dns_error:
             return now + DNS_ERROR_RETRY
         setups = [(self.dkim_status, self.dkim_status_changed_at)] if self.is_domain else []
+        if self.is_domain and self.legacy_txt_status:
+            setups.append(
+                (self.legacy_txt_status, self.legacy_txt_status_changed_at or self.created_at)
+            )
         if self.mail_from_domain:
             setups.append(
                 (self.mail_from_status, self.mail_from_status_changed_at or self.created_at)
@@ -480,6 +507,7 @@ class Identity(models.Model):
         *,
         dkim: str,
         mail_from: str | None,
+        txt: str | None = None,
         error: str,
         soa: tuple[str, str, int] | None,
         now: datetime,
@@ -497,15 +525,19 @@ class Identity(models.Model):
         and it is verified by mail, so `dkim`, `error` and `soa` do not apply to it.
         """
         if self.is_domain:
-            events = self.apply_dkim_check(dkim, now) + self.apply_mail_from_check(mail_from, now)
+            events = (
+                self.apply_dkim_check(dkim, now)
+                + self.apply_txt_check(txt, now)
+                + self.apply_mail_from_check(mail_from, now)
+            )
             self.last_checked_at = now
-            if dkim == CheckOutcome.FOUND:
+            if CheckOutcome.FOUND in (dkim, txt):
                 self.last_success_at = now
             self.verification_error = error
             if soa is not None:
                 self.soa_primary_name_server, self.soa_admin_email, self.soa_serial_number = soa
                 self.soa_checked_at = now
-            outcomes: tuple[str | None, ...] = (dkim, mail_from)
+            outcomes: tuple[str | None, ...] = (dkim, txt, mail_from)
         else:
             events = self.apply_mail_from_check(mail_from, now)
             outcomes = (mail_from,)
@@ -534,6 +566,16 @@ class Identity(models.Model):
                 events.append(
                     self._status_event("Identity", old_identity, self.verification_status, now)
                 )
+        if self.is_domain and self.legacy_txt_status == VerificationStatus.FAILED:
+            old_identity = self.verification_status
+            self.legacy_txt_status = VerificationStatus.PENDING
+            self.legacy_txt_status_changed_at = now
+            self._set_verification_status(self._domain_status(), now)
+            events.append(self._status_event("Verification TXT record", "FAILED", "PENDING", now))
+            if old_identity != self.verification_status:
+                events.append(
+                    self._status_event("Identity", old_identity, self.verification_status, now)
+                )
         if self.mail_from_domain and self.mail_from_status == MailFromStatus.FAILED:
             self.mail_from_status = MailFromStatus.PENDING
             self.mail_from_status_changed_at = now
@@ -553,7 +595,13 @@ class Identity(models.Model):
         find no records and take the status away — until someone uses "Check now"."""
         now = now or timezone.now()
         if self.is_domain:
-            self._set_dkim_status(VerificationStatus.SUCCESS, now)
+            if self.legacy_txt_status:
+                self.legacy_txt_status = VerificationStatus.SUCCESS
+                self.legacy_txt_status_changed_at = now
+            if self.dkim_tokens or not self.legacy_txt_status:
+                self._set_dkim_status(VerificationStatus.SUCCESS, now)
+            else:  # a v1 domain without DKIM: the TXT record verifies it
+                self._set_verification_status(self._domain_status(), now)
             if self.mail_from_domain:
                 self.mail_from_status = MailFromStatus.SUCCESS
                 self.mail_from_status_changed_at = now
