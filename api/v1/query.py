@@ -35,6 +35,9 @@ NAMESPACE = "http://ses.amazonaws.com/doc/2010-12-01/"
 # Parameters every Query request carries besides the operation's members.
 ENVELOPE_PARAMETERS = frozenset({"Action", "Version"})
 _INDEX = re.compile(r"[1-9][0-9]{0,5}")
+# Members SES brings into range instead of refusing: ListCustomVerificationEmailTemplates
+# answers "up to 50" for a larger MaxResults (ses-v1-api.md §4.7).
+CLAMPED = frozenset({"ListCustomVerificationEmailTemplates.MaxResults"})
 
 
 def operation(action: str) -> OperationModel | None:
@@ -104,7 +107,10 @@ def _value(params: Mapping[str, str], key: str, shape: Shape, used: set[str], op
             result[map_key] = _value(params, f"{entry}.value", shape.value, used, op_name)
         return result
     used.add(key)
-    return shapes.check_value(_scalar(params[key], kind, key), shape, key, op_name)
+    value = _scalar(params[key], kind, key)
+    if f"{op_name}.{key}" in CLAMPED:
+        value = min(max(value, shape.metadata.get("min", value)), shape.metadata.get("max", value))
+    return shapes.check_value(value, shape, key, op_name)
 
 
 def _indexed(params: Mapping[str, str], base: str, used: set[str], key: str) -> list[str]:

@@ -98,9 +98,7 @@ def get_custom_verification_email_template(call: Call) -> dict[str, Any]:
 
 
 def list_custom_verification_email_templates(call: Call) -> dict[str, Any]:
-    size = call.body.get("MaxResults", MAX_TEMPLATES_PAGE)
-    # botocore sends values above the maximum unchanged; SES answers up to 50 (ses-v1-api.md §4.7)
-    size = min(max(size, 1), MAX_TEMPLATES_PAGE)
+    size = call.body.get("MaxResults", MAX_TEMPLATES_PAGE)  # brought into 1-50 (query.CLAMPED)
     templates, next_token = keyset_page(
         CustomVerificationEmailTemplate.objects.filter(account=call.account, region=call.region),
         scope=list_scope(call, "custom-verification-email-templates"),
