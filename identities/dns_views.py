@@ -18,19 +18,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from accounts import actors
 from accounts.access import console_scope
 from accounts.models import Account, account_for_user
-from sesconsole.enqueue import enqueue_after_commit
 
-from . import publishing, signing_zone, tasks
+from . import operations, publishing, signing_zone
 from .dns_forms import DnsServerForm
 from .models import Identity
-
-SKIP_DNS_MESSAGE = "Marked verified without a DNS check (admin action “Mark verified (skip DNS)”)."
-
-
-def queue_check_now(identity: Identity) -> None:
-    enqueue_after_commit(tasks.check_identity_now, identity_id=identity.pk)
 
 
 def _identity(request: HttpRequest, region: str, name: str) -> Identity:
@@ -58,8 +52,7 @@ def _account(request: HttpRequest) -> Account:
 @login_required
 def check_now(request: HttpRequest, region: str, name: str) -> HttpResponse:
     identity = _identity(request, region, name)
-    if identity.request_check_now(actor=request.user.get_username()):
-        queue_check_now(identity)
+    if operations.check_now(identity, actor=actors.console(request.user)):
         messages.success(request, f"A DNS check of {identity.name} is on its way.")
     else:
         messages.info(
@@ -75,7 +68,7 @@ def check_now(request: HttpRequest, region: str, name: str) -> HttpResponse:
 def publish_records(request: HttpRequest, region: str, name: str) -> HttpResponse:
     identity = _identity(request, region, name)
     for level, text in publishing.publish_identity_records(
-        identity, actor=request.user.get_username()
+        identity, actor=actors.console(request.user)
     ):
         messages.add_message(request, level, text)
     return _back_to_identity(request, identity)

@@ -1,8 +1,8 @@
 """SES v1 identity actions: verify, delete, list, the Get*/Set* attribute actions, policies.
 
-v1 and v2 are two views of the same identities: every change here goes through the calls the
-v2 API makes (`identities.provisioning`, the Identity model's verb methods, the shared
-validators, `verification.flows`), only the names and words differ (ses-v1-api.md §5):
+v1 and v2 are two views of the same identities: every change here is one of
+`identities.operations` (with the API actor of the signing key), the functions the v2 API, the
+console and admin call; only the names and words differ (ses-v1-api.md §5):
 `Pending|Success|…` for `PENDING|SUCCESS|…`, `UseDefaultValue` for `USE_DEFAULT_VALUE`.
 
 Choices where the spec says UNVERIFIED (ses-v1-api.md §7), made here:
@@ -33,12 +33,11 @@ from django.db import transaction
 
 from api.pagination import keyset_page, list_scope
 from api.wire import Call
-from identities import provisioning, validators
+from identities import operations, provisioning, validators
 from identities.models import (
     BehaviorOnMxFailure,
     Identity,
     IdentityType,
-    KeyLength,
 )
 
 from .errors import QueryError, invalid_parameter
@@ -110,7 +109,7 @@ def _many(call: Call, given: list[str]) -> list[tuple[str, Identity]]:
 # --- verify and delete ------------------------------------------------------------------------
 def _create(call: Call, spec: provisioning.NewIdentity) -> Identity:
     try:
-        return provisioning.create_identity(call.account, call.region, spec, actor=call.actor)
+        return operations.create_identity(call.account, call.region, spec, actor=call.actor)
     except validators.AlreadyExistsError:
         # Created meanwhile by a concurrent call: SES's Verify* calls are idempotent.
         found = _find(call, spec.name)
@@ -147,9 +146,8 @@ def verify_domain_identity(call: Call) -> dict[str, Any]:
             IdentityType.DOMAIN, domain, dkim=None, legacy_verification=True
         )
         identity = _create(call, spec)
-    else:
-        identity.start_legacy_verification()
-    return {"VerificationToken": identity.ensure_verification_token()}
+        return {"VerificationToken": identity.verification_token}
+    return {"VerificationToken": operations.start_legacy_verification(identity, actor=call.actor)}
 
 
 def verify_domain_dkim(call: Call) -> dict[str, Any]:
@@ -158,26 +156,24 @@ def verify_domain_dkim(call: Call) -> dict[str, Any]:
     if identity is None:
         identity = _create(call, provisioning.NewIdentity(IdentityType.DOMAIN, domain))
     elif not identity.dkim_tokens:
-        # A domain verified by its TXT record alone: turn Easy DKIM on, as the v2 API's
-        # switch to Easy DKIM does.
+        # A domain verified by its TXT record alone: Easy DKIM on, and signing with it.
         with transaction.atomic():
-            identity.switch_to_easy_dkim(KeyLength.RSA_2048_BIT)
-            identity.set_dkim_signing(True)  # SES signs once VerifyDomainDkim is called
-        provisioning.queue_easy_dkim_keys(identity)
+            operations.use_easy_dkim(identity, actor=call.actor)
+            operations.set_dkim_signing(identity, True, actor=call.actor)
     return {"DkimTokens": list(identity.dkim_tokens)}
 
 
 def delete_identity(call: Call) -> dict[str, Any]:
     identity = _find(call, call.body["Identity"])
     if identity is not None:
-        provisioning.delete_identities([identity])
+        operations.delete_identity(identity, actor=call.actor)
     return {}
 
 
 def delete_verified_email_address(call: Call) -> None:
     identity = _find(call, call.body["EmailAddress"])
     if identity is not None and not identity.is_domain:
-        provisioning.delete_identities([identity])
+        operations.delete_identity(identity, actor=call.actor)
 
 
 # --- listing ----------------------------------------------------------------------------------
@@ -263,20 +259,16 @@ def get_identity_notification_attributes(call: Call) -> dict[str, Any]:
 # --- Set* -------------------------------------------------------------------------------------
 def set_identity_mail_from_domain(call: Call) -> dict[str, Any]:
     identity = _require(call, call.body["Identity"])
-    domain = call.body.get("MailFromDomain")
-    if not domain:
-        identity.clear_mail_from()  # Terraform "deletes" by sending only Identity
-        return {}
+    # No MailFromDomain turns custom MAIL FROM off (Terraform "deletes" this way).
+    domain = call.body.get("MailFromDomain", "")
     behavior = BEHAVIOR_V2[call.body.get("BehaviorOnMXFailure", "UseDefaultValue")]
-    identity.set_mail_from(validators.normalize_mail_from_domain(domain, identity.domain), behavior)
-    if identity.is_domain:
-        identity.schedule_dns_check()
+    operations.set_mail_from(identity, domain, behavior, actor=call.actor)
     return {}
 
 
 def set_identity_dkim_enabled(call: Call) -> dict[str, Any]:
     identity = _require(call, call.body["Identity"])
-    identity.set_dkim_signing(call.body["DkimEnabled"])
+    operations.set_dkim_signing(identity, call.body["DkimEnabled"], actor=call.actor)
     return {}
 
 
@@ -289,27 +281,28 @@ def set_identity_feedback_forwarding_enabled(call: Call) -> dict[str, Any]:
             f"of {identity.name} go to SNS topics. Set both topics with "
             "SetIdentityNotificationTopic first."
         )
-    identity.set_feedback_forwarding(enabled)
+    operations.set_feedback_forwarding(identity, enabled, actor=call.actor)
     return {}
 
 
 def set_identity_headers_in_notifications_enabled(call: Call) -> dict[str, Any]:
     identity = _require(call, call.body["Identity"], code="MessageRejected")
-    identity.set_headers_in_notifications(call.body["NotificationType"], call.body["Enabled"])
+    operations.set_headers_in_notifications(
+        identity, call.body["NotificationType"], call.body["Enabled"], actor=call.actor
+    )
     return {}
 
 
 def set_identity_notification_topic(call: Call) -> dict[str, Any]:
     given = call.body["Identity"]
     identity = _find(call, given)
-    if identity is None or not identity.verified_for_sending:
+    if identity is None:
         raise invalid_parameter(
             f"Invalid identity {given[:320]}: Must be a verified email address or domain."
         )
-    topic = call.body.get("SnsTopic") or ""
-    if topic:
-        topic = validators.validate_sns_topic_arn(topic)
-    identity.set_notification_topic(call.body["NotificationType"], topic)
+    operations.set_notification_topic(
+        identity, call.body["NotificationType"], call.body.get("SnsTopic", ""), actor=call.actor
+    )
     return {}
 
 
@@ -322,9 +315,9 @@ def put_identity_policy(call: Call) -> dict[str, Any]:
     except ValidationError as exc:
         raise QueryError("InvalidPolicy", " ".join(exc.messages)) from None
     if identity.policies.filter(name=name).exists():
-        provisioning.update_policy(identity, name, document)
+        operations.update_policy(identity, name, document, actor=call.actor)
     else:
-        provisioning.create_policy(identity, name, document)
+        operations.create_policy(identity, name, document, actor=call.actor)
     return {}
 
 
@@ -342,7 +335,8 @@ def list_identity_policies(call: Call) -> dict[str, Any]:
 
 def delete_identity_policy(call: Call) -> dict[str, Any]:
     identity = _require(call, call.body["Identity"])
-    provisioning.delete_policy(identity, validators.validate_policy_name(call.body["PolicyName"]))
+    name = validators.validate_policy_name(call.body["PolicyName"])
+    operations.delete_policy(identity, name, actor=call.actor)
     return {}
 
 

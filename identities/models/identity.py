@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts import actors
 from accounts.models import Account, Region
 
 from .choices import (
@@ -441,7 +442,9 @@ class Identity(LegacyVerification, IdentityNotifications):
             return VerificationStatus(value).label if value else "Not started"
 
         message = f"{what} status changed from {label(old)} to {label(new)}."
-        return IdentityEvent(identity=self, at=now, kind="status", message=message)
+        # The DNS check's own moves; request_check_now sets the user who asked instead.
+        actor = actors.system("DNS check")
+        return IdentityEvent(identity=self, at=now, kind="status", message=message, actor=actor)
 
     def apply_dkim_check(self, outcome: str, now: datetime) -> list[IdentityEvent]:
         """Move DKIM (and, for a domain, the identity with it) by one check's outcome.

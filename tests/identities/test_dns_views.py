@@ -3,6 +3,7 @@ the identity page's record statuses and history, and the operator's signing-zone
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +17,7 @@ from accounts.models import Account
 from identities import dns_check, records, tasks
 from identities.models import DkimKey, DnsServer, Identity, IdentityEvent
 from identities.provisioning import EasyDkim
-from identities.resolver import Query, resolve_all_sync
+from identities.resolver import Query, resolve_all
 from tests.identities import dns_helpers
 from tests.identities.dns_helpers import QueuedTasks, expected, run_check, zone_value
 from tests.support import dns_fixtures
@@ -217,8 +218,10 @@ def test_publish_identity_records_task_end_to_end(
         tasks.publish_identity_records.run(identity_id=domain.pk)
 
     wanted = [r for r in records.expected_records(domain) if not r.recommended]
-    answers = resolve_all_sync(
-        [Query(r.name, r.type) for r in wanted], nameservers=[knot_dns.host], port=knot_dns.port
+    answers = asyncio.run(
+        resolve_all(
+            [Query(r.name, r.type) for r in wanted], nameservers=[knot_dns.host], port=knot_dns.port
+        )
     )
     assert [a.values for a in answers] == [(zone_value(r),) for r in wanted]
     # The records are in place: the task queued the first DNS check, which finds them.
