@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import string
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -95,6 +96,20 @@ def account_for_user(user: AbstractBaseUser | AnonymousUser) -> Account | None:
     return membership.account
 
 
+@dataclass(frozen=True)
+class SendQuota:
+    """SES's SendQuota numbers (-1 means unlimited, as SES reports it)."""
+
+    max_24_hour_send: float
+    max_send_rate: float
+
+
+# The sandbox's documented limits (AWS-recorded: 200.0 and 1.0), and a common starting
+# production quota for accounts whose operator set none.
+SANDBOX_QUOTA = SendQuota(max_24_hour_send=200.0, max_send_rate=1.0)
+PRODUCTION_QUOTA = SendQuota(max_24_hour_send=50000.0, max_send_rate=14.0)
+
+
 class AccountRegion(models.Model):
     """Sending state of one account in one region: sandbox or production, and the request."""
 
@@ -131,6 +146,17 @@ class AccountRegion(models.Model):
     use_case_description = models.TextField(max_length=5000, blank=True)
     additional_contact_email_addresses = models.JSONField(default=list, blank=True)
     requested_at = models.DateTimeField(null=True, blank=True)
+    # Production quotas, set by the operator in admin (blank: PRODUCTION_QUOTA). The sandbox
+    # always has SES's fixed SANDBOX_QUOTA, whatever is set here.
+    max_24_hour_send = models.FloatField(
+        null=True, blank=True, help_text="Messages per 24 hours in production; -1 is unlimited."
+    )
+    max_send_rate = models.FloatField(
+        null=True, blank=True, help_text="Messages per second in production; -1 is unlimited."
+    )
+    # The sending-rate token bucket (sending.quota): tokens left at `rate_tokens_at`.
+    rate_tokens = models.FloatField(null=True, blank=True, editable=False)
+    rate_tokens_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [
@@ -140,6 +166,21 @@ class AccountRegion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} in {self.region_id}"
+
+    def send_quota(self) -> SendQuota:
+        """Max24HourSend and MaxSendRate in force: the sandbox's, or the production quota."""
+        if not self.production_access_enabled:
+            return SANDBOX_QUOTA
+        return SendQuota(
+            max_24_hour_send=(
+                PRODUCTION_QUOTA.max_24_hour_send
+                if self.max_24_hour_send is None
+                else self.max_24_hour_send
+            ),
+            max_send_rate=(
+                PRODUCTION_QUOTA.max_send_rate if self.max_send_rate is None else self.max_send_rate
+            ),
+        )
 
     def request_production_access(
         self,

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from .access import console_scope
 from .forms import ProductionAccessForm, RateLimitedAuthenticationForm, client_address
-from .models import LoginAttempt, Region
+from .models import SANDBOX_QUOTA, LoginAttempt, Region
 from .regions import DEFAULT_REGION
 
 
@@ -56,9 +56,6 @@ def switch_region(request: HttpRequest) -> HttpResponse:
     return redirect(reverse("identities:list", kwargs={"region": code}))
 
 
-SANDBOX_QUOTA = {"max_24_hour_send": 200, "max_send_rate": 1}
-
-
 @require_http_methods(["GET", "POST"])
 @login_required
 def account_dashboard(request: HttpRequest, region: str) -> HttpResponse:
@@ -84,7 +81,7 @@ def account_dashboard(request: HttpRequest, region: str) -> HttpResponse:
         "region": scope.region,
         "state": state,
         "form": form,
-        "quota": SANDBOX_QUOTA,
+        "quota": SANDBOX_QUOTA,  # the sandbox banner; the numbers in force: sending_tags
         "nav": "account",
     }
     return render(request, "accounts/dashboard.html", context)

@@ -6,29 +6,38 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.utils import timezone
 
 from accounts.models import AccountRegion
 from identities import validators
+from sending.quota import sent_last_24_hours
 
 from .errors import ApiError, bad_request
 from .wire import Call, compact
 
-# SES's quotas: the sandbox's documented limits, and a common starting production quota.
-SANDBOX_QUOTA = {"Max24HourSend": 200.0, "MaxSendRate": 1.0}
-PRODUCTION_QUOTA = {"Max24HourSend": 50000.0, "MaxSendRate": 14.0}
 MAX_ADDITIONAL_CONTACTS = 4
 _http_url = URLValidator(schemes=["http", "https"])
 
 
+def send_quota(call: Call) -> dict[str, float]:
+    """SendQuota as GetAccount (v2) and GetSendQuota (v1) answer it."""
+    quota = call.account.region_settings(call.region).send_quota()
+    sent = sent_last_24_hours(call.account, call.region, timezone.now())
+    return {
+        "Max24HourSend": quota.max_24_hour_send,
+        "MaxSendRate": quota.max_send_rate,
+        "SentLast24Hours": float(sent),
+    }
+
+
 def get_account(call: Call) -> dict[str, Any]:
     settings_row = call.account.region_settings(call.region)
-    quota = PRODUCTION_QUOTA if settings_row.production_access_enabled else SANDBOX_QUOTA
     return compact(
         {
             "DedicatedIpAutoWarmupEnabled": False,
             "EnforcementStatus": settings_row.enforcement_status,
             "ProductionAccessEnabled": settings_row.production_access_enabled,
-            "SendQuota": {**quota, "SentLast24Hours": 0.0},
+            "SendQuota": send_quota(call),
             "SendingEnabled": settings_row.sending_enabled,
             "SuppressionAttributes": {"SuppressedReasons": []},
             "Details": _details(settings_row),

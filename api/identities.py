@@ -12,6 +12,7 @@ from typing import Any
 
 from identities import operations, provisioning, validators
 from identities.models import (
+    SENDABLE_STATUSES,
     BehaviorOnMxFailure,
     DkimOrigin,
     Identity,
@@ -258,7 +259,7 @@ def _list_identities(
         {
             "IdentityType": identity_type,
             "IdentityName": name,
-            "SendingEnabled": status == "SUCCESS",
+            "SendingEnabled": status in SENDABLE_STATUSES,
             "VerificationStatus": status,
         }
         for identity_type, name, status in rows

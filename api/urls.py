@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.urls import path, re_path
 
-from . import account, configuration_sets, identities, tags, templates, views
+from . import account, configuration_sets, identities, localstack, sending, tags, templates, views
 from .views import Route, endpoint
 
 IDENTITY = "v2/email/identities/<str:email_identity>"
@@ -139,6 +139,8 @@ urlpatterns = [
             GET=Route("ListTagsForResource", tags.list_tags),
         ),
     ),
+    # --- sending ---
+    path("v2/email/outbound-emails", endpoint(POST=Route("SendEmail", sending.send_email))),
     # --- account ---
     path("v2/email/account", endpoint(GET=Route("GetAccount", account.get_account))),
     path(
@@ -146,6 +148,8 @@ urlpatterns = [
         endpoint(POST=Route("PutAccountDetails", account.put_account_details)),
     ),
     re_path(r"^v2/", views.unknown_operation),
+    # LocalStack's sent-messages endpoint, for test suites written against LocalStack.
+    path("_aws/ses", localstack.sent_messages),
 ]
 
 if settings.SESCONSOLE_BENCH:

@@ -74,8 +74,9 @@ def explain(account: Account | str, region: Region | str, address: str) -> Looku
     ]
     by_domain = {i.name: i for i in rows if i.identity_type == IdentityType.DOMAIN}
     ordered = email + [by_domain[name] for name in domains if name in by_domain]
-    verified = [i for i in ordered if i.verification_status == VerificationStatus.SUCCESS]
-    unverified = [i for i in ordered if i.verification_status != VerificationStatus.SUCCESS]
+    # Verified for sending: SUCCESS, or TEMPORARY_FAILURE within its 72-hour window.
+    verified = [i for i in ordered if i.verified_for_sending]
+    unverified = [i for i in ordered if not i.verified_for_sending]
     return Lookup(address, email_name, domains, verified[0] if verified else None, unverified)
 
 

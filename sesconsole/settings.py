@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "templates_app",
     "api",
     "verification",
+    "sending",
 ]
 
 MIDDLEWARE = [
@@ -241,6 +242,15 @@ VERIFICATION_CONCERNS_ADDRESS = env.str("VERIFICATION_CONCERNS_ADDRESS", default
 VERIFICATION_RESEND_INTERVAL = env.int("VERIFICATION_RESEND_INTERVAL", default=60)
 # The address verification links are built on (scheme://host[:port]).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+
+# Sending: the domain of SES-style Message-IDs and of the default MAIL FROM domain
+# (`<region>.<SENDING_DOMAIN>`, plain `<SENDING_DOMAIN>` in us-east-1; see sending.envelope).
+SENDING_DOMAIN = env.str("SENDING_DOMAIN", default="amazonses.com")
+# LocalStack's GET/DELETE /_aws/ses for test suites (api.localstack): on in the embedded mode,
+# off with a relay (production) unless turned on.
+SES_MESSAGES_ENDPOINT = env.bool(
+    "SES_MESSAGES_ENDPOINT", default=not env.str("EMAIL_HOST", default="")
+)
 
 # --- Security ------------------------------------------------------------------------------
 # The Content-Security-Policy is set by sesconsole.middleware (no inline script or style).

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", root),
     # Before identities.urls: verification's pages sit under /<region>/verified-identities/.
     path("", include("verification.urls")),
+    path("", include("sending.urls")),
     path("", include("templates_app.urls")),
     path("", include("accounts.urls")),
     path("", include("api.urls")),

@@ -237,9 +237,14 @@ def html_to_text(content: str) -> str:
 
 # --- DKIM -------------------------------------------------------------------------------------
 def signer_for(link: VerificationLink, from_email: str) -> DkimSigner | None:
+    return signer_for_address(link.account_id, link.region_id, from_email)
+
+
+def signer_for_address(account_id: str, region_id: str, from_email: str) -> DkimSigner | None:
     """Sign when the From address's domain has a verified DKIM setup in this account and
-    region, with the key of its first token (Easy DKIM) or its selector (BYODKIM)."""
-    identity = dkim_signing_identity(link.account_id, link.region_id, from_email)
+    region, with the key of its first token (Easy DKIM) or its selector (BYODKIM). Used for
+    verification mails and for every sent message (sending.delivery)."""
+    identity = dkim_signing_identity(account_id, region_id, from_email)
     if identity is None or not identity.dkim_tokens:
         return None
     selector = identity.dkim_tokens[0]
@@ -258,6 +263,19 @@ def signer_for(link: VerificationLink, from_email: str) -> DkimSigner | None:
     return DkimSigner(domain=identity.domain, selector=selector, private_key_pem=pem)
 
 
+def dkim_signature(raw: bytes, signer: DkimSigner) -> bytes:
+    """The DKIM-Signature header field (CRLF-terminated) for the exact bytes `raw`."""
+    return bytes(
+        dkim.sign(
+            raw,
+            signer.selector.encode(),
+            signer.domain.encode(),
+            signer.private_key_pem,
+            canonicalize=(b"relaxed", b"relaxed"),
+        )
+    )
+
+
 class _SignedMessage:
     """The MIME message with a DKIM-Signature prepended to the exact bytes that were signed.
 
@@ -268,14 +286,7 @@ class _SignedMessage:
     def __init__(self, mime: Any, signer: DkimSigner) -> None:
         self._mime = mime
         raw = mime.as_bytes(linesep="\r\n")
-        signature = dkim.sign(
-            raw,
-            signer.selector.encode(),
-            signer.domain.encode(),
-            signer.private_key_pem,
-            canonicalize=(b"relaxed", b"relaxed"),
-        )
-        self._bytes = signature + raw
+        self._bytes = dkim_signature(raw, signer) + raw
 
     def as_bytes(self, unixfrom: bool = False, linesep: str = "\n") -> bytes:
         return self._bytes if linesep == "\r\n" else self._bytes.replace(b"\r\n", linesep.encode())

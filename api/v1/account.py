@@ -1,9 +1,7 @@
-"""SES v1 account actions: GetSendQuota, GetAccountSendingEnabled, GetSendStatistics, and the
-send actions.
+"""SES v1 account actions: GetSendQuota, GetAccountSendingEnabled, GetSendStatistics.
 
-The quotas are the v2 API's (`api.account`: the sandbox's 200 a day at 1 a second, or the
-production quota) from the same per-region account settings, so `GetAccount` and
-`GetSendQuota` agree.
+The quota is the v2 API's (`api.account.send_quota`: the account's quota in the region and
+what it sent in the last 24 hours), so `GetAccount` and `GetSendQuota` agree.
 """
 
 from __future__ import annotations
@@ -11,16 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from api.account import PRODUCTION_QUOTA, SANDBOX_QUOTA
+from api.account import send_quota
 from api.wire import Call
-
-from .errors import QueryError
 
 
 def get_send_quota(call: Call) -> dict[str, Any]:
-    settings_row = call.account.region_settings(call.region)
-    quota = PRODUCTION_QUOTA if settings_row.production_access_enabled else SANDBOX_QUOTA
-    return {**quota, "SentLast24Hours": 0.0}
+    return send_quota(call)
 
 
 def get_account_sending_enabled(call: Call) -> dict[str, Any]:
@@ -28,22 +22,13 @@ def get_account_sending_enabled(call: Call) -> dict[str, Any]:
 
 
 def get_send_statistics(call: Call) -> dict[str, Any]:
-    # django-ses's dashboard reads this; always a list, even an empty one.
+    """django-ses's dashboard reads this. sesconsole keeps no bounce or complaint statistics
+    yet, so the list is always empty (written, never left out)."""
     return {"SendDataPoints": []}
-
-
-def send_not_available(call: Call) -> dict[str, Any]:
-    raise QueryError(
-        "MessageRejected",
-        "This server does not send mail through the v1 API yet: SendEmail and SendRawEmail "
-        "are not available. Use the SES v2 API or SMTP where they are.",
-    )
 
 
 ACTIONS: dict[str, Callable[[Call], dict[str, Any] | None]] = {
     "GetSendQuota": get_send_quota,
     "GetAccountSendingEnabled": get_account_sending_enabled,
     "GetSendStatistics": get_send_statistics,
-    "SendEmail": send_not_available,
-    "SendRawEmail": send_not_available,
 }

@@ -29,7 +29,7 @@ from api.errors import ApiError
 from api.sigv4 import SigV4Error
 from api.wire import Call, new_request_id
 
-from . import account, identities, query, resources
+from . import account, identities, query, resources, sending
 from .errors import QueryError, from_v2, invalid_parameter
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ ACTIONS: dict[str, Action] = {
     **identities.ACTIONS,
     **resources.ACTIONS,
     **account.ACTIONS,
+    **sending.ACTIONS,
 }
 
 

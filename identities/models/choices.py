@@ -41,6 +41,14 @@ class VerificationStatus(models.TextChoices):
     NOT_STARTED = "NOT_STARTED", "Not started"
 
 
+# Statuses whose identity can send ("verified for sending", VerifiedForSendingStatus and
+# SendingEnabled): SUCCESS, and TEMPORARY_FAILURE, which SES keeps sending through while it
+# looks for the records again for 72 hours (until FAILED). A DNS error on sesconsole's side
+# (DNS_SERVER_ERROR: its resolver timed out or SERVFAILed) can move a verified domain to
+# TEMPORARY_FAILURE, and so never stops it from sending.
+SENDABLE_STATUSES = ("SUCCESS", "TEMPORARY_FAILURE")
+
+
 class MailFromStatus(models.TextChoices):
     # The API has no NOT_STARTED here; "no custom MAIL FROM" is an empty value.
     PENDING = "PENDING", "Pending"

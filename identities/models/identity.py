@@ -22,6 +22,7 @@ from .choices import (
     DNS_ERROR_RETRY,
     KEY_LENGTH_CHANGE_INTERVAL,
     PENDING_BACKOFF,
+    SENDABLE_STATUSES,
     SOA_MAX_AGE,
     VERIFICATION_WINDOW,
     VERIFIED_RECHECK,
@@ -175,7 +176,8 @@ class Identity(LegacyVerification, IdentityNotifications):
 
     @property
     def verified_for_sending(self) -> bool:
-        return self.verification_status == VerificationStatus.SUCCESS
+        """SES's "can send" flag (VerifiedForSendingStatus): see SENDABLE_STATUSES."""
+        return self.verification_status in SENDABLE_STATUSES
 
     @property
     def uses_byodkim(self) -> bool:

@@ -20,6 +20,13 @@ from botocore.credentials import Credentials
 
 from accounts.models import AccessKey, Account, Region
 from accounts.regions import SES_REGIONS
+from tests.support.sending_fixtures import (  # noqa: F401 (fixtures for test_sending_api)
+    dkim_domain,
+    production,
+    relay,
+    verified_domain,
+    verified_email,
+)
 
 REGION = "us-east-1"
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import email
+import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -46,3 +49,24 @@ class SmtpSink:
             email.message_from_bytes(envelope.content, policy=policy.default)  # type: ignore[misc]
             for envelope in self.handler.envelopes
         ]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def relay_for_django(settings: Any) -> Iterator[SmtpSink]:
+    """aiosmtpd on 127.0.0.1:<free port>, with Django's SMTP backend pointed at it."""
+    sink = SmtpSink(port=free_port(), handler=Collector())
+    sink.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = sink.port
+    settings.EMAIL_TIMEOUT = 5
+    try:
+        yield sink
+    finally:
+        sink.stop()

@@ -3,7 +3,6 @@ to run the mail task."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,28 +14,16 @@ from identities.provisioning import EasyDkim
 from identities.tasks import generate_easy_dkim_keys
 from sesconsole.celery import app as celery_app
 from templates_app.models import CustomVerificationEmailTemplate
-from tests.support.smtp_server import Collector, SmtpSink
+from tests.support.smtp_server import SmtpSink, relay_for_django
 from verification.models import VerificationLink
 from verification.tasks import send_verification_email
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
 def smtp(settings: Any) -> Iterator[SmtpSink]:
     """aiosmtpd on 127.0.0.1:<free port>; Django's SMTP backend pointed at it."""
-    sink = SmtpSink(port=free_port(), handler=Collector())
-    sink.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = sink.port
-    settings.EMAIL_TIMEOUT = 5
-    yield sink
-    sink.stop()
+    with relay_for_django(settings) as sink:
+        yield sink
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,108 @@
+"""Deliver one accepted message: DKIM-sign, then relay it, keep it, or record the simulation.
+
+1. Claim the message (QUEUED, or SENDING by a worker that died) with a conditional update.
+2. Recipients at the mailbox simulator were recorded at acceptance and are never relayed;
+   with no other recipient the message is SIMULATED.
+3. Sign once with the applicable identity's DKIM key (`verification.mailer.signer_for_address`,
+   which follows `identities.hierarchy.dkim_signing_identity`) and keep the signature on the
+   row, so any later attempt sends the very same bytes with the same Message-ID.
+4. With Django's SMTP backend configured (EMAIL_HOST) the message goes to the relay with its
+   own envelope (MAIL FROM = the SES-style envelope sender, RCPT TO = the recipients);
+   otherwise (the embedded mode) it is KEPT for the console's Sent messages page.
+5. A transient failure (connection refused, 4xx) puts the message back in the queue (the task
+   retries with back-off, then the sweep every few minutes) until DELIVERY_GIVE_UP after
+   acceptance; a permanent one (5xx) is recorded as FAILED.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.core.mail import get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.utils import timezone
+
+from verification import mailer
+
+from . import queue
+from .models import SentMessage, Status
+
+log = logging.getLogger(__name__)
+
+DELIVERY_GIVE_UP = timedelta(hours=12)
+# A QUEUED message nobody has tried for this long lost its task (broker down at send time,
+# or a retry lost with its worker): the sweep queues it again. Longer than the longest retry
+# countdown, so a scheduled retry is not doubled.
+QUEUED_STALL = timedelta(minutes=2)
+RETRY_STALL = timedelta(minutes=15)
+
+
+class TransientFailure(Exception):
+    """The relay could not take the message now; it is QUEUED again."""
+
+
+def deliver(sent_message_id: int, now: datetime | None = None) -> str | None:
+    """Deliver one message (steps in the module docstring); returns its status, or None when
+    there was nothing to do (gone, finished, or claimed by another worker)."""
+    now = now or timezone.now()
+    message = SentMessage.objects.select_related("identity").filter(pk=sent_message_id).first()
+    if message is None or message.is_finished or not message.claim(now):
+        return None
+    relayed = [r for r in message.recipients if r not in message.simulator_outcomes]
+    if not relayed:
+        message.finish(Status.SIMULATED, now)
+        return Status.SIMULATED
+    if not message.dkim_signature:
+        _sign(message)
+    backend = get_connection(fail_silently=False)
+    if not isinstance(backend, SmtpBackend):
+        message.finish(Status.KEPT, now)
+        return Status.KEPT
+    try:
+        refused = _relay(backend, message, relayed)
+    except Exception as exc:
+        if mailer.is_transient(exc) and now - message.accepted_at < DELIVERY_GIVE_UP:
+            message.release(mailer.describe(exc))
+            raise TransientFailure(mailer.describe(exc)) from exc
+        message.finish(Status.FAILED, now, mailer.describe(exc))
+        log.warning("message %s failed: %s", message.message_id, mailer.describe(exc))
+        return Status.FAILED
+    error = ""
+    if refused:
+        error = "; ".join(
+            f"{address}: {code} {text.decode(errors='replace')}"
+            for address, (code, text) in refused.items()
+        )
+        error = f"The relay refused some recipients ({error})."
+    message.finish(Status.DELIVERED, timezone.now(), error)
+    return Status.DELIVERED
+
+
+def _sign(message: SentMessage) -> None:
+    owner = message.identity.account_id if message.identity else message.account_id
+    signer = mailer.signer_for_address(owner, message.region_id, message.from_address)
+    if signer is None:
+        return
+    signature = mailer.dkim_signature(bytes(message.mime), signer)
+    message.record_signature(signature, signer.domain, signer.selector)
+
+
+def _relay(backend: SmtpBackend, message: SentMessage, recipients: list[str]) -> dict:
+    backend.open()
+    try:
+        assert backend.connection is not None
+        return backend.connection.sendmail(message.envelope_from, recipients, message.raw_as_sent)
+    finally:
+        backend.close()
+
+
+def requeue_stalled(now: datetime | None = None) -> int:
+    """Queue again the messages whose delivery task was lost (see QUEUED_STALL)."""
+    now = now or timezone.now()
+    ids = list(
+        SentMessage.objects.stalled(now, QUEUED_STALL, RETRY_STALL).values_list("pk", flat=True)[
+            :1000
+        ]
+    )
+    return sum(1 for pk in ids if queue.deliver_now(pk))

@@ -1,0 +1,125 @@
+"""Console forms: Send test email, and the Sent messages filters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from identities.models import Identity
+
+from .models import Status
+from .simulator import SCENARIOS, address_for
+
+CUSTOM = "custom"
+SCENARIO_CHOICES = [
+    ("success", "Delivered"),
+    ("bounce", "Bounced"),
+    ("ooto", "Out of the office"),
+    ("complaint", "Complaint"),
+    ("suppressionlist", "Suppression list"),
+    (CUSTOM, "Custom"),
+]
+assert {value for value, _ in SCENARIO_CHOICES} == {*SCENARIOS, CUSTOM}
+
+
+class TestEmailForm(forms.Form):
+    """The SES console's "Send test email" (formatted): the same send() as every API."""
+
+    local_part = forms.CharField(
+        label="From address",
+        max_length=64,
+        help_text="The part before the @; the domain is this identity.",
+    )
+    scenario = forms.ChoiceField(
+        choices=SCENARIO_CHOICES,
+        initial="success",
+        help_text="A mailbox simulator address (never delivered, the outcome is recorded), or "
+        "your own recipient.",
+    )
+    custom_recipient = forms.CharField(
+        required=False,
+        max_length=320,
+        help_text="Needed for Custom. In the sandbox it must be a verified identity.",
+    )
+    subject = forms.CharField(max_length=998)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), max_length=100_000)
+    configuration_set = forms.ChoiceField(required=False)
+    tags = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One name=value per line (letters, digits, _ and -).",
+    )
+
+    def __init__(self, *args: Any, identity: Identity, set_names: list[str], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.identity = identity
+        sets = self.fields["configuration_set"]
+        assert isinstance(sets, forms.ChoiceField)
+        sets.choices = [
+            ("", "Default (the identity's, if any)"),
+            *[(name, name) for name in set_names],
+        ]
+        if not identity.is_domain:
+            del self.fields["local_part"]
+
+    def clean_tags(self) -> list[tuple[str, str]]:
+        pairs = []
+        for line in self.cleaned_data["tags"].splitlines():
+            if line.strip():
+                name, _, value = line.strip().partition("=")
+                pairs.append((name.strip(), value.strip()))
+        return pairs
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("scenario") == CUSTOM and not data.get("custom_recipient"):
+            self.add_error("custom_recipient", "Enter the recipient for the Custom scenario.")
+        return data
+
+    @property
+    def from_address(self) -> str:
+        if not self.identity.is_domain:
+            return self.identity.name
+        return f"{self.cleaned_data['local_part']}@{self.identity.name}"
+
+    @property
+    def recipient(self) -> str:
+        scenario = self.cleaned_data["scenario"]
+        return (
+            self.cleaned_data["custom_recipient"] if scenario == CUSTOM else address_for(scenario)
+        )
+
+
+class SentFilterForm(forms.Form):
+    """Filters of the Sent messages list; every one maps to an indexed column or a prefix."""
+
+    sender = forms.CharField(required=False, max_length=320, label="From")
+    recipient = forms.CharField(required=False, max_length=320, label="To")
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Status.choices])
+    configuration_set = forms.CharField(required=False, max_length=64)
+    since = forms.DateField(required=False, label="From date")
+    until = forms.DateField(required=False, label="To date")
+
+    def filter(self, queryset: Any) -> Any:
+        data = self.cleaned_data
+        if data.get("sender"):
+            queryset = queryset.filter(from_address__istartswith=data["sender"])
+        if data.get("recipient"):
+            queryset = queryset.filter(recipients_text__icontains=data["recipient"])
+        if data.get("status"):
+            queryset = queryset.filter(status=data["status"])
+        if data.get("configuration_set"):
+            queryset = queryset.filter(configuration_set_name=data["configuration_set"])
+        if data.get("since"):
+            queryset = queryset.filter(accepted_at__gte=_start_of(data["since"]))
+        if data.get("until"):
+            queryset = queryset.filter(accepted_at__lt=_start_of(data["until"], next_day=True))
+        return queryset
+
+
+def _start_of(day: date, *, next_day: bool = False) -> datetime:
+    moment = datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+    return moment + timedelta(days=1) if next_day else moment

@@ -1,0 +1,273 @@
+"""The message as it leaves sesconsole: built from Simple content, or a Raw message rewritten.
+
+What SES does to every message (ses-sending §11, DG header-fields), done here once:
+- `Message-ID` becomes `<MessageId@...>` and `Date` the acceptance time, whatever was given;
+- the control headers `X-SES-*` (configuration set, tags, the three ARNs, list management) are
+  read, then removed; a raw `Bcc:` header is removed too (RFC 5322 §3.6.3 allows it; UNVERIFIED
+  whether SES does — chosen so Bcc recipients stay hidden);
+- a raw message keeps its other headers and its body byte for byte (line ends become CRLF).
+Header injection is impossible by construction: Simple content's subject, header values and
+file names are refused when they contain a line break, and addresses are checked in
+`sending.addresses`.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from email import policy
+from email.header import Header
+from email.message import EmailMessage, Message
+from email.parser import BytesHeaderParser
+
+from .errors import RefusalKind, SendRefused
+
+MAX_LINE = 1000  # RFC 5321, CRLF included
+MAX_SIMPLE_HEADERS = 15
+_HEADER_NAME = re.compile(r"^[!-9;-@A-~]{1,126}\Z")
+_HEADER_VALUE = re.compile(r"^[ -~]{1,995}\Z")
+
+# Headers that may appear at most once (DG header-fields; the ones mail clients rely on).
+SINGLETON_HEADERS = frozenset(
+    name.lower()
+    for name in (
+        "Accept-Language", "Archived-At", "Auto-Submitted", "Bounces-to", "Comments",
+        "Content-Alternative", "Content-Base", "Content-Class", "Content-Description",
+        "Content-Disposition", "Content-Duration", "Content-ID", "Content-Language",
+        "Content-Length", "Content-Location", "Content-MD5", "Content-Transfer-Encoding",
+        "Content-Type", "Date", "DKIM-Signature", "Disposition-Notification-Options",
+        "Disposition-Notification-To", "Encrypted", "Errors-To", "From", "Importance",
+        "In-Reply-To", "List-Archive", "List-Help", "List-Id", "List-Owner", "List-Post",
+        "List-Subscribe", "List-Unsubscribe", "List-Unsubscribe-Post", "Message-Context",
+        "Message-ID", "MIME-Version", "Organization", "Original-From", "Original-Message-ID",
+        "Original-Recipient", "Original-Subject", "Precedence", "Priority", "References",
+        "Reply-To", "Return-Path", "Return-Receipt-To", "Sender", "Sensitivity", "Solicitation",
+        "Subject", "Thread-Index", "Thread-Topic", "User-Agent", "VBR-Info",
+    )
+)  # fmt: skip
+# Headers Simple content builds itself: a `Headers` entry may not set them (UNVERIFIED list).
+STRUCTURAL_HEADERS = frozenset(
+    {"from", "to", "cc", "bcc", "subject", "reply-to", "message-id", "date", "return-path",
+     "mime-version", "content-type", "content-transfer-encoding", "dkim-signature"}
+)  # fmt: skip
+REMOVED_HEADERS = frozenset({"bcc", "message-id", "date", "return-path"})
+CONTROL_PREFIX = "x-ses-"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One `Simple.Attachments` entry, as the v2 model has it."""
+
+    content: bytes
+    filename: str
+    content_type: str = ""  # guessed from the file name when empty
+    disposition: str = "ATTACHMENT"  # ATTACHMENT | INLINE
+    description: str = ""
+    content_id: str = ""
+    transfer_encoding: str = ""  # BASE64 | QUOTED_PRINTABLE | SEVEN_BIT; empty: BASE64
+
+
+@dataclass(frozen=True)
+class Simple:
+    """Simple content: subject, text and/or HTML bodies, extra headers, attachments."""
+
+    subject: str
+    text: str | None = None
+    html: str | None = None
+    subject_charset: str | None = None
+    text_charset: str | None = None
+    html_charset: str | None = None
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+@dataclass
+class RawParts:
+    """A raw message split into its header fields (name, whole folded field) and its body."""
+
+    fields: list[tuple[str, bytes]]
+    body: bytes
+    parsed: Message  # the headers, readable
+
+    def first(self, name: str) -> str | None:
+        value = self.parsed.get(name)
+        return None if value is None else str(value)
+
+    def all(self, name: str) -> list[str]:
+        return [str(v) for v in self.parsed.get_all(name, [])]
+
+
+def _refuse(message: str) -> SendRefused:
+    return SendRefused(RefusalKind.INVALID_PARAMETER, message)
+
+
+def _no_line_breaks(value: str, what: str) -> None:
+    if "\r" in value or "\n" in value:
+        raise _refuse(f"{what} must not contain line breaks (CR or LF). Remove them.")
+
+
+# --- Simple ----------------------------------------------------------------------------------
+def check_simple(simple: Simple) -> None:
+    """The v2 model's rules for Simple content, each refused with what to fix."""
+    _no_line_breaks(simple.subject, "The subject")
+    if simple.subject_charset is None and not simple.subject.isascii():
+        raise _refuse(
+            "The subject contains non-ASCII characters but no Charset. Set Subject.Charset "
+            "(for example UTF-8) or use RFC 2047 encoded-words."
+        )
+    if simple.text is None and simple.html is None:
+        raise _refuse("The message body is empty. Give Body.Text, Body.Html or both.")
+    if len(simple.headers) > MAX_SIMPLE_HEADERS:
+        raise _refuse(
+            f"The message has {len(simple.headers)} custom headers; at most "
+            f"{MAX_SIMPLE_HEADERS} are allowed."
+        )
+    for name, value in simple.headers:
+        if not _HEADER_NAME.match(name):
+            raise _refuse(
+                f"The header name {name[:130]!r} is not valid: use 1–126 printable ASCII "
+                "characters without spaces or colons."
+            )
+        if "\r" in value or "\n" in value or not _HEADER_VALUE.match(value):
+            raise _refuse(
+                f"The value of header {name} is not valid: use 1–995 printable ASCII "
+                "characters, without line breaks."
+            )
+        if len(name) + len(value) > 996:
+            raise _refuse(f"The header {name} is too long: name and value may have 996 characters.")
+        if name.lower() in STRUCTURAL_HEADERS:
+            raise _refuse(
+                f"The header {name} is set by SES from the request; remove it from Headers "
+                "and use the request's own members (FromEmailAddress, Destination, Subject…)."
+            )
+    for attachment in simple.attachments:
+        _no_line_breaks(attachment.filename, "An attachment's FileName")
+        _no_line_breaks(attachment.content_type, "An attachment's ContentType")
+        _no_line_breaks(attachment.content_id, "An attachment's ContentId")
+        _no_line_breaks(attachment.description, "An attachment's ContentDescription")
+
+
+def build_simple(
+    simple: Simple, *, from_header: str, to: list[str], cc: list[str], reply_to: list[str]
+) -> EmailMessage:
+    """The MIME message for Simple content (Message-ID and Date are added by `finish`)."""
+    message = EmailMessage(policy=policy.SMTP)
+    message["From"] = from_header
+    if to:
+        message["To"] = ", ".join(to)
+    if cc:
+        message["Cc"] = ", ".join(cc)
+    if reply_to:
+        message["Reply-To"] = ", ".join(reply_to)
+    message["Subject"] = (
+        Header(simple.subject, simple.subject_charset).encode()
+        if simple.subject_charset and not simple.subject.isascii()
+        else simple.subject
+    )
+    message["MIME-Version"] = "1.0"
+    for name, value in simple.headers:
+        message[name] = value
+    if simple.text is not None:
+        message.set_content(simple.text, charset=simple.text_charset or "utf-8")
+        if simple.html is not None:
+            message.add_alternative(
+                simple.html, subtype="html", charset=simple.html_charset or "utf-8"
+            )
+    else:
+        message.set_content(
+            simple.html or "", subtype="html", charset=simple.html_charset or "utf-8"
+        )
+    for attachment in simple.attachments:
+        _attach(message, attachment)
+    return message
+
+
+def _attach(message: EmailMessage, attachment: Attachment) -> None:
+    content_type = attachment.content_type or (
+        mimetypes.guess_type(attachment.filename)[0] or "application/octet-stream"
+    )
+    maintype, _, subtype = content_type.partition("/")
+    cte = {"QUOTED_PRINTABLE": "quoted-printable", "SEVEN_BIT": "7bit"}.get(
+        attachment.transfer_encoding, "base64"
+    )
+    headers = []
+    if attachment.content_id:
+        headers.append(f"Content-ID: <{attachment.content_id.strip('<>')}>")
+    if attachment.description:
+        headers.append(f"Content-Description: {attachment.description}")
+    message.add_attachment(
+        attachment.content,
+        maintype=maintype or "application",
+        subtype=subtype or "octet-stream",
+        filename=attachment.filename,
+        disposition="inline" if attachment.disposition == "INLINE" else "attachment",
+        cte=cte,
+        headers=headers,
+    )
+
+
+# --- Raw -------------------------------------------------------------------------------------
+def split_raw(raw: bytes) -> RawParts:
+    """Split a raw message into header fields and body, checking SES's raw-message rules."""
+    data = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    head, sep, body = data.partition(b"\n\n")
+    if not sep:
+        if data.rstrip(b"\n") and b":" in data.split(b"\n", 1)[0]:
+            head, body = data.rstrip(b"\n"), b""
+        else:
+            raise _refuse(
+                "The raw message has no header section: start it with headers such as "
+                "From, To and Subject, then a blank line, then the body."
+            )
+    lines = head.split(b"\n")
+    for number, line in enumerate([*lines, *body.split(b"\n")], start=1):
+        if len(line) + 2 > MAX_LINE:
+            raise _refuse(
+                f"Line {number} of the raw message has {len(line) + 2} characters with its CRLF; "
+                f"lines may have at most {MAX_LINE}. Encode long parts as base64 or "
+                "quoted-printable."
+            )
+    fields: list[tuple[str, bytes]] = []
+    for line in lines:
+        if line[:1] in (b" ", b"\t") and fields:
+            previous_name, previous = fields[-1]
+            fields[-1] = (previous_name, previous + b"\r\n" + line)
+            continue
+        field_name, colon, _ = line.partition(b":")
+        if not colon or not field_name or not re.fullmatch(rb"[!-9;-~]+", field_name):
+            raise _refuse(
+                f"The raw message's header line {line[:60]!r} is not a header field "
+                "(Name: value). A blank line must separate the headers from the body."
+            )
+        fields.append((field_name.decode("ascii"), line))
+    seen: set[str] = set()
+    for name, _ in fields:
+        lower = name.lower()
+        if lower in SINGLETON_HEADERS and lower in seen:
+            raise _refuse(f"Duplicate header '{name}'. It may appear only once in a message.")
+        seen.add(lower)
+    parsed = BytesHeaderParser(policy=policy.default).parsebytes(head + b"\n\n")
+    return RawParts(fields=fields, body=body.replace(b"\n", b"\r\n"), parsed=parsed)
+
+
+def control_headers(parts: RawParts) -> dict[str, str]:
+    """The X-SES-* control headers (lower-case names), the first of each when repeated."""
+    found: dict[str, str] = {}
+    for name, _ in parts.fields:
+        lower = name.lower()
+        if lower.startswith(CONTROL_PREFIX) and lower not in found:
+            found[lower] = (parts.first(name) or "").strip()
+    return found
+
+
+# --- both (Simple content is serialised, then finished like a raw message) ------------------
+def finish_raw(parts: RawParts, *, message_id_header: str, date: str) -> bytes:
+    """The raw message as sent: SES's Message-ID and Date first, control headers removed."""
+    kept = [
+        line
+        for name, line in parts.fields
+        if name.lower() not in REMOVED_HEADERS and not name.lower().startswith(CONTROL_PREFIX)
+    ]
+    head = [f"Message-ID: {message_id_header}".encode(), f"Date: {date}".encode(), *kept]
+    return b"\r\n".join(head) + b"\r\n\r\n" + parts.body

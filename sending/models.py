@@ -1,0 +1,179 @@
+"""Sent messages and the per-minute usage counters the daily quota sums.
+
+A `SentMessage` is stored by `sending.operations.send` when SES would answer with a MessageId,
+and moved through delivery by `sending.delivery` (QUEUED → SENDING → DELIVERED / KEPT /
+SIMULATED / FAILED). Its `mime` is the message exactly as it leaves sesconsole, apart from the
+DKIM-Signature header the delivery adds (kept in `dkim_signature`, so that a retried delivery
+sends the same bytes).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import Account, Region
+
+# A delivery that started this long ago without finishing was lost with its worker: the sweep
+# may claim it again (longer than the task time limit, so a slow delivery is not doubled).
+SENDING_LEASE = timedelta(minutes=10)
+
+
+class Status(models.TextChoices):
+    QUEUED = "QUEUED", "Queued"
+    SENDING = "SENDING", "Sending"
+    DELIVERED = "DELIVERED", "Delivered to the relay"
+    KEPT = "KEPT", "Kept in the console"
+    SIMULATED = "SIMULATED", "Mailbox simulator"
+    FAILED = "FAILED", "Failed"
+
+
+FINISHED = (Status.DELIVERED, Status.KEPT, Status.SIMULATED, Status.FAILED)
+
+
+class SentMessageQuerySet(models.QuerySet["SentMessage"]):
+    def in_scope(self, account: Account | str, region: Region | str) -> SentMessageQuerySet:
+        account_id = account if isinstance(account, str) else account.pk
+        region_id = region if isinstance(region, str) else region.pk
+        return self.filter(account_id=account_id, region_id=region_id)
+
+    def stalled(
+        self, now: datetime, never_tried: timedelta, retried: timedelta
+    ) -> SentMessageQuerySet:
+        """Queued and never tried for `never_tried` (its task lost with the broker), queued
+        again after a failure and not tried for `retried`, or claimed by a dead worker."""
+        return self.filter(
+            Q(status=Status.QUEUED, claimed_at__isnull=True, accepted_at__lt=now - never_tried)
+            | Q(status=Status.QUEUED, claimed_at__lt=now - retried)
+            | Q(status=Status.SENDING, claimed_at__lt=now - SENDING_LEASE)
+        )
+
+
+class SentMessage(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="sent_messages")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    # SES's MessageId; the Message-ID header is <message_id@...> (sending.message_ids).
+    message_id = models.CharField(max_length=64, unique=True)
+    actor = models.CharField(max_length=200)  # accounts.actors
+    operation = models.CharField(max_length=32)  # SendEmail / SendRawEmail (the ses: action)
+    raw_content = models.BooleanField(default=False)  # given as a MIME message, not Simple
+
+    from_header = models.CharField(max_length=998)  # as given, display name included
+    from_address = models.CharField(max_length=320, db_index=True)  # the bare address
+    subject = models.CharField(max_length=998, blank=True)
+    # The identity whose settings applied (the owner's, for delegated sending).
+    identity = models.ForeignKey(
+        "identities.Identity", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    identity_name = models.CharField(max_length=320, blank=True)
+    source_arn = models.CharField(max_length=600, blank=True)  # delegated: the owner's identity
+    configuration_set_name = models.CharField(max_length=64, blank=True)
+    tags = models.JSONField(default=list, blank=True)  # [[name, value], ...]
+    feedback_address = models.CharField(max_length=320, blank=True)
+
+    envelope_from = models.CharField(max_length=320)  # MAIL FROM (Return-Path)
+    recipients = models.JSONField(default=list)  # RCPT TO, in order
+    recipients_text = models.TextField(blank=True)  # ", "-joined, for the console's filter
+    quota_recipients = models.PositiveIntegerField(default=0)  # counted in the daily quota
+    mime = models.BinaryField()
+    size = models.PositiveIntegerField(default=0)
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    accepted_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    # Set by the first delivery attempt, reused by any later one.
+    dkim_signature = models.BinaryField(blank=True, default=b"")
+    dkim_domain = models.CharField(max_length=253, blank=True)
+    dkim_selector = models.CharField(max_length=63, blank=True)
+    # Mailbox simulator recipients: {address: scenario}, recorded, never relayed.
+    simulator_outcomes = models.JSONField(default=dict, blank=True)
+
+    objects = SentMessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-accepted_at", "-id"]
+        indexes = [
+            # The Sent messages list: newest first, keyset-paginated, per account and region.
+            models.Index(
+                F("account"), F("region"), F("accepted_at").desc(), F("id").desc(),
+                name="sent_scope_newest",
+            ),
+            models.Index(
+                F("account"), F("region"), F("status"), F("accepted_at").desc(),
+                name="sent_scope_status",
+            ),
+            models.Index(fields=["status", "claimed_at"], name="sent_status_claimed"),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return self.message_id
+
+    @property
+    def raw_as_sent(self) -> bytes:
+        """The bytes a recipient's server gets: the DKIM signature (once signed) and the MIME."""
+        return bytes(self.dkim_signature) + bytes(self.mime)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED
+
+    # --- delivery transitions (guarded conditional updates: one worker at a time) -------------
+    def claim(self, now: datetime) -> bool:
+        """QUEUED (or SENDING by a worker that died) → SENDING, for one worker only."""
+        claimed = (
+            SentMessage.objects.filter(pk=self.pk)
+            .filter(
+                Q(status=Status.QUEUED)
+                | Q(status=Status.SENDING, claimed_at__lt=now - SENDING_LEASE)
+            )
+            .update(status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+        )
+        if claimed:
+            self.refresh_from_db(fields=["status", "claimed_at", "attempts"])
+        return bool(claimed)
+
+    def record_signature(self, signature: bytes, domain: str, selector: str) -> None:
+        self.dkim_signature, self.dkim_domain, self.dkim_selector = signature, domain, selector
+        self.save(update_fields=["dkim_signature", "dkim_domain", "dkim_selector"])
+
+    def release(self, error: str) -> None:
+        """SENDING → QUEUED after a transient failure: the task tries again later."""
+        SentMessage.objects.filter(pk=self.pk, status=Status.SENDING).update(
+            status=Status.QUEUED, last_error=error[:2000]
+        )
+        self.status, self.last_error = Status.QUEUED, error[:2000]
+
+    def finish(self, status: str, now: datetime, error: str = "") -> None:
+        self.status = status
+        self.finished_at = now
+        self.last_error = error[:2000]
+        self.save(update_fields=["status", "finished_at", "last_error"])
+
+
+class SendingUsage(models.Model):
+    """Recipients counted against the daily quota, per account, region and minute.
+
+    SentLast24Hours is the sum of the last 1,440 minutes: one indexed range read, whatever the
+    number of messages. Rows older than a day are deleted by the beat sweep.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    minute = models.DateTimeField()
+    recipients = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "region", "minute"], name="unique_sending_usage_minute"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.region_id} {self.minute:%Y-%m-%d %H:%M}: {self.recipients}"

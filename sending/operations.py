@@ -1,0 +1,409 @@
+"""The send operation: every entry point (v2 and v1 API, SMTP, console) hands over one Outgoing.
+
+Interface (entry points build these and call `send`; nothing else):
+
+    from sending.operations import Outgoing, Simple, Attachment, send
+    from sending.errors import SendRefused, RefusalKind
+
+    message = send(Outgoing(
+        account=account, region="us-east-1", actor=actors.api(key_id),
+        operation="SendEmail",                    # or "SendRawEmail": the ses: action
+        from_address="Jane <jane@example.com>",   # display name allowed; None: raw's From
+        to=[...], cc=[...], bcc=[...], reply_to=[...],
+        simple=Simple(subject=..., text=..., html=..., headers=[(name, value)], attachments=[]),
+        # or raw=b"From: ...\r\n...",            # a full MIME message
+        envelope_recipients=None,                 # raw: RCPT TO / v1 Destinations / v2 Destination
+        envelope_sender=None,                     # raw: SMTP MAIL FROM / v1 Source
+        feedback_forwarding_address=None, configuration_set_name=None,
+        tags=[("name", "value")], from_identity_arn=None, feedback_forwarding_identity_arn=None,
+        max_size=MAX_MESSAGE_SIZE,                # the v1 API passes V1_MAX_MESSAGE_SIZE
+    ))
+    message.message_id   # SES's MessageId; the Message-ID header is <message_id@...>
+
+`send` raises `SendRefused(kind, message)`; each entry point maps `kind` to its dialect in one
+table. With raw content, the envelope is `envelope_recipients` when given, else the To, Cc and
+Bcc headers (`to`/`cc`/`bcc` are for Simple content); `from_address` (v2 FromEmailAddress,
+v1 Source), when given, must be verified as well as the raw From header.
+
+The rules, in the order they are checked (ses-sending §4; the order past syntax is UNVERIFIED
+and chosen here): syntax and limits (addresses, tags, recipients, headers, size) → account
+sending paused → a named configuration set exists and is not paused → the senders are
+verified (or authorised by the owner's policies) → sandbox recipients → custom MAIL FROM →
+the sending rate, then the daily quota. Then the message is stored and its delivery queued
+after commit (`sending.delivery`).
+"""
+
+from __future__ import annotations
+
+import email.utils
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Account, Region
+from identities import hierarchy
+from identities.models import ConfigurationSet, Identity, MailFromStatus
+
+from . import addresses, authorization, envelope, mime, queue, quota, simulator, tags
+from .addresses import Address
+from .errors import RefusalKind, SendRefused, not_verified
+from .mime import Attachment, Simple
+from .models import SentMessage
+
+__all__ = ["Attachment", "Outgoing", "Simple", "send"]
+
+MAX_RECIPIENTS = 50
+MAX_MESSAGE_SIZE = 40 * 1024 * 1024  # v2 API and SMTP, after base64 (DG quotas)
+V1_MAX_MESSAGE_SIZE = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """Everything an entry point hands over (see the module docstring)."""
+
+    account: Account
+    region: str
+    actor: str
+    operation: str = "SendEmail"
+    from_address: str | None = None
+    to: list[str] = field(default_factory=list)
+    cc: list[str] = field(default_factory=list)
+    bcc: list[str] = field(default_factory=list)
+    reply_to: list[str] = field(default_factory=list)
+    simple: Simple | None = None
+    raw: bytes | None = None
+    envelope_recipients: list[str] | None = None
+    envelope_sender: str | None = None
+    feedback_forwarding_address: str | None = None
+    configuration_set_name: str | None = None
+    tags: list[tuple[str, str]] = field(default_factory=list)
+    from_identity_arn: str | None = None
+    feedback_forwarding_identity_arn: str | None = None
+    max_size: int = MAX_MESSAGE_SIZE
+
+
+@dataclass
+class _Draft:
+    """What the syntax pass learnt: the parsed addresses and the message to finish."""
+
+    from_header: Address
+    senders: list[Address]  # every address that must be verified (From, envelope, feedback)
+    recipients: list[Address]
+    subject: str
+    configuration_set_name: str | None
+    tags: list[tuple[str, str]]
+    source_arn: str | None
+    feedback_arn: str | None
+    feedback: Address | None
+    parts: mime.RawParts
+
+
+def send(outgoing: Outgoing) -> SentMessage:
+    """Apply every SES rule, store the message and queue its delivery; see the module docstring."""
+    now = timezone.now()
+    region = Region.objects.filter(code=outgoing.region, enabled=True).first()
+    if region is None:
+        raise SendRefused(RefusalKind.INVALID_PARAMETER, f"Unknown region {outgoing.region}.")
+    draft = _draft(outgoing)
+    account_state = outgoing.account.region_settings(region)
+    if not account_state.sending_enabled:
+        raise SendRefused(
+            RefusalKind.SENDING_PAUSED,
+            "Sending is paused for this account in this region. Enable sending again "
+            "(PutAccountSendingAttributes) before you send.",
+        )
+    if draft.configuration_set_name:
+        _configuration_set(outgoing.account, region, draft.configuration_set_name)
+    identity = _check_senders(outgoing, region, draft)
+    simulated = {a.email: s for a in draft.recipients if (s := simulator.scenario(a.email))}
+    if not account_state.production_access_enabled:
+        _check_sandbox_recipients(outgoing.account, region, draft, simulated)
+    set_name = draft.configuration_set_name or identity.configuration_set_name or ""
+    if set_name and not draft.configuration_set_name:
+        _default_configuration_set(identity, region, set_name)
+    message_id = envelope.new_message_id(region.code, now)
+    mail_from = envelope.envelope_sender(message_id, _mail_from_domain(identity, region))
+    raw = mime.finish_raw(
+        draft.parts,
+        message_id_header=envelope.message_id_header(region.code, message_id),
+        date=email.utils.format_datetime(now),
+    )
+    _check_size(len(raw), outgoing.max_size)
+    recipients = [a.email for a in draft.recipients]
+    daily = sum(1 for a in recipients if a not in simulated)
+    with transaction.atomic():
+        state = quota.locked_state(outgoing.account, region)
+        quota.take(state, rate_recipients=len(recipients), daily_recipients=daily, now=now)
+        message = SentMessage.objects.create(
+            account=outgoing.account,
+            region=region,
+            message_id=message_id,
+            actor=outgoing.actor[:200],
+            operation=outgoing.operation,
+            raw_content=outgoing.raw is not None,
+            from_header=draft.from_header.original[:998],
+            from_address=draft.from_header.email,
+            subject=draft.subject[:998],
+            identity=identity,
+            identity_name=identity.name,
+            source_arn=draft.source_arn or "",
+            configuration_set_name=set_name,
+            tags=[list(pair) for pair in draft.tags],
+            feedback_address=draft.feedback.email if draft.feedback else "",
+            envelope_from=mail_from,
+            recipients=recipients,
+            recipients_text=", ".join(recipients),
+            quota_recipients=daily,
+            mime=raw,
+            size=len(raw),
+            accepted_at=now,
+            simulator_outcomes=simulated,
+        )
+        queue.deliver_after_commit(message.pk)
+    return message
+
+
+# --- syntax and limits -----------------------------------------------------------------------
+def _draft(outgoing: Outgoing) -> _Draft:
+    if (outgoing.simple is None) == (outgoing.raw is None):
+        raise SendRefused(
+            RefusalKind.INVALID_PARAMETER,
+            "Give the message content exactly once: Simple content or a Raw message.",
+        )
+    if outgoing.simple is not None:
+        return _draft_simple(outgoing, outgoing.simple)
+    assert outgoing.raw is not None
+    return _draft_raw(outgoing, outgoing.raw)
+
+
+def _draft_simple(outgoing: Outgoing, simple: Simple) -> _Draft:
+    if not outgoing.from_address:
+        raise SendRefused(
+            RefusalKind.INVALID_PARAMETER,
+            "FromEmailAddress is required with Simple content: give a verified address.",
+        )
+    from_header = addresses.parse(outgoing.from_address, "FromEmailAddress")
+    to = addresses.parse_list(outgoing.to, "Destination.ToAddresses")
+    cc = addresses.parse_list(outgoing.cc, "Destination.CcAddresses")
+    bcc = addresses.parse_list(outgoing.bcc, "Destination.BccAddresses")
+    reply_to = addresses.parse_list(outgoing.reply_to, "ReplyToAddresses")
+    feedback = _feedback(outgoing)
+    checked_tags = tags.check(outgoing.tags)
+    recipients = _limited_recipients([*to, *cc, *bcc])
+    mime.check_simple(simple)
+    built = mime.build_simple(
+        simple,
+        from_header=from_header.original,
+        to=[a.original for a in to],
+        cc=[a.original for a in cc],
+        reply_to=[a.original for a in reply_to],
+    )
+    return _Draft(
+        from_header=from_header,
+        senders=[from_header, *([feedback] if feedback else [])],
+        recipients=recipients,
+        subject=simple.subject,
+        configuration_set_name=outgoing.configuration_set_name,
+        tags=checked_tags,
+        source_arn=outgoing.from_identity_arn,
+        feedback_arn=outgoing.feedback_forwarding_identity_arn,
+        feedback=feedback,
+        parts=mime.split_raw(built.as_bytes()),
+    )
+
+
+def _draft_raw(outgoing: Outgoing, raw: bytes) -> _Draft:
+    _check_size(len(raw), outgoing.max_size)
+    parts = mime.split_raw(raw)
+    control = mime.control_headers(parts)
+    header_from = parts.first("From")
+    if not header_from and not outgoing.from_address:
+        raise SendRefused(
+            RefusalKind.INVALID_PARAMETER,
+            "The raw message has no From header and no sender was given. Add a From header "
+            "with a verified address.",
+        )
+    from_header = addresses.parse(header_from or outgoing.from_address or "", "From")
+    senders = [from_header]
+    for value, what in (
+        (outgoing.from_address, "Source"),
+        (outgoing.envelope_sender, "MAIL FROM"),
+        (parts.first("Sender"), "Sender"),
+    ):
+        if value:
+            address = addresses.parse(value, what)
+            if address.email not in [s.email for s in senders]:
+                senders.append(address)
+    feedback = _feedback(outgoing)
+    if feedback and feedback.email not in [s.email for s in senders]:
+        senders.append(feedback)
+    header_tags = _header_tags(control.get("x-ses-message-tags", ""))
+    checked_tags = tags.check(outgoing.tags or header_tags)
+    if outgoing.envelope_recipients is not None:
+        recipients = addresses.parse_list(outgoing.envelope_recipients, "Destinations")
+    else:
+        recipients = [
+            address
+            for name in ("To", "Cc", "Bcc")
+            for value in parts.all(name)
+            for address in addresses.parse_header_list(value, name)
+        ]
+    return _Draft(
+        from_header=from_header,
+        senders=senders,
+        recipients=_limited_recipients(recipients),
+        subject=parts.first("Subject") or "",
+        configuration_set_name=(
+            outgoing.configuration_set_name or control.get("x-ses-configuration-set") or None
+        ),
+        tags=checked_tags,
+        source_arn=(
+            outgoing.from_identity_arn
+            or control.get("x-ses-source-arn")
+            or control.get("x-ses-from-arn")
+            or None
+        ),
+        feedback_arn=(
+            outgoing.feedback_forwarding_identity_arn
+            or control.get("x-ses-return-path-arn")
+            or None
+        ),
+        feedback=feedback,
+        parts=parts,
+    )
+
+
+def _check_size(size: int, limit: int) -> None:
+    if size > limit:
+        raise SendRefused(
+            RefusalKind.TOO_LARGE,
+            f"Message is too long: it has {size:,} bytes and at most {limit:,} are allowed. "
+            "Link to large files instead of attaching them.",
+        )
+
+
+def _feedback(outgoing: Outgoing) -> Address | None:
+    if not outgoing.feedback_forwarding_address:
+        return None
+    return addresses.parse(outgoing.feedback_forwarding_address, "FeedbackForwardingEmailAddress")
+
+
+def _header_tags(value: str) -> list[tuple[str, str]]:
+    """`X-SES-MESSAGE-TAGS: n1=v1, n2=v2`."""
+    pairs = []
+    for item in value.split(","):
+        if item.strip():
+            name, _, tag_value = item.strip().partition("=")
+            pairs.append((name.strip(), tag_value.strip()))
+    return pairs
+
+
+def _limited_recipients(recipients: list[Address]) -> list[Address]:
+    if not recipients:
+        raise SendRefused(
+            RefusalKind.MESSAGE_REJECTED,
+            "There are no recipients specified. Give at least one To, Cc or Bcc address.",
+        )
+    if len(recipients) > MAX_RECIPIENTS:
+        raise SendRefused(RefusalKind.TOO_MANY_RECIPIENTS, "Recipient count exceeds 50.")
+    return recipients
+
+
+# --- identities and settings -----------------------------------------------------------------
+def _configuration_set(account: Account, region: Region, name: str) -> ConfigurationSet:
+    found = ConfigurationSet.objects.filter(account=account, region=region, name=name).first()
+    if found is None:
+        raise SendRefused(
+            RefusalKind.CONFIGURATION_SET_NOT_FOUND, f"Configuration set {name} does not exist."
+        )
+    if not found.sending_enabled:
+        raise SendRefused(
+            RefusalKind.CONFIGURATION_SET_SENDING_PAUSED,
+            f"Sending is paused for configuration set {name}. Enable its sending before you "
+            "send with it.",
+        )
+    return found
+
+
+def _default_configuration_set(identity: Identity, region: Region, name: str) -> None:
+    """The identity's default set must still exist (UNVERIFIED code: SES says "bad request")."""
+    owner = identity.account
+    if not ConfigurationSet.objects.filter(account=owner, region=region, name=name).exists():
+        raise SendRefused(
+            RefusalKind.INVALID_PARAMETER,
+            f"The default configuration set {name} of {identity.name} does not exist. Set "
+            "another default configuration set on the identity, or name one when you send.",
+        )
+
+
+def _authorized(
+    outgoing: Outgoing, region: Region, draft: _Draft, arn: str, address: Address
+) -> Identity:
+    """The owner's identity named by `arn`, if its policies let the caller send `address`."""
+    return authorization.authorize(
+        caller=outgoing.account,
+        region=region,
+        arn=arn,
+        action=f"ses:{outgoing.operation}",
+        from_address=draft.from_header,
+        recipients=[a.email for a in draft.recipients],
+        feedback=draft.feedback.email if draft.feedback else None,
+        address=address,
+    )
+
+
+def _check_senders(outgoing: Outgoing, region: Region, draft: _Draft) -> Identity:
+    """Every sender address covered by a verified identity, or authorised by its owner's
+    policies; returns the identity whose settings apply to the From address (the owner's,
+    for delegated sending: the owner's DKIM, MAIL FROM and default set apply)."""
+    owner = outgoing.account
+    if draft.source_arn:
+        owner = _authorized(outgoing, region, draft, draft.source_arn, draft.from_header).account
+    failed: list[Address] = []
+    applied: dict[str, Identity | None] = {}
+    for address in draft.senders:
+        account = owner
+        if address is draft.feedback and draft.feedback_arn:
+            account = _authorized(outgoing, region, draft, draft.feedback_arn, address).account
+        found = hierarchy.applicable_identity(account, region, address.email)
+        applied[address.email] = found
+        if found is None:
+            failed.append(address)
+    if failed:
+        raise not_verified(region.code, [(a.original, a.email) for a in failed])
+    identity = applied[draft.from_header.email]
+    assert identity is not None
+    return identity
+
+
+def _check_sandbox_recipients(
+    account: Account, region: Region, draft: _Draft, simulated: dict[str, str]
+) -> None:
+    failed = []
+    checked: set[str] = set()
+    for address in draft.recipients:
+        if address.email in simulated or address.email in checked:
+            continue
+        checked.add(address.email)
+        if hierarchy.applicable_identity(account, region, address.email) is None:
+            failed.append(address)
+    if failed:
+        raise not_verified(region.code, [(a.original, a.email) for a in failed])
+
+
+def _mail_from_domain(identity: Identity, region: Region) -> str:
+    """The verified custom MAIL FROM domain, the default one, or MailFromDomainNotVerified."""
+    if identity.mail_from_domain:
+        if identity.mail_from_status == MailFromStatus.SUCCESS:
+            return identity.mail_from_domain
+        if identity.mail_from_behavior == "REJECT_MESSAGE":
+            status = MailFromStatus(identity.mail_from_status or "PENDING").label
+            raise SendRefused(
+                RefusalKind.MAIL_FROM_NOT_VERIFIED,
+                f"Mail FROM domain is not verified: the custom MAIL FROM domain "
+                f"{identity.mail_from_domain} of {identity.name} is {status}, and its "
+                "behavior on MX failure is Reject message. Publish its MX and SPF records, "
+                "or choose Use default MAIL FROM domain.",
+            )
+    return envelope.default_mail_from_domain(region.code)

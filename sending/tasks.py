@@ -1,0 +1,36 @@
+"""Delivery jobs. Thin and idempotent: each calls one function of sending.delivery."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Task, shared_task
+from django.utils import timezone
+
+from verification.tasks import MAX_RETRIES, retry_delay
+
+from . import delivery, quota
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
+def deliver_message(self: Task, *, sent_message_id: int) -> None:
+    """Deliver one message; a transient relay failure retries with back-off (then the sweep)."""
+    try:
+        status = delivery.deliver(sent_message_id)
+    except delivery.TransientFailure as exc:
+        if self.request.retries < MAX_RETRIES:
+            raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
+        log.info("message %s stays queued for the sweep: %s", sent_message_id, exc)
+        return
+    log.info("message %s delivery: %s", sent_message_id, status or "nothing to do")
+
+
+@shared_task(acks_late=True)
+def sweep_sent_messages() -> None:
+    """Queue again deliveries whose task was lost; forget usage older than a day."""
+    requeued = delivery.requeue_stalled()
+    forgotten = quota.forget_old_usage(timezone.now())
+    if requeued or forgotten:
+        log.info("sending sweep requeued=%d usage_rows_deleted=%d", requeued, forgotten)

@@ -1,0 +1,176 @@
+"""Delivery: the relay gets the message DKIM-signed (dkimpy verifies it against the records in a
+real Knot server), simulator recipients are never relayed, relay outages are retried."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import dkim
+import dns.message
+import dns.query
+import dns.rdatatype
+import pytest
+import time_machine
+from django.utils import timezone
+
+from identities import records, signing_zone
+from identities.models import Identity
+from sending import delivery
+from sending.models import SENDING_LEASE, SentMessage, Status
+from sending.operations import send
+from tests.support import dns_fixtures
+from tests.support.knot import KnotServer
+from tests.support.smtp_server import SmtpSink
+
+knot_server = dns_fixtures.knot_server
+dns_zone = dns_fixtures.dns_zone
+
+
+def publish(zone: KnotServer, identity: Identity) -> None:
+    """What a deployment publishes: the domain's CNAMEs and the signing zone's key TXTs."""
+    for record in records.dkim_records(identity):
+        zone.add(record.name, record.type, record.value)
+    for key in signing_zone.identity_records(identity):
+        zone.add(key.name, key.rdtype, key.value)
+
+
+def knot_dnsfunc(zone: KnotServer) -> Callable[..., bytes | None]:
+    """dkimpy's DNS hook, answered by the Knot server (following the CNAME it returns)."""
+
+    def dnsfunc(name: bytes, timeout: int = 5) -> bytes | None:
+        query = dns.message.make_query(name.decode(), dns.rdatatype.TXT)
+        answer = dns.query.udp(query, zone.host, port=zone.port, timeout=timeout)
+        for rrset in answer.answer:
+            if rrset.rdtype == dns.rdatatype.TXT:
+                return b"".join(rrset[0].strings)
+        return None
+
+    return dnsfunc
+
+
+@pytest.mark.django_db
+def test_relayed_message_is_dkim_signed_and_verifies_against_knot(
+    dns_zone: KnotServer,
+    dkim_domain: Identity,
+    production: None,
+    relay: SmtpSink,
+    outgoing: Callable[..., Any],
+) -> None:
+    publish(dns_zone, dkim_domain)
+    message = send(outgoing(to=["someone@elsewhere.test"]))
+    assert delivery.deliver(message.pk) == Status.DELIVERED
+    [envelope] = relay.handler.envelopes
+    assert envelope.mail_from == f"{message.message_id}@amazonses.com"
+    signature = relay.messages[0]["DKIM-Signature"]
+    assert "d=example.com" in signature
+    assert f"s={dkim_domain.dkim_tokens[0]}" in signature
+    assert dkim.verify(envelope.content, dnsfunc=knot_dnsfunc(dns_zone))
+    # The bytes the relay got are the stored ones: a retry would send them again unchanged.
+    assert envelope.content == SentMessage.objects.get(pk=message.pk).raw_as_sent
+
+
+@pytest.mark.django_db
+def test_signature_does_not_verify_against_another_domains_records(
+    dns_zone: KnotServer,
+    dkim_domain: Identity,
+    production: None,
+    relay: SmtpSink,
+    outgoing: Callable[..., Any],
+) -> None:
+    # Nothing published: the selector has no key, so the signature cannot verify.
+    message = send(outgoing(to=["someone@elsewhere.test"]))
+    delivery.deliver(message.pk)
+    assert not dkim.verify(relay.handler.envelopes[0].content, dnsfunc=knot_dnsfunc(dns_zone))
+
+
+@pytest.mark.django_db
+def test_unsigned_when_dkim_signing_disabled(
+    dkim_domain: Identity, production: None, relay: SmtpSink, outgoing: Callable[..., Any]
+) -> None:
+    dkim_domain.set_dkim_signing(False)
+    message = send(outgoing(to=["someone@elsewhere.test"]))
+    delivery.deliver(message.pk)
+    assert relay.messages[0]["DKIM-Signature"] is None
+    assert SentMessage.objects.get(pk=message.pk).dkim_domain == ""
+
+
+@pytest.mark.django_db
+def test_simulator_recipients_are_recorded_never_relayed(
+    verified_domain: Callable[..., Identity], relay: SmtpSink, outgoing: Callable[..., Any]
+) -> None:
+    verified_domain("example.com")
+    message = send(
+        outgoing(to=["bounce@simulator.amazonses.com"], cc=["complaint+x@simulator.amazonses.com"])
+    )
+    assert delivery.deliver(message.pk) == Status.SIMULATED
+    stored = SentMessage.objects.get(pk=message.pk)
+    assert stored.simulator_outcomes == {
+        "bounce@simulator.amazonses.com": "bounce",
+        "complaint+x@simulator.amazonses.com": "complaint",
+    }
+    assert relay.handler.envelopes == []
+
+
+@pytest.fixture
+def accepted(
+    verified_domain: Callable[..., Identity], production: None, outgoing: Callable[..., Any]
+) -> SentMessage:
+    """A message from example.com to an outside address, accepted, not delivered yet."""
+    verified_domain("example.com")
+    return send(outgoing(to=["someone@elsewhere.test"]))
+
+
+@pytest.mark.django_db
+def test_embedded_mode_keeps_the_message(accepted: SentMessage) -> None:
+    assert delivery.deliver(accepted.pk) == Status.KEPT
+
+
+@pytest.mark.django_db
+def test_relay_down_then_up_delivers_later_with_same_message_id(
+    accepted: SentMessage, relay: SmtpSink
+) -> None:
+    message = accepted
+    relay.stop()
+    with pytest.raises(delivery.TransientFailure):
+        delivery.deliver(message.pk)
+    stored = SentMessage.objects.get(pk=message.pk)
+    assert stored.status == Status.QUEUED
+    assert "refused the connection" in stored.last_error
+    relay.start()
+    assert delivery.deliver(message.pk) == Status.DELIVERED
+    assert relay.messages[0]["Message-ID"] == f"<{message.message_id}@email.amazonses.com>"
+    assert SentMessage.objects.get(pk=message.pk).attempts == 2
+
+
+@pytest.mark.django_db
+def test_permanent_refusal_is_recorded(accepted: SentMessage, relay: SmtpSink) -> None:
+    relay.handler.answer = "554 5.7.1 Rejected by policy"
+    assert delivery.deliver(accepted.pk) == Status.FAILED
+    stored = SentMessage.objects.get(pk=accepted.pk)
+    assert stored.last_error == "The mail server answered 554 5.7.1 Rejected by policy."
+
+
+@pytest.mark.django_db
+def test_sweep_requeues_lost_and_stalled_deliveries(
+    verified_domain: Callable[..., Identity],
+    production: None,
+    outgoing: Callable[..., Any],
+    queued_tasks: Any,
+) -> None:
+    verified_domain("example.com")
+    with time_machine.travel("2026-12-07 10:00:00+00:00", tick=False) as clock:
+        # Inside the test's transaction on_commit never runs: both tasks are "lost".
+        lost = send(outgoing())
+        claimed = send(outgoing())
+        clock.shift(1)
+        assert SentMessage.objects.get(pk=claimed.pk).claim(timezone.now())
+        clock.shift(60)
+        assert delivery.requeue_stalled() == 0  # too early for both
+        clock.shift(120)
+        assert delivery.requeue_stalled() == 1  # the lost one; the other is leased to a worker
+        clock.shift(SENDING_LEASE.total_seconds())
+        assert delivery.requeue_stalled() == 2  # the worker died: its lease ran out
+    queued = [(name, kwargs["sent_message_id"]) for name, kwargs in queued_tasks()]
+    task = "sending.tasks.deliver_message"
+    assert sorted(queued) == sorted([(task, lost.pk), (task, lost.pk), (task, claimed.pk)])
