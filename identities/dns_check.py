@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from sesconsole import sql
 
-from . import diagnosis, queue, records
+from . import diagnosis, queue, records, replicas
 from .diagnosis import Expected, Finding
 from .models import (
     CheckOutcome,
@@ -418,7 +418,9 @@ def record_results(results: Sequence[IdentityResult], now: datetime | None = Non
             txt, txt_error = result.txt
             soa = result.soa
             events += result.identity.apply_dns_check(
-                dkim=dkim or CheckOutcome.MISSING,  # a domain without DKIM records cannot verify
+                # A domain without DKIM records cannot verify by DKIM; a DEED replica's DKIM
+                # follows its parent (replicas.follow below), not DNS.
+                dkim=None if result.identity.is_replica else dkim or CheckOutcome.MISSING,
                 mail_from=result.mail_from,
                 txt=txt,
                 # A v1 domain without DKIM reports what is wrong with its TXT record.
@@ -430,6 +432,7 @@ def record_results(results: Sequence[IdentityResult], now: datetime | None = Non
             rows += _record_rows(result, checked_at)
         identities = [r.identity for r in fresh]
         _write_changes(identities, before)
+        replicas.follow([identity.pk for identity in identities])
         # Replaced rather than upserted: a record no longer expected (new DKIM tokens, another
         # MAIL FROM domain) must lose its row, and COPY cannot upsert.
         RecordCheck.objects.filter(identity__in=identities).delete()

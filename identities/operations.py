@@ -51,10 +51,11 @@ from django.utils import timezone
 from accounts import actors
 from accounts.models import Account, Region
 
-from . import provisioning, queue, validators
+from . import provisioning, queue, replicas, validators
 from .models import (
     BehaviorOnMxFailure,
     DkimKey,
+    DkimOrigin,
     Identity,
     IdentityEvent,
     IdentityPolicy,
@@ -63,7 +64,7 @@ from .models import (
     Tag,
     VerificationStatus,
 )
-from .provisioning import AUTO_VERIFY_MESSAGE, Byodkim, EasyDkim, NewIdentity
+from .provisioning import AUTO_VERIFY_MESSAGE, Byodkim, EasyDkim, NewIdentity, Replica
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +174,10 @@ def _new_identity(account: Account, region: Region, spec: NewIdentity) -> Identi
         )
     elif isinstance(spec.dkim, EasyDkim):
         identity.start_easy_dkim(spec.dkim.key_length)
+    elif isinstance(spec.dkim, Replica):
+        identity.dkim_origin = spec.dkim.origin
+        parent, problem = replicas.parent_for(account, region, spec.name, spec.dkim.origin)
+        identity.follow_parent(parent, problem, identity.created_at)
     if spec.legacy_verification:
         identity.begin_legacy_verification(identity.created_at)
     if spec.mail_from_domain:
@@ -187,7 +192,13 @@ def _new_identity(account: Account, region: Region, spec: NewIdentity) -> Identi
 def delete_identities(identities: Sequence[Identity], *, actor: str) -> int:
     """Delete identities (tags, keys, checks and history go with them); how many."""
     ids = [identity.pk for identity in identities]
+    orphans = list(
+        Identity.objects.filter(dkim_parent_id__in=ids)
+        .exclude(pk__in=ids)
+        .values_list("pk", flat=True)
+    )
     deleted, _ = Identity.objects.filter(pk__in=ids).delete()
+    replicas.orphan(orphans)  # DEED replicas of a deleted parent fail
     if deleted:
         log.info(
             "identities deleted names=%s actor=%s", ",".join(i.name for i in identities), actor
@@ -241,6 +252,7 @@ def set_dkim_key_length(
         IdentityEvent.record(
             identity, "dkim_key_length", f"DKIM key length set to {length}.", actor
         )
+        replicas.follow([identity.pk])
     queue.easy_dkim_keys(identity.pk)
 
 
@@ -249,17 +261,19 @@ def use_easy_dkim(identity: Identity, key_length: str | None = None, *, actor: s
     `key_length` says); already Easy DKIM, a `key_length` is `set_dkim_key_length` and None
     changes nothing."""
     _require_domain(identity, "DKIM signing attributes")
-    if not identity.uses_byodkim and identity.dkim_tokens:
+    if identity.dkim_origin == DkimOrigin.AWS_SES and identity.dkim_tokens:
         if key_length:
             set_dkim_key_length(identity, key_length, actor=actor)
         return
-    # From BYODKIM, or a v1 domain verified by its TXT record alone (no DKIM yet).
+    # From BYODKIM, from following a DEED parent, or a v1 domain verified by its TXT record
+    # alone (no DKIM yet).
     length = _validate_key_length(key_length or KeyLength.RSA_2048_BIT)
     with transaction.atomic():
         identity.switch_to_easy_dkim(length)
         IdentityEvent.record(
             identity, "dkim_easy", f"DKIM switched to Easy DKIM ({length}).", actor
         )
+        replicas.follow([identity.pk])
     queue.easy_dkim_keys(identity.pk)
 
 
@@ -273,6 +287,7 @@ def use_byodkim(
         identity.switch_to_byodkim(selector, key.base64_der, key.public_key_base64, key.key_size)
         message = f"DKIM set to BYODKIM with selector {selector} ({key.key_size}-bit key)."
         IdentityEvent.record(identity, "dkim_byodkim", message, actor)
+        replicas.follow([identity.pk])
 
 
 # --- MAIL FROM, configuration set, feedback ---------------------------------------------------------
@@ -453,10 +468,13 @@ def check_now(identity: Identity, *, actor: str) -> bool:
         if not identity.request_check_now(actor=actor):
             return False
         IdentityEvent.record(identity, "check_now", "DNS check requested.", actor)
+        replicas.follow([identity.pk])
     queue.check_now(identity.pk)
     return True
 
 
 def verify_without_dns(identity: Identity, message: str, *, actor: str) -> None:
     """Verified at once without DNS (admin "Mark verified (skip DNS)"); see the model method."""
-    identity.verify_without_dns(message, actor=actor)
+    with transaction.atomic():
+        identity.verify_without_dns(message, actor=actor)
+        replicas.follow([identity.pk])

@@ -46,7 +46,8 @@ def spf_value() -> str:
 
 
 def dkim_records(identity: Identity, byodkim_key: DkimKey | None = None) -> list[DnsRecord]:
-    if not identity.is_domain or not identity.dkim_tokens:
+    # A DEED replica signs through its parent's records: it has none of its own to publish.
+    if not identity.is_domain or not identity.dkim_tokens or identity.is_replica:
         return []
     domain = identity.name
     if identity.uses_byodkim:
