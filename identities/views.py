@@ -345,7 +345,7 @@ def edit_configuration_set(request: HttpRequest, region: str, name: str) -> Http
 def edit_tags(request: HttpRequest, region: str, name: str) -> HttpResponse:
     scope = console_scope(request, region)
     identity = _identity(scope, name)
-    form = forms.TagsForm(request.POST if request.method == "POST" else None, identity=identity)
+    form = forms.TagsForm(request.POST if request.method == "POST" else None, tagged=identity)
     if form.is_valid():
         tags = form.cleaned_data["tags"]
         pairs = [(tag.key, tag.value) for tag in tags]
