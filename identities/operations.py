@@ -29,8 +29,8 @@ The operations, by what they change (names as the other entry points call them):
   `set_feedback_forwarding`.
 - Tags (50 at most): `set_tags` (replace the whole set: console, admin), `tag` (add or
   overwrite keys: TagResource), `untag`.
-- Sending authorization policies (20 at most): `create_policy`, `update_policy`,
-  `delete_policy`. Unverified identities accept policies, as AWS does (its API reference says
+- Sending authorization policies (20 at most): `create_policy`, `update_policy`, `put_policy`
+  (create or replace: v1 PutIdentityPolicy), `delete_policy`. Unverified identities accept policies, as AWS does (its API reference says
   otherwise; Terraform's acceptance tests, run against AWS, attach policies to unverified
   identities): a policy only matters once the identity can send.
 - `check_now`, `verify_without_dns`.
@@ -450,6 +450,14 @@ def update_policy(identity: Identity, name: str, document: str, *, actor: str) -
         )
         if updated:
             IdentityEvent.record(identity, "policy", f"Policy {name} updated.", actor)
+
+
+def put_policy(identity: Identity, name: str, document: str, *, actor: str) -> None:
+    """Create the policy, or replace its document if it exists (v1 PutIdentityPolicy)."""
+    if identity.policies.filter(name=validators.validate_policy_name(name)).exists():
+        update_policy(identity, name, document, actor=actor)
+    else:
+        create_policy(identity, name, document, actor=actor)
 
 
 def delete_policy(identity: Identity, name: str, *, actor: str) -> None:

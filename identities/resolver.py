@@ -313,13 +313,6 @@ async def find_soa(
         current = current.parent()
 
 
-def find_soa_sync(
-    name: str, *, nameservers: Sequence[str], port: int = 53, timeout: float = 3.0
-) -> SOARecord | None:
-    """`find_soa` for synchronous callers."""
-    return asyncio.run(find_soa(name, nameservers=nameservers, port=port, timeout=timeout))
-
-
 async def _soa_step(
     resolver: dns.asyncresolver.Resolver, name: dns.name.Name, lifetime: float
 ) -> dns.rrset.RRset | None:

@@ -405,11 +405,6 @@ class Identity(LegacyVerification, DeedReplica, IdentityNotifications):
         self.feedback_forwarding_enabled = enabled
         self.save(update_fields=["feedback_forwarding_enabled"])
 
-    def schedule_dns_check(self, at: datetime | None = None) -> None:
-        """Ask the sweep to look at this identity at `at` (now by default)."""
-        self.next_check_at = at or timezone.now()
-        self.save(update_fields=["next_check_at"])
-
     # --- DNS check state machine (identities.dns_check resolves; these decide) -----------------
     # Every field a DNS check may change: the sweep writes what changed among these for a
     # whole chunk at once (dns_check._write_changes).

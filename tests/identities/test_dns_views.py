@@ -204,6 +204,10 @@ def test_publish_error_is_shown(owner_client: Client, account: Account, domain: 
 
 
 # --- the wizard's option: the publish_identity_records task -------------------------------------
+# The task publishes for the create wizard's "Publish DNS records" option.
+WIZARD = "system (create wizard)"
+
+
 def test_publish_identity_records_task_end_to_end(
     knot_dns: KnotServer,
     owner_client: Client,
@@ -232,8 +236,8 @@ def test_publish_identity_records_task_end_to_end(
     # Run again (a redelivered message): nothing is sent twice, the history says so.
     tasks.publish_identity_records.run(identity_id=domain.pk)
     assert publish_events(domain) == [
-        ("Publish DNS records: Published 5 DNS records in example.net.", ""),
-        ("Publish DNS records: 5 DNS records were already in example.net.", ""),
+        ("Publish DNS records: Published 5 DNS records in example.net.", WIZARD),
+        ("Publish DNS records: 5 DNS records were already in example.net.", WIZARD),
     ]
     page = owner_client.get(url("detail", domain)).content.decode()
     assert "Publish DNS records: Published 5 DNS records in example.net." in page
@@ -253,7 +257,7 @@ def test_publish_identity_records_task_records_conflicts(
             "Publish DNS records: Published 4 DNS records in example.net. Not published: "
             f"{cname.name} already has someone-else.example.org. It was left unchanged; "
             f"replace it with CNAME {cname.value} yourself if it is not needed.",
-            "",
+            WIZARD,
         )
     ]
 
@@ -285,7 +289,7 @@ def test_publish_identity_records_task_without_server_or_identity(
         (
             "Publish DNS records: No DNS server is registered for a zone containing "
             "example.net. Add one under DNS servers.",
-            "",
+            WIZARD,
         )
     ]
     email = make_email("a@example.net")
