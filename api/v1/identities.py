@@ -314,10 +314,7 @@ def put_identity_policy(call: Call) -> dict[str, Any]:
         document = validators.validate_policy_document(call.body["Policy"])
     except ValidationError as exc:
         raise QueryError("InvalidPolicy", " ".join(exc.messages)) from None
-    if identity.policies.filter(name=name).exists():
-        operations.update_policy(identity, name, document, actor=call.actor)
-    else:
-        operations.create_policy(identity, name, document, actor=call.actor)
+    operations.put_policy(identity, name, document, actor=call.actor)
     return {}
 
 
