@@ -45,11 +45,15 @@ ACTIONS: dict[str, Action] = {
 
 
 def is_api_call(request: HttpRequest) -> bool:
-    """A request meant for the Query API rather than the console's home page."""
+    """A request meant for the Query API rather than the console's home page: anything but
+    GET/HEAD, an `Action` parameter, or an AWS signature (SigV4, or the retired SigV3 header).
+    A proxy's Basic authentication in front of the console is not an AWS signature."""
+    authorization = request.META.get("HTTP_AUTHORIZATION", "")
     return (
         request.method not in ("GET", "HEAD")
         or "Action" in request.GET
-        or "HTTP_AUTHORIZATION" in request.META
+        or authorization.startswith("AWS")
+        or "HTTP_X_AMZN_AUTHORIZATION" in request.META
     )
 
 

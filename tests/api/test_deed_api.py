@@ -183,3 +183,15 @@ def test_v1_sees_the_parents_tokens_on_a_replica(
     dkim = v1.get_identity_dkim_attributes(Identities=["example.com"])["DkimAttributes"]
 
     assert dkim["example.com"]["DkimTokens"] == tokens
+
+
+def test_console_explains_a_replica(
+    ses: Any, eu: Any, owner_client: Any
+) -> None:
+    eu.create_email_identity(EmailIdentity="example.com")
+    ses.create_email_identity(EmailIdentity="example.com", DkimSigningAttributes=FROM_EU)
+
+    page = owner_client.get("/us-east-1/verified-identities/example.com/").content.decode()
+
+    assert "This is a Deterministic Easy DKIM (DEED) replica" in page
+    assert "example.com in eu-west-1" in page

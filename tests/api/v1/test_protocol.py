@@ -121,9 +121,18 @@ def test_v1_get_with_action_is_invalid_action(raw: Callable[..., RawResponse]) -
 
 def test_console_home_is_unchanged_for_browsers(client: Client) -> None:
     response = client.get("/")
+    behind_basic_auth = client.get("/", HTTP_AUTHORIZATION="Basic dXNlcjpwYXNz")
 
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
+    assert behind_basic_auth.status_code == 302
+
+
+def test_signed_get_to_root_is_xml(raw: Callable[..., RawResponse]) -> None:
+    response = raw("GET", "/")
+
+    status, _, code, _ = xml_error(response)
+    assert (status, code) == (400, "InvalidAction")
 
 
 def test_v1_wrong_secret_is_signature_does_not_match(
