@@ -80,6 +80,8 @@ class AccountRegionAdmin(admin.ModelAdmin):
         "review_status",
         "enforcement_status",
         "sending_enabled",
+        "max_24_hour_send",
+        "max_send_rate",
         "requested_at",
     ]
     list_filter = ["region", "production_access_enabled", "review_status", "enforcement_status"]

@@ -57,7 +57,7 @@ def send_email(call: Call) -> dict[str, Any]:
     raw = content["Raw"]["Data"] if "Raw" in content else None
     outgoing = Outgoing(
         account=call.account,
-        region=call.region.code,
+        region=call.region,
         actor=actors.api(call.access_key.access_key_id),
         operation="SendEmail",
         from_address=body.get("FromEmailAddress"),

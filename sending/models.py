@@ -11,15 +11,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Account, Region
 
-# A delivery that started this long ago without finishing was lost with its worker: the sweep
-# may claim it again (longer than the task time limit, so a slow delivery is not doubled).
-SENDING_LEASE = timedelta(minutes=10)
+
+def sending_lease() -> timedelta:
+    """A delivery that started this long ago without finishing was lost with its worker: the
+    sweep may queue it again (SENDING_LEASE_SECONDS, longer than the task time limit, so a
+    slow delivery is not doubled)."""
+    return timedelta(seconds=settings.SENDING_LEASE_SECONDS)
 
 
 class Status(models.TextChoices):
@@ -48,7 +52,7 @@ class SentMessageQuerySet(models.QuerySet["SentMessage"]):
         return self.filter(
             Q(status=Status.QUEUED, claimed_at__isnull=True, accepted_at__lt=now - never_tried)
             | Q(status=Status.QUEUED, claimed_at__lt=now - retried)
-            | Q(status=Status.SENDING, claimed_at__lt=now - SENDING_LEASE)
+            | Q(status=Status.SENDING, claimed_at__lt=now - sending_lease())
         )
 
 
@@ -130,7 +134,7 @@ class SentMessage(models.Model):
             SentMessage.objects.filter(pk=self.pk)
             .filter(
                 Q(status=Status.QUEUED)
-                | Q(status=Status.SENDING, claimed_at__lt=now - SENDING_LEASE)
+                | Q(status=Status.SENDING, claimed_at__lt=now - sending_lease())
             )
             .update(status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
         )

@@ -63,7 +63,7 @@ class Outgoing:
     """Everything an entry point hands over (see the module docstring)."""
 
     account: Account
-    region: str
+    region: Region | str  # the code, or the Region when the entry point has it
     actor: str
     operation: str = "SendEmail"
     from_address: str | None = None
@@ -102,9 +102,7 @@ class _Draft:
 def send(outgoing: Outgoing) -> SentMessage:
     """Apply every SES rule, store the message and queue its delivery; see the module docstring."""
     now = timezone.now()
-    region = Region.objects.filter(code=outgoing.region, enabled=True).first()
-    if region is None:
-        raise SendRefused(RefusalKind.INVALID_PARAMETER, f"Unknown region {outgoing.region}.")
+    region = _region(outgoing.region)
     draft = _draft(outgoing)
     account_state = outgoing.account.region_settings(region)
     if not account_state.sending_enabled:
@@ -133,7 +131,7 @@ def send(outgoing: Outgoing) -> SentMessage:
     recipients = [a.email for a in draft.recipients]
     daily = sum(1 for a in recipients if a not in simulated)
     with transaction.atomic():
-        state = quota.locked_state(outgoing.account, region)
+        state = quota.locked(account_state)
         quota.take(state, rate_recipients=len(recipients), daily_recipients=daily, now=now)
         message = SentMessage.objects.create(
             account=outgoing.account,
@@ -150,7 +148,7 @@ def send(outgoing: Outgoing) -> SentMessage:
             source_arn=draft.source_arn or "",
             configuration_set_name=set_name,
             tags=[list(pair) for pair in draft.tags],
-            feedback_address=draft.feedback.email if draft.feedback else "",
+            feedback_address=_feedback_address(draft, identity, outgoing),
             envelope_from=mail_from,
             recipients=recipients,
             recipients_text=", ".join(recipients),
@@ -162,6 +160,16 @@ def send(outgoing: Outgoing) -> SentMessage:
         )
         queue.deliver_after_commit(message.pk)
     return message
+
+
+def _region(region: Region | str) -> Region:
+    """Entry points that hold the Region (the API's call, the console's scope) pass it."""
+    if isinstance(region, Region):
+        return region
+    found = Region.objects.filter(code=region, enabled=True).first()
+    if found is None:
+        raise SendRefused(RefusalKind.INVALID_PARAMETER, f"Unknown region {region}.")
+    return found
 
 
 # --- syntax and limits -----------------------------------------------------------------------
@@ -390,6 +398,19 @@ def _check_sandbox_recipients(
             failed.append(address)
     if failed:
         raise not_verified(region.code, [(a.original, a.email) for a in failed])
+
+
+def _feedback_address(draft: _Draft, identity: Identity, outgoing: Outgoing) -> str:
+    """Where bounces and complaints are forwarded: FeedbackForwardingEmailAddress (v1
+    ReturnPath), else the envelope sender given (SMTP MAIL FROM, v1 Source), else From; none
+    when the identity has email feedback forwarding turned off (notifications instead)."""
+    if not identity.feedback_forwarding_enabled:
+        return ""
+    if draft.feedback is not None:
+        return draft.feedback.email
+    if outgoing.envelope_sender:
+        return addresses.parse(outgoing.envelope_sender, "MAIL FROM").email
+    return draft.from_header.email
 
 
 def _mail_from_domain(identity: Identity, region: Region) -> str:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import F, Sum
+from django.db import connection
+from django.db.models import Sum
 
 from accounts.models import Account, AccountRegion, Region
+from sesconsole import sql
 
 from .errors import RefusalKind, SendRefused
 from .models import SendingUsage
@@ -32,10 +34,9 @@ def sent_last_24_hours(account: Account | str, region: Region | str, now: dateti
     return int(total or 0)
 
 
-def locked_state(account: Account, region: Region) -> AccountRegion:
-    """The account region's row, locked until the transaction ends (call inside atomic)."""
-    AccountRegion.objects.get_or_create(account=account, region=region)
-    return AccountRegion.objects.select_for_update(no_key=True).get(account=account, region=region)
+def locked(state: AccountRegion) -> AccountRegion:
+    """The account region's row again, locked until the transaction ends (inside atomic)."""
+    return AccountRegion.objects.select_for_update(no_key=True).get(pk=state.pk)
 
 
 def take(
@@ -61,17 +62,22 @@ def take(
         state.rate_tokens_at = now
         state.save(update_fields=["rate_tokens", "rate_tokens_at"])
     if daily_recipients:
-        minute = now.replace(second=0, microsecond=0)
-        usage, created = SendingUsage.objects.get_or_create(
-            account_id=state.account_id,
-            region_id=state.region_id,
-            minute=minute,
-            defaults={"recipients": daily_recipients},
+        _count(state, now.replace(second=0, microsecond=0), daily_recipients)
+
+
+def _count(state: AccountRegion, minute: datetime, recipients: int) -> None:
+    """Add to the minute's counter in one statement (PostgreSQL and SQLite both upsert)."""
+    table = sql.table(SendingUsage)
+    account, region, at, count = (
+        sql.column(SendingUsage, name) for name in ("account", "region", "minute", "recipients")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({account}, {region}, {at}, {count}) VALUES (%s, %s, %s, %s) "  # noqa: S608
+            f"ON CONFLICT ({account}, {region}, {at}) DO UPDATE SET {count} = {table}.{count} + "
+            f"EXCLUDED.{count}",
+            [state.account_id, state.region_id, minute, recipients],
         )
-        if not created:
-            SendingUsage.objects.filter(pk=usage.pk).update(
-                recipients=F("recipients") + daily_recipients
-            )
 
 
 def forget_old_usage(now: datetime) -> int:

@@ -49,7 +49,7 @@ def send_test_email(request: HttpRequest, region: str, name: str) -> HttpRespons
         data = form.cleaned_data
         outgoing = Outgoing(
             account=scope.account,
-            region=scope.region.code,
+            region=scope.region,
             actor=actors.console(request.user),  # type: ignore[arg-type]
             from_address=form.from_address,
             to=[form.recipient],

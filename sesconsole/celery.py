@@ -34,11 +34,11 @@ app.conf.beat_schedule = {
         "task": "identities.tasks.dns_sweep",
         "schedule": settings.DNS_SWEEP_INTERVAL,
     },
-    # Every minute: deliveries whose task was lost (broker down when the message was accepted,
+    # Every minute (SENDING_SWEEP_INTERVAL): deliveries whose task was lost (broker down when the message was accepted,
     # a worker killed mid-delivery, retries used up while the relay was down) are queued
     # again, and sending-quota counters older than a day are deleted.
     "sweep-sent-messages": {
         "task": "sending.tasks.sweep_sent_messages",
-        "schedule": 60,
+        "schedule": settings.SENDING_SWEEP_INTERVAL,
     },
 }

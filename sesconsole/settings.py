@@ -246,6 +246,12 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 # Sending: the domain of SES-style Message-IDs and of the default MAIL FROM domain
 # (`<region>.<SENDING_DOMAIN>`, plain `<SENDING_DOMAIN>` in us-east-1; see sending.envelope).
 SENDING_DOMAIN = env.str("SENDING_DOMAIN", default="amazonses.com")
+# A delivery claimed this long ago without an outcome was lost with its worker (seconds); the
+# sweep of unfinished deliveries runs every SENDING_SWEEP_INTERVAL seconds.
+SENDING_LEASE_SECONDS = env.int(
+    "SENDING_LEASE_SECONDS", default=max(600, CELERY_TASK_TIME_LIMIT + 60)
+)
+SENDING_SWEEP_INTERVAL = env.int("SENDING_SWEEP_INTERVAL", default=60)
 # LocalStack's GET/DELETE /_aws/ses for test suites (api.localstack): on in the embedded mode,
 # off with a relay (production) unless turned on.
 SES_MESSAGES_ENDPOINT = env.bool(

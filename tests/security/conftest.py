@@ -33,6 +33,7 @@ from identities.models import (
     Tag,
 )
 from identities.tasks import generate_easy_dkim_keys
+from sending.models import SentMessage
 from templates_app.models import CustomVerificationEmailTemplate
 from tests.support import keys
 from verification.models import MailboxMessage, VerificationLink
@@ -62,6 +63,7 @@ class World:
     token: str
     byodkim_private_key: str
     policy: IdentityPolicy
+    sent_message: SentMessage
     # Names that only the owner's account contains: none may show on an outsider's page.
     private_names: list[str] = field(default_factory=list)
 
@@ -147,6 +149,21 @@ def _make_world(account: Account, region: Region) -> World:
     policy = IdentityPolicy.objects.create(
         identity=domain, name="OwnerPolicy", document='{"Version": "2012-10-17", "Statement": []}'
     )
+    sent_message = SentMessage.objects.create(
+        account=account,
+        region=region,
+        message_id="0100018f00000000-owner-sent-message-000000",
+        actor="owner",
+        operation="SendEmail",
+        from_header="owner.sender@owner-only.example",
+        from_address="owner.sender@owner-only.example",
+        subject="Owner sent subject",
+        envelope_from="0100018f00000000-owner-sent-message-000000@amazonses.com",
+        recipients=["someone@owner-only.example"],
+        recipients_text="someone@owner-only.example",
+        mime=b"From: owner.sender@owner-only.example\r\nSubject: Owner sent subject\r\n"
+        b"Content-Type: text/html\r\n\r\n<p>Owner sent body</p>\r\n",
+    )
     return World(
         account=account,
         region=region,
@@ -163,6 +180,7 @@ def _make_world(account: Account, region: Region) -> World:
         token=link.token(),
         byodkim_private_key=private,
         policy=policy,
+        sent_message=sent_message,
         private_names=[
             "owner-only.example",
             "owner-byodkim.example",
@@ -212,6 +230,7 @@ def owner_snapshot(account: Account) -> dict[str, list[dict[str, Any]]]:
         "events": IdentityEvent.objects.filter(identity__account=account),
         "links": VerificationLink.objects.filter(account=account),
         "mailbox": MailboxMessage.objects.filter(account=account),
+        "sent_messages": SentMessage.objects.filter(account=account),
         "account_regions": AccountRegion.objects.filter(account=account),
         "memberships": Membership.objects.filter(account=account),
         "account": Account.objects.filter(pk=account.pk),
@@ -248,7 +267,9 @@ def all_url_patterns() -> list[tuple[str, str, Any, dict[str, Any], tuple[str, .
 
 
 def is_api(callback: Any) -> bool:
-    return callback.__module__ == "api.views"
+    # api.localstack (/_aws/ses) answers in JSON like the API; its isolation has its own tests
+    # (tests/api/test_localstack_api.py).
+    return callback.__module__ in ("api.views", "api.localstack")
 
 
 def console_urls() -> list[ConsoleUrl]:
@@ -263,13 +284,14 @@ def console_urls() -> list[ConsoleUrl]:
 
 
 IDENTITY_URLS = {
+    "sending:send_test_email",
     "identities:tab_configuration_set", "identities:tab_tags", "identities:tab_notifications",
     "identities:status", "identities:edit_dkim", "identities:edit_mail_from",
     "identities:edit_configuration_set", "identities:edit_tags", "identities:edit_feedback",
     "identities:delete", "identities:records_csv", "identities:records_zone",
     "identities:check_now", "identities:publish_records", "identities:detail",
 }  # fmt: skip
-EMAIL_IDENTITY_URLS = {"verification:resend", "verification:mail_status"}
+EMAIL_IDENTITY_URLS = {"sending:send_test_email", "verification:resend", "verification:mail_status"}
 TEMPLATE_URLS = {
     "templates_app:detail", "templates_app:edit", "templates_app:delete",
     "templates_app:send_test", "templates_app:preview",
@@ -293,6 +315,9 @@ def url_kwargs(url: ConsoleUrl, world: World) -> dict[str, str | int]:
         "identities:configuration_set_delete": {**region, "name": world.config_set.name},
         "identities:dns_server_delete": {"pk": world.dns_server.pk},
         "verification:mailbox_message": {"pk": world.mailbox_message.pk},
+        "sending:message": {**region, "message_id": world.sent_message.message_id},
+        "sending:message_html": {**region, "message_id": world.sent_message.message_id},
+        "sending:message_eml": {**region, "message_id": world.sent_message.message_id},
         "verification:mailbox_message_html": {"pk": world.mailbox_message.pk},
         # Never the real token here: the matrix must not consume it (tokens have own tests).
         "verification:confirm": {"token": "not-a-real-token"},

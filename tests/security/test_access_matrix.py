@@ -334,6 +334,12 @@ def _api_request(function: str, world: World) -> tuple[dict[str, Any], str]:
             "TemplateName": world.template.name,
         },
         "create_configuration_set": {"ConfigurationSetName": "outsider-set"},
+        "send_email": {
+            "FromEmailAddress": f"someone@{world.domain.name}",
+            "FromEmailAddressIdentityArn": arn,
+            "Destination": {"ToAddresses": ["victim@evil.example"]},
+            "Content": {"Simple": {"Subject": {"Data": "x"}, "Body": {"Text": {"Data": "x"}}}},
+        },
         "tag_resource": {"ResourceArn": arn, "Tags": [{"Key": "stolen", "Value": "yes"}]},
         "put_account_details": {
             "MailType": "TRANSACTIONAL",
@@ -381,7 +387,7 @@ def test_every_api_operation_is_routed_and_known() -> None:
     # Every other operation names one of the owner's objects: it must be a 404 below.
     assert all(
         "<str:" in route or function in ("tag_resource", "untag_resource", "list_tags",
-                                         "send_custom_verification_email")
+                                         "send_custom_verification_email", "send_email")
         for route, _m, _o, function in routes
         if function in unknown
     )  # fmt: skip
@@ -419,6 +425,10 @@ def test_outsider_key_gets_not_found_for_every_owner_object_and_changes_nothing(
             # name the caller sent, so it is compared with a missing name's answer below.)
             if leaked := _shows_owner_data(response.content, world):
                 problems.append((route, "shows", leaked))
+        elif route[3] == "send_email":
+            # Sending through the owner's identity needs the owner's policy (none allows it).
+            if (response.status_code, error) != (403, "AccessDeniedException"):
+                problems.append((route, response.status_code, error))
         elif (response.status_code, error.split(":")[0]) != (404, "NotFoundException"):
             problems.append((route, response.status_code, error))
     assert problems == []

@@ -17,7 +17,7 @@ from django.utils import timezone
 from identities import records, signing_zone
 from identities.models import Identity
 from sending import delivery
-from sending.models import SENDING_LEASE, SentMessage, Status
+from sending.models import SentMessage, Status, sending_lease
 from sending.operations import send
 from tests.support import dns_fixtures
 from tests.support.knot import KnotServer
@@ -169,7 +169,7 @@ def test_sweep_requeues_lost_and_stalled_deliveries(
         assert delivery.requeue_stalled() == 0  # too early for both
         clock.shift(120)
         assert delivery.requeue_stalled() == 1  # the lost one; the other is leased to a worker
-        clock.shift(SENDING_LEASE.total_seconds())
+        clock.shift(sending_lease().total_seconds())
         assert delivery.requeue_stalled() == 2  # the worker died: its lease ran out
     queued = [(name, kwargs["sent_message_id"]) for name, kwargs in queued_tasks()]
     task = "sending.tasks.deliver_message"

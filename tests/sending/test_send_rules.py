@@ -114,3 +114,39 @@ def test_sandbox_rate_is_one_per_second(
         assert (kind, message) == (RefusalKind.RATE_EXCEEDED, "Maximum sending rate exceeded.")
         clock.shift(1.0)
         send(outgoing())
+
+
+@pytest.mark.django_db
+def test_dns_error_on_our_side_never_stops_a_verified_domain(
+    verified_domain: Callable[..., Identity], outgoing: Callable[..., Any]
+) -> None:
+    from django.utils import timezone
+
+    from identities.models import CheckOutcome
+
+    domain = verified_domain("example.com")
+    domain.apply_dns_check(
+        dkim=CheckOutcome.DNS_ERROR,
+        mail_from=None,
+        error="DNS_SERVER_ERROR",
+        soa=None,
+        now=timezone.now(),
+    )
+    domain.refresh_from_db()
+    assert domain.verification_status == VerificationStatus.TEMPORARY_FAILURE
+    assert domain.verified_for_sending  # VerifiedForSendingStatus: "can send"
+    assert send(outgoing()).identity_name == "example.com"
+
+
+@pytest.mark.django_db
+def test_feedback_goes_to_the_from_address_unless_forwarding_is_off(
+    verified_domain: Callable[..., Identity], outgoing: Callable[..., Any], production: None
+) -> None:
+    domain = verified_domain("example.com")
+    assert send(outgoing()).feedback_address == "sender@example.com"
+    assert (
+        send(outgoing(feedback_forwarding_address="bounces@example.com")).feedback_address
+        == "bounces@example.com"
+    )
+    domain.set_feedback_forwarding(False)
+    assert send(outgoing()).feedback_address == ""

@@ -1,0 +1,280 @@
+"""Benchmark sending: SES v2 SendEmail calls/s beside moto's, and DKIM-signed mail end to end.
+
+Run: .venv/bin/python bench/send.py [--quick]   (PostgreSQL on 127.0.0.1:5432, Redis on :6379)
+
+1. (Re)create the database sesconsole_bench_send: the demo account with production access and
+   unlimited quotas (the benchmark measures sesconsole, not the sending rate), a verified
+   domain bench.example with Easy DKIM (2048-bit keys), and an access key.
+2. Start gunicorn (2 workers) relaying to an aiosmtpd sink in this process, and `moto_server`.
+3. SendEmail calls/s, sequential and with 8 client threads, sesconsole and moto alternating in
+   rounds so both see the same machine. Nothing delivers during this phase: the queued
+   deliveries are dropped afterwards.
+4. End to end: N messages through the API (8 threads) → 2 Celery workers (DKIM signing,
+   relaying) → the sink, from the first call until the sink holds all N; beside it, a bare
+   loop signing the same messages with dkimpy and sending them with smtplib over one
+   connection.
+5. Print the figures and their ratios (targets: API ≥ moto; end to end ≥ 50 % of the loop).
+   Every process started here is stopped by its PID.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import smtplib
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import boto3
+import dkim
+from aiosmtpd.controller import Controller
+from botocore.config import Config
+from stack import MANAGE, PYTHON, ROOT, free_port, prepare_database, start_gunicorn
+
+DATABASE = "sesconsole_bench_send"
+DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
+BROKER_URL = "redis://127.0.0.1:6379/13"
+ACCOUNT = "123456789012"
+KEY_ID = "AKIABENCHSEND0000001"
+SECRET = "bench-secret-bench-secret-bench-secret00"
+DOMAIN = "bench.example"
+SENDER = f"sender@{DOMAIN}"
+THREADS = 8
+
+SETUP = f"""
+from accounts.models import Account, Region
+from identities import provisioning
+from identities.models import Identity, IdentityType, KeyLength
+from identities.tasks import generate_easy_dkim_keys
+account = Account.objects.get(pk="{ACCOUNT}")
+region = Region.objects.get(code="us-east-1")
+state = account.region_settings(region)
+state.grant_production_access()
+state.max_24_hour_send = -1
+state.max_send_rate = -1
+state.save(update_fields=["max_24_hour_send", "max_send_rate"])
+domain = provisioning.create_identity(account, region, provisioning.NewIdentity(
+    identity_type=IdentityType.DOMAIN, name="{DOMAIN}",
+    dkim=provisioning.EasyDkim(KeyLength.RSA_2048_BIT)))
+generate_easy_dkim_keys.run(identity_id=domain.pk)
+Identity.objects.filter(pk=domain.pk).update(dkim_status="SUCCESS", verification_status="SUCCESS")
+"""
+
+
+class Sink:
+    """Counts the messages an aiosmtpd relay on loopback accepts."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.count += 1
+        return "250 OK"
+
+
+def environment(var_dir: str, smtp_port: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": DATABASE_URL,
+        "DATABASE_CONN_MAX_AGE": "60",
+        "CELERY_BROKER_URL": BROKER_URL,
+        "SESCONSOLE_VAR_DIR": var_dir,
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp_port),
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def sesv2(url: str) -> Any:
+    return boto3.client(
+        "sesv2",
+        region_name="us-east-1",
+        endpoint_url=url,
+        aws_access_key_id=KEY_ID,
+        aws_secret_access_key=SECRET,
+        config=Config(retries={"total_max_attempts": 1}, max_pool_connections=THREADS),
+    )
+
+
+def send_one(client: Any, number: int) -> None:
+    client.send_email(
+        FromEmailAddress=SENDER,
+        Destination={"ToAddresses": [f"r{number}@sink.example"]},
+        Content={
+            "Simple": {
+                "Subject": {"Data": f"Bench {number}"},
+                "Body": {"Text": {"Data": "Hello from the benchmark.\n" * 20}},
+            }
+        },
+    )
+
+
+def timed(calls: int, threads: int, client: Any) -> float:
+    """Seconds for `calls` SendEmail calls over `threads` threads sharing one client."""
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(lambda n: send_one(client, n), range(calls)))
+    return time.perf_counter() - start
+
+
+def api_rates(ours: Any, moto: Any, calls: int, rounds: int) -> list[tuple[str, int, float]]:
+    rows = []
+    for threads in (1, THREADS):
+        totals = {"sesconsole": 0.0, "moto_server": 0.0}
+        for _ in range(rounds):
+            totals["sesconsole"] += timed(calls // rounds, threads, ours)
+            totals["moto_server"] += timed(calls // rounds, threads, moto)
+        rows += [(name, threads, calls / wall) for name, wall in totals.items()]
+    return rows
+
+
+def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+def end_to_end(ours: Any, sink: Sink, env: dict[str, str], var_dir: str, count: int) -> float:
+    """Mails/s from the first SendEmail until the sink holds `count` more messages."""
+    command = [
+        PYTHON, "-m", "celery", "-A", "sesconsole", "worker", "--concurrency", "1",
+        "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "WARNING",
+    ]  # fmt: skip
+    workers = [
+        start([*command, "--hostname", f"bench{n}@%h"], env, Path(var_dir) / f"worker{n}.log")
+        for n in range(2)
+    ]
+    try:
+        wait(lambda: _workers_ready(env), 60, "the Celery workers")
+        before = sink.count
+        started = time.perf_counter()
+        timed(count, THREADS, ours)
+        wait(lambda: sink.count - before >= count, 600, "the sink to receive every message")
+        return count / (time.perf_counter() - started)
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=30)
+
+
+def _workers_ready(env: dict[str, str]) -> bool:
+    found = subprocess.run(
+        [PYTHON, "-m", "celery", "-A", "sesconsole", "inspect", "ping", "--timeout", "1"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return found.stdout.count("pong") >= 2
+
+
+def bare_loop(port: int, count: int) -> float:
+    """The ceiling: sign `count` messages with the same key and send them over one connection."""
+    code = (
+        "from identities.models import Identity, DkimKey\n"
+        f"i = Identity.objects.get(name='{DOMAIN}')\n"
+        "k = DkimKey.objects.get(identity=i, selector=i.dkim_tokens[0])\n"
+        "print('KEY', i.dkim_tokens[0], k.private_key_base64())\n"
+    )
+    env = {**os.environ, "DATABASE_URL": DATABASE_URL}
+    out = subprocess.run([*MANAGE, "shell", "-c", code], env=env, capture_output=True, text=True)
+    line = next(row for row in out.stdout.splitlines() if row.startswith("KEY "))
+    _, selector, key = line.split()
+    pem = f"-----BEGIN PRIVATE KEY-----\n{key}\n-----END PRIVATE KEY-----\n".encode()
+    started = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", port) as smtp:
+        for number in range(count):
+            body = "Hello from the benchmark.\n" * 20
+            raw = (
+                f"From: {SENDER}\r\nTo: r{number}@sink.example\r\nSubject: Bench {number}\r\n"
+                f"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n{body}"
+            ).encode()
+            signed = dkim.sign(raw, selector.encode(), DOMAIN.encode(), pem) + raw
+            smtp.sendmail(SENDER, [f"r{number}@sink.example"], signed)
+    return count / (time.perf_counter() - started)
+
+
+def purge_broker() -> None:
+    import redis
+
+    redis.Redis.from_url(BROKER_URL).flushdb()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="a few calls, to check it runs")
+    quick = parser.parse_args().quick
+    calls, rounds, mails = (40, 2, 40) if quick else (1000, 10, 1000)
+    var_dir = tempfile.mkdtemp(prefix="sesconsole-bench-send-")
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    env = environment(var_dir, controller.port)
+    prepare_database(DATABASE, env, account=ACCOUNT, key_id=KEY_ID, secret=SECRET)
+    subprocess.run([*MANAGE, "shell", "-c", SETUP], env=env, check=True)
+    purge_broker()
+    port, moto_port = free_port(), free_port()
+    gunicorn = start_gunicorn(env, port, Path(var_dir) / "access.log")
+    moto = start(
+        [str(ROOT / ".venv" / "bin" / "moto_server"), "-p", str(moto_port)],
+        env,
+        Path(var_dir) / "moto.log",
+    )
+    try:
+        ours, theirs = sesv2(f"http://127.0.0.1:{port}"), sesv2(f"http://127.0.0.1:{moto_port}")
+        wait(lambda: _answers(theirs), 30, "moto_server")
+        theirs.create_email_identity(EmailIdentity=SENDER)
+        timed(10, 2, ours)  # warm both gunicorn workers
+        rows = api_rates(ours, theirs, calls, rounds)
+        purge_broker()
+        e2e = end_to_end(ours, sink, env, var_dir, mails)
+        loop = bare_loop(controller.port, mails)
+    finally:
+        for process in (gunicorn, moto):
+            process.terminate()
+            process.wait(timeout=30)
+        controller.stop()
+        purge_broker()
+        shutil.rmtree(var_dir, ignore_errors=True)
+    report(rows, e2e, loop)
+
+
+def _answers(client: Any) -> bool:
+    try:
+        client.list_email_identities()
+    except Exception:
+        return False
+    return True
+
+
+def report(rows: list[tuple[str, int, float]], e2e: float, loop: float) -> None:
+    print(f"\n{'SendEmail':14} {'threads':>7} {'calls/s':>9}")
+    rates = {(name, threads): rate for name, threads, rate in rows}
+    for name, threads, rate in rows:
+        print(f"{name:14} {threads:>7} {rate:>9.1f}")
+    for threads in (1, THREADS):
+        ratio = rates["sesconsole", threads] / rates["moto_server", threads]
+        print(f"sesconsole / moto_server, {threads} thread(s): {ratio:.0%} (target >= 100 %)")
+    print(f"end to end (API -> 2 workers -> sink): {e2e:.1f} mails/s")
+    print(f"bare loop (dkimpy + smtplib, one connection): {loop:.1f} mails/s")
+    print(f"end to end / bare loop: {e2e / loop:.0%} (target >= 50 %)")
+
+
+if __name__ == "__main__":
+    main()
