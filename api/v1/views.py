@@ -46,11 +46,12 @@ ACTIONS: dict[str, Action] = {
 
 def is_api_call(request: HttpRequest) -> bool:
     """A request meant for the Query API rather than the console's home page: anything but
-    GET/HEAD, an `Action` parameter, or an AWS signature (SigV4, or the retired SigV3 header).
+    GET/HEAD/OPTIONS (the console page's own methods and its 405 with Allow), an `Action`
+    parameter, or an AWS signature (SigV4, or the retired SigV3 header).
     A proxy's Basic authentication in front of the console is not an AWS signature."""
     authorization = request.META.get("HTTP_AUTHORIZATION", "")
     return (
-        request.method not in ("GET", "HEAD")
+        request.method not in ("GET", "HEAD", "OPTIONS")
         or "Action" in request.GET
         or authorization.startswith("AWS")
         or "HTTP_X_AMZN_AUTHORIZATION" in request.META

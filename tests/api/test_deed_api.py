@@ -185,9 +185,7 @@ def test_v1_sees_the_parents_tokens_on_a_replica(
     assert dkim["example.com"]["DkimTokens"] == tokens
 
 
-def test_console_explains_a_replica(
-    ses: Any, eu: Any, owner_client: Any
-) -> None:
+def test_console_explains_a_replica(ses: Any, eu: Any, owner_client: Any) -> None:
     eu.create_email_identity(EmailIdentity="example.com")
     ses.create_email_identity(EmailIdentity="example.com", DkimSigningAttributes=FROM_EU)
 
