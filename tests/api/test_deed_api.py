@@ -13,11 +13,13 @@ from accounts.models import Account, Region
 from identities import operations, records
 from identities.models import Identity
 from identities.provisioning import Byodkim
+from identities.tasks import generate_easy_dkim_keys
 from identities.validators import parse_byodkim_private_key
 from tests.identities import dns_helpers
 from tests.identities.dns_helpers import publish_expected, run_check
 from tests.support import dns_fixtures, keys
 from tests.support.knot import KnotServer
+from verification.mailer import signer_for_address
 
 from .conftest import KeyPair, error_of
 
@@ -193,3 +195,17 @@ def test_console_explains_a_replica(ses: Any, eu: Any, owner_client: Any) -> Non
 
     assert "This is a Deterministic Easy DKIM (DEED) replica" in page
     assert "example.com in eu-west-1" in page
+
+
+def test_replica_signs_with_its_parents_key(ses: Any, eu: Any, account: Account) -> None:
+    eu.create_email_identity(EmailIdentity="example.com")
+    ses.create_email_identity(EmailIdentity="example.com", DkimSigningAttributes=FROM_EU)
+    parent = identity(account, "eu-west-1")
+    generate_easy_dkim_keys.run(identity_id=parent.pk)
+    operations.verify_without_dns(parent, "verified for the test", actor="test")
+
+    signer = signer_for_address(account.pk, "us-east-1", "sender@example.com")
+
+    assert signer is not None
+    assert (signer.domain, signer.selector) == ("example.com", parent.dkim_tokens[0])
+    assert identity(account, "us-east-1").dkim_keys.count() == 0
