@@ -173,7 +173,7 @@ class IdentityForm(forms.ModelForm):
 
 
 # Owner settings an operator may adjust, each saved through its operation.
-IDENTITY_OPERATIONS: dict[str, Callable[..., None]] = {
+IDENTITY_OPERATIONS: dict[str, Callable[..., object]] = {
     "dkim_signing_enabled": operations.set_dkim_signing,
     "feedback_forwarding_enabled": operations.set_feedback_forwarding,
     "configuration_set_name": operations.set_configuration_set,

@@ -221,8 +221,9 @@ def _require_domain(identity: Identity, what: str) -> None:
 
 
 def set_dkim_signing(identity: Identity, enabled: bool, *, actor: str) -> None:
-    """DKIM signatures on or off (an address: its override of its domain's signing). A
-    request for the current value changes nothing and records nothing."""
+    """The identity's DKIM SigningEnabled switch. A request for the current value changes
+    nothing and records nothing. (Whether mail is signed is `hierarchy.dkim_signing_identity`'s
+    answer, which looks at the covering domain's switch.)"""
     if enabled == identity.dkim_signing_enabled:
         return
     with transaction.atomic():
@@ -311,8 +312,11 @@ def set_mail_from(identity: Identity, domain: str, behavior: str = "", *, actor:
         IdentityEvent.record(identity, "mail_from", message, actor)
 
 
-def set_configuration_set(identity: Identity, name: str, *, actor: str) -> None:
-    """The default configuration set ("" removes it); it must exist in the identity's region."""
+def set_configuration_set(identity: Identity, name: str, *, actor: str) -> bool:
+    """The default configuration set ("" removes it); it must exist in the identity's region.
+    Setting the one it already has changes nothing and records nothing: False."""
+    if name == identity.configuration_set_name:
+        return False
     provisioning.check_configuration_set_exists(identity.account, identity.region, name)
     with transaction.atomic():
         identity.set_configuration_set(name)
@@ -322,6 +326,7 @@ def set_configuration_set(identity: Identity, name: str, *, actor: str) -> None:
             else "Default configuration set removed."
         )
         IdentityEvent.record(identity, "configuration_set", message, actor)
+    return True
 
 
 def set_feedback_forwarding(identity: Identity, enabled: bool, *, actor: str) -> None:

@@ -325,11 +325,14 @@ def edit_configuration_set(request: HttpRequest, region: str, name: str) -> Http
     if form.is_valid():
         chosen = form.cleaned_data["configuration_set"]
         try:
-            operations.set_configuration_set(identity, chosen, actor=_actor(request))
+            changed = operations.set_configuration_set(identity, chosen, actor=_actor(request))
         except validators.NotFoundError as exc:
             # Deleted between the form's check and the save.
             form.add_error("configuration_set", exc)
             return _render_edit(request, scope, identity, form, "edit_configuration_set.html")
+        if not changed:
+            messages.info(request, "The default configuration set is unchanged.")
+            return _redirect(request, _url("tab_configuration_set", identity))
         messages.success(
             request,
             f"Default configuration set set to {chosen}."

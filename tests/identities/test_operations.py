@@ -127,3 +127,19 @@ def test_check_now_on_an_address_without_mail_from_does_nothing(
 
     assert operations.check_now(identity, actor=ACTOR) is False
     assert history(identity) == []
+
+
+def test_set_configuration_set_to_the_current_one_records_nothing(
+    make_domain: Callable[..., Identity],
+) -> None:
+    identity = make_domain("example.com")
+    identity.account.configuration_sets.create(region=identity.region, name="m")
+    operations.set_configuration_set(identity, "m", actor=ACTOR)
+
+    assert operations.set_configuration_set(identity, "m", actor=ACTOR) is False
+    assert operations.set_configuration_set(identity, "", actor=ACTOR) is True
+
+    assert history(identity) == [
+        ("configuration_set", "Default configuration set set to m.", ACTOR),
+        ("configuration_set", "Default configuration set removed.", ACTOR),
+    ]
