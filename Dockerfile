@@ -17,6 +17,7 @@ COPY identities identities
 COPY templates_app templates_app
 COPY api api
 COPY verification verification
+COPY sending sending
 COPY templates templates
 COPY static static
 COPY manage.py ./

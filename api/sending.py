@@ -3,9 +3,10 @@
 The one table below maps each refusal kind to the v2 error code and HTTP status. Choices for
 what SES does not document (ses-sending §13): Content with zero or several of Simple/Raw/
 Template is a BadRequestException; Template is refused as not supported yet (README);
-`EndpointId` is accepted and ignored (sesconsole has one endpoint per region); any
-`TenantName` is a NotFoundException (sesconsole has no tenants); a daily quota error is a
-429 like the rate error.
+`EndpointId` and `ConfigurationOverrides` are accepted and ignored (sesconsole has one
+endpoint per region and none of the settings they override); any `TenantName` and any
+`ListManagementOptions` contact list are a NotFoundException (sesconsole has no tenants and
+no contact lists); a daily quota error is a 429 like the rate error.
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ def send_email(call: Call) -> dict[str, Any]:
         raise not_found(
             f"Tenant {body['TenantName']} does not exist. sesconsole has no tenants: send "
             "without TenantName."
+        )
+    if "ListManagementOptions" in body:
+        name = body["ListManagementOptions"]["ContactListName"]
+        raise not_found(
+            f"List with name {name} does not exist. sesconsole has no contact lists: send "
+            "without ListManagementOptions."
         )
     content = body["Content"]
     kinds = [kind for kind in ("Simple", "Raw", "Template") if kind in content]

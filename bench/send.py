@@ -5,7 +5,8 @@ Run: .venv/bin/python bench/send.py [--quick]   (PostgreSQL on 127.0.0.1:5432, R
 1. (Re)create the database sesconsole_bench_send: the demo account with production access and
    unlimited quotas (the benchmark measures sesconsole, not the sending rate), a verified
    domain bench.example with Easy DKIM (2048-bit keys), and an access key.
-2. Start gunicorn (2 workers) relaying to an aiosmtpd sink in this process, and `moto_server`.
+2. Start gunicorn (2 workers) relaying to an aiosmtpd sink (a process of its own writing a
+   Maildir, so the client threads here don't slow it down), and `moto_server`.
 3. SendEmail calls/s, sequential and with 8 client threads, sesconsole and moto alternating in
    rounds so both see the same machine. Nothing delivers during this phase: the queued
    deliveries are dropped afterwards.
@@ -23,9 +24,9 @@ import argparse
 import os
 import shutil
 import smtplib
+import socket
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +35,6 @@ from typing import Any
 
 import boto3
 import dkim
-from aiosmtpd.controller import Controller
 from botocore.config import Config
 from stack import MANAGE, PYTHON, ROOT, free_port, prepare_database, start_gunicorn
 
@@ -69,16 +69,33 @@ Identity.objects.filter(pk=domain.pk).update(dkim_status="SUCCESS", verification
 
 
 class Sink:
-    """Counts the messages an aiosmtpd relay on loopback accepts."""
+    """`python -m aiosmtpd` on a loopback port, storing what it accepts in a Maildir."""
 
-    def __init__(self) -> None:
-        self.count = 0
-        self.lock = threading.Lock()
+    def __init__(self, var_dir: str) -> None:
+        self.port = free_port()
+        self.maildir = Path(var_dir) / "maildir"
+        self.process = start(
+            [PYTHON, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.port}",
+             "-c", "aiosmtpd.handlers.Mailbox", str(self.maildir)],
+            dict(os.environ), Path(var_dir) / "sink.log",
+        )  # fmt: skip
+        wait(lambda: (self.maildir / "new").is_dir() and _listening(self.port), 30, "the sink")
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        with self.lock:
-            self.count += 1
-        return "250 OK"
+    @property
+    def count(self) -> int:
+        return len(os.listdir(self.maildir / "new"))
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+    except OSError:
+        return False
+    return True
 
 
 def environment(var_dir: str, smtp_port: int) -> dict[str, str]:
@@ -222,10 +239,8 @@ def main() -> None:
     quick = parser.parse_args().quick
     calls, rounds, mails = (40, 2, 40) if quick else (1000, 10, 1000)
     var_dir = tempfile.mkdtemp(prefix="sesconsole-bench-send-")
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    env = environment(var_dir, controller.port)
+    sink = Sink(var_dir)
+    env = environment(var_dir, sink.port)
     prepare_database(DATABASE, env, account=ACCOUNT, key_id=KEY_ID, secret=SECRET)
     subprocess.run([*MANAGE, "shell", "-c", SETUP], env=env, check=True)
     purge_broker()
@@ -244,12 +259,12 @@ def main() -> None:
         rows = api_rates(ours, theirs, calls, rounds)
         purge_broker()
         e2e = end_to_end(ours, sink, env, var_dir, mails)
-        loop = bare_loop(controller.port, mails)
+        loop = bare_loop(sink.port, mails)
     finally:
         for process in (gunicorn, moto):
             process.terminate()
             process.wait(timeout=30)
-        controller.stop()
+        sink.stop()
         purge_broker()
         shutil.rmtree(var_dir, ignore_errors=True)
     report(rows, e2e, loop)

@@ -8,9 +8,11 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from accounts.models import Account, Region
 from identities.models import Identity
 
 from .models import Status
+from .operations import Outgoing, Simple
 from .simulator import SCENARIOS, address_for
 
 CUSTOM = "custom"
@@ -44,7 +46,14 @@ class TestEmailForm(forms.Form):
         max_length=320,
         help_text="Needed for Custom. In the sandbox it must be a verified identity.",
     )
-    subject = forms.CharField(max_length=998)
+    email_format = forms.ChoiceField(
+        choices=[("FORMATTED", "Formatted"), ("RAW", "Raw")],
+        initial="FORMATTED",
+        widget=forms.RadioSelect,
+        help_text="Raw: the body is a whole MIME message, headers first, then a blank line. A "
+        "blank line between two headers ends the headers early.",
+    )
+    subject = forms.CharField(max_length=998, required=False)
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), max_length=100_000)
     configuration_set = forms.ChoiceField(required=False)
     tags = forms.CharField(
@@ -77,7 +86,26 @@ class TestEmailForm(forms.Form):
         data = super().clean() or {}
         if data.get("scenario") == CUSTOM and not data.get("custom_recipient"):
             self.add_error("custom_recipient", "Enter the recipient for the Custom scenario.")
+        if data.get("email_format") == "FORMATTED" and not data.get("subject"):
+            self.add_error("subject", "Enter a subject.")
         return data
+
+    def outgoing(self, account: Account, region: Region, actor: str) -> Outgoing:
+        """The message for sending.operations.send: Simple content, or the raw MIME given."""
+        data = self.cleaned_data
+        common: dict[str, Any] = {
+            "account": account,
+            "region": region,
+            "actor": actor,
+            "from_address": self.from_address,
+            "configuration_set_name": data["configuration_set"] or None,
+            "tags": data["tags"],
+        }
+        if data["email_format"] == "RAW":
+            raw = data["body"].replace("\r\n", "\n").replace("\n", "\r\n").encode()
+            return Outgoing(raw=raw, envelope_recipients=[self.recipient], **common)
+        simple = Simple(subject=data["subject"], text=data["body"])
+        return Outgoing(simple=simple, to=[self.recipient], **common)
 
     @property
     def from_address(self) -> str:

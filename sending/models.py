@@ -139,7 +139,8 @@ class SentMessage(models.Model):
             .update(status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
         )
         if claimed:
-            self.refresh_from_db(fields=["status", "claimed_at", "attempts"])
+            # What the UPDATE wrote (the row was read just before: `attempts` is current).
+            self.status, self.claimed_at, self.attempts = Status.SENDING, now, self.attempts + 1
         return bool(claimed)
 
     def record_signature(self, signature: bytes, domain: str, selector: str) -> None:

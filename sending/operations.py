@@ -97,6 +97,7 @@ class _Draft:
     feedback_arn: str | None
     feedback: Address | None
     parts: mime.RawParts
+    return_path: Address | None = None  # a raw message's Return-Path header
 
 
 def send(outgoing: Outgoing) -> SentMessage:
@@ -234,6 +235,8 @@ def _draft_raw(outgoing: Outgoing, raw: bytes) -> _Draft:
         )
     from_header = addresses.parse(header_from or outgoing.from_address or "", "From")
     senders = [from_header]
+    return_path_header = (parts.first("Return-Path") or "").strip()
+    return_path = addresses.parse(return_path_header, "Return-Path") if return_path_header else None
     for value, what in (
         (outgoing.from_address, "Source"),
         (outgoing.envelope_sender, "MAIL FROM"),
@@ -243,6 +246,8 @@ def _draft_raw(outgoing: Outgoing, raw: bytes) -> _Draft:
             address = addresses.parse(value, what)
             if address.email not in [s.email for s in senders]:
                 senders.append(address)
+    if return_path is not None and return_path.email not in [s.email for s in senders]:
+        senders.append(return_path)
     feedback = _feedback(outgoing)
     if feedback and feedback.email not in [s.email for s in senders]:
         senders.append(feedback)
@@ -279,6 +284,7 @@ def _draft_raw(outgoing: Outgoing, raw: bytes) -> _Draft:
         ),
         feedback=feedback,
         parts=parts,
+        return_path=return_path,
     )
 
 
@@ -402,14 +408,18 @@ def _check_sandbox_recipients(
 
 def _feedback_address(draft: _Draft, identity: Identity, outgoing: Outgoing) -> str:
     """Where bounces and complaints are forwarded: FeedbackForwardingEmailAddress (v1
-    ReturnPath), else the envelope sender given (SMTP MAIL FROM, v1 Source), else From; none
-    when the identity has email feedback forwarding turned off (notifications instead)."""
+    ReturnPath), else the envelope sender given (SMTP MAIL FROM, v1 Source, which win over a
+    raw Return-Path header), else that header, else From; none when the identity has email
+    feedback forwarding turned off (notifications instead)."""
     if not identity.feedback_forwarding_enabled:
         return ""
     if draft.feedback is not None:
         return draft.feedback.email
-    if outgoing.envelope_sender:
-        return addresses.parse(outgoing.envelope_sender, "MAIL FROM").email
+    for given in (outgoing.envelope_sender, outgoing.from_address if outgoing.raw else None):
+        if given:
+            return addresses.parse(given, "Source").email
+    if draft.return_path is not None:
+        return draft.return_path.email
     return draft.from_header.email
 
 

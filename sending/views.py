@@ -20,7 +20,7 @@ from . import inspect
 from .errors import SendRefused
 from .forms import SentFilterForm, TestEmailForm
 from .models import SentMessage
-from .operations import Outgoing, Simple, send
+from .operations import send
 
 PAGE_SIZE = 50
 
@@ -46,17 +46,7 @@ def send_test_email(request: HttpRequest, region: str, name: str) -> HttpRespons
         initial={"local_part": "sender", "subject": "Amazon SES test"},
     )
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        outgoing = Outgoing(
-            account=scope.account,
-            region=scope.region,
-            actor=actors.console(request.user),  # type: ignore[arg-type]
-            from_address=form.from_address,
-            to=[form.recipient],
-            simple=Simple(subject=data["subject"], text=data["body"]),
-            configuration_set_name=data["configuration_set"] or None,
-            tags=data["tags"],
-        )
+        outgoing = form.outgoing(scope.account, scope.region, actors.console(request.user))  # type: ignore[arg-type]
         try:
             sent = send(outgoing)
         except SendRefused as exc:
@@ -81,7 +71,9 @@ def sent_messages(request: HttpRequest, region: str) -> HttpResponse:
     cursor = _cursor(request.GET.get("before", ""))
     if cursor is not None:
         at, pk = cursor
-        queryset = queryset.filter(Q(accepted_at__lt=at) | Q(accepted_at=at, pk__lt=pk))
+        # `accepted_at <= at` bounds the index scan; the OR only breaks ties within it (as one
+        # OR it was a filter: 23 ms instead of 0.1 ms for a page 50,000 rows deep).
+        queryset = queryset.filter(accepted_at__lte=at).filter(Q(accepted_at__lt=at) | Q(pk__lt=pk))
     rows = list(
         queryset.order_by("-accepted_at", "-id").only(
             "message_id", "accepted_at", "from_address", "recipients_text", "subject", "status",

@@ -418,3 +418,50 @@ def test_delegate_cannot_use_an_address_the_identity_does_not_cover(
         "US-EAST-1: a@elsewhere.test",
         400,
     )
+
+
+def test_simple_content_with_html_charset_headers_and_attachments(
+    ses: Any,
+    verified_domain: Callable[..., Identity],
+    production: None,
+    relay: SmtpSink,
+    eager: None,
+) -> None:
+    verified_domain("example.com")
+    ses.send_email(
+        FromEmailAddress="Sender <sender@example.com>",
+        Destination={"ToAddresses": ["to@x.test"], "CcAddresses": ["cc@x.test"]},
+        ReplyToAddresses=["replies@example.com"],
+        Content={
+            "Simple": {
+                "Subject": {"Data": "Grüße", "Charset": "UTF-8"},
+                "Body": {
+                    "Text": {"Data": "Hallo Welt", "Charset": "UTF-8"},
+                    "Html": {"Data": "<p>Hallo <b>Welt</b></p>", "Charset": "UTF-8"},
+                },
+                "Headers": [{"Name": "X-Campaign", "Value": "launch-1"}],
+                "Attachments": [
+                    {"RawContent": b"%PDF-1.4 fake", "FileName": "report.pdf"},
+                    {
+                        "RawContent": b"\x89PNG fake",
+                        "FileName": "logo.png",
+                        "ContentDisposition": "INLINE",
+                        "ContentId": "logo@example.com",
+                    },
+                ],
+            }
+        },
+    )
+    [envelope] = relay.handler.envelopes
+    assert sorted(envelope.rcpt_tos) == ["cc@x.test", "to@x.test"]
+    [received] = relay.messages
+    assert received["Subject"] == "Grüße"
+    assert received["Reply-To"] == "replies@example.com"
+    assert received["X-Campaign"] == "launch-1"
+    assert received.get_body(("plain",)).get_content().strip() == "Hallo Welt"
+    assert received.get_body(("html",)).get_content().strip() == "<p>Hallo <b>Welt</b></p>"
+    attachments = {part.get_filename(): part for part in received.iter_attachments()}
+    assert attachments["report.pdf"].get_content() == b"%PDF-1.4 fake"
+    assert attachments["report.pdf"].get_content_type() == "application/pdf"
+    assert attachments["logo.png"]["Content-ID"] == "<logo@example.com>"
+    assert attachments["logo.png"].get_content_disposition() == "inline"

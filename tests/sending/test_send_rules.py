@@ -150,3 +150,21 @@ def test_feedback_goes_to_the_from_address_unless_forwarding_is_off(
     )
     domain.set_feedback_forwarding(False)
     assert send(outgoing()).feedback_address == ""
+
+
+@pytest.mark.django_db
+def test_raw_return_path_must_be_verified_and_picks_the_feedback_address(
+    verified_domain: Callable[..., Identity], outgoing: Callable[..., Any], production: None
+) -> None:
+    verified_domain("example.com")
+    raw = (
+        b"From: sender@example.com\r\nTo: a@x.test\r\nReturn-Path: <bounces@example.com>\r\n"
+        b"Subject: Raw\r\n\r\nBody\r\n"
+    )
+    message = send(outgoing(from_address=None, simple=None, raw=raw))
+    assert message.feedback_address == "bounces@example.com"
+    assert b"Return-Path" not in bytes(message.mime)
+    unverified = raw.replace(b"bounces@example.com", b"bounces@elsewhere.test")
+    kind, text = refusal(lambda: send(outgoing(from_address=None, simple=None, raw=unverified)))
+    assert kind == RefusalKind.MESSAGE_REJECTED
+    assert text.endswith("US-EAST-1: <bounces@elsewhere.test>, bounces@elsewhere.test")

@@ -44,7 +44,13 @@ def test_send_test_email_to_the_simulator_shows_the_message(
     assert b"@example.com" in page.content
     response = owner_client.post(
         send_test_url(domain),
-        {"local_part": "hello", "scenario": "bounce", "subject": "Test", "body": "Hi"},
+        {
+            "email_format": "FORMATTED",
+            "local_part": "hello",
+            "scenario": "bounce",
+            "subject": "Test",
+            "body": "Hi",
+        },
     )
     message = SentMessage.objects.get()
     assert response.status_code == 302
@@ -62,6 +68,7 @@ def test_send_test_email_shows_ses_refusal(owner_client: Client, domain: Identit
     response = owner_client.post(
         send_test_url(domain),
         {
+            "email_format": "FORMATTED",
             "local_part": "hello",
             "scenario": "custom",
             "custom_recipient": "someone@elsewhere.test",
@@ -75,6 +82,28 @@ def test_send_test_email_shows_ses_refusal(owner_client: Client, domain: Identit
         b"US-EAST-1: someone@elsewhere.test" in response.content
     )
     assert SentMessage.objects.count() == 0
+
+
+def test_send_test_email_raw_format(owner_client: Client, domain: Identity) -> None:
+    raw = "From: hello@example.com\nSubject: Raw test\nX-Note: kept\n\nRaw body\n"
+    response = owner_client.post(
+        send_test_url(domain),
+        {"email_format": "RAW", "local_part": "hello", "scenario": "success", "body": raw},
+    )
+    message = SentMessage.objects.get()
+    assert response.status_code == 302
+    assert (message.subject, message.raw_content) == ("Raw test", True)
+    assert message.recipients == ["success@simulator.amazonses.com"]
+    assert b"X-Note: kept\r\n" in bytes(message.mime)
+
+
+def test_send_test_email_formatted_needs_a_subject(owner_client: Client, domain: Identity) -> None:
+    response = owner_client.post(
+        send_test_url(domain),
+        {"email_format": "FORMATTED", "local_part": "a", "scenario": "success", "body": "x"},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"subject": ["Enter a subject."]}
 
 
 def test_send_test_email_of_another_account_is_404(
@@ -203,7 +232,7 @@ def test_dashboard_shows_quota_and_usage(
 ) -> None:
     make_sent()
     page = owner_client.get(reverse("account_dashboard", kwargs={"region": "us-east-1"}))
-    assert b"50000 messages per 24-hour period" in page.content
+    assert b"50000 emails per 24-hour period" in page.content
     assert b"<dt>Sent in the last 24 hours</dt><dd>1 (0 % of the quota; 49999 left)</dd>" in (
         page.content
     )
