@@ -14,20 +14,25 @@ from .errors import ApiError, bad_request
 from .wire import Call, compact
 
 
+def send_quota(call: Call) -> dict[str, float]:
+    """SendQuota as GetAccount (v2) and GetSendQuota (v1) answer it."""
+    quota = call.account.region_settings(call.region).send_quota()
+    sent = sent_last_24_hours(call.account, call.region, timezone.now())
+    return {
+        "Max24HourSend": quota.max_24_hour_send,
+        "MaxSendRate": quota.max_send_rate,
+        "SentLast24Hours": float(sent),
+    }
+
+
 def get_account(call: Call) -> dict[str, Any]:
     settings_row = call.account.region_settings(call.region)
-    quota = settings_row.send_quota()
-    sent = sent_last_24_hours(call.account, call.region, timezone.now())
     return compact(
         {
             "DedicatedIpAutoWarmupEnabled": False,
             "EnforcementStatus": settings_row.enforcement_status,
             "ProductionAccessEnabled": settings_row.production_access_enabled,
-            "SendQuota": {
-                "Max24HourSend": quota.max_24_hour_send,
-                "MaxSendRate": quota.max_send_rate,
-                "SentLast24Hours": float(sent),
-            },
+            "SendQuota": send_quota(call),
             "SendingEnabled": settings_row.sending_enabled,
             "SuppressionAttributes": {"SuppressedReasons": []},
             "Details": _details(settings_row),

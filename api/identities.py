@@ -28,12 +28,6 @@ from .wire import Call, compact, epoch, path_value, query_value
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-DEED_NOT_SUPPORTED = (
-    "Deterministic Easy DKIM (copying DKIM from a parent identity in another region, origin "
-    "{origin}) is not supported by this server. Leave DomainSigningAttributesOrigin out and use "
-    "Easy DKIM (NextSigningKeyLength) or BYODKIM (DomainSigningSelector and "
-    "DomainSigningPrivateKey)."
-)
 
 
 # --- shared -----------------------------------------------------------------------------------
@@ -72,7 +66,7 @@ def _not_found(call: Call, name: str) -> ApiError:
 
 def dkim_attributes(identity: Identity) -> dict[str, Any]:
     """DkimAttributes as SES reports them; an email address has no tokens or key of its own."""
-    easy = identity.dkim_origin == DkimOrigin.AWS_SES
+    easy = not identity.uses_byodkim  # Easy DKIM, its own or a DEED parent's
     has_tokens = identity.is_domain and bool(identity.dkim_tokens)
     return compact(
         {
@@ -148,7 +142,7 @@ def create_email_identity(call: Call) -> dict[str, Any]:
 
 def _dkim_for_create(
     identity_type: str, attributes: dict[str, Any] | None
-) -> provisioning.EasyDkim | provisioning.Byodkim:
+) -> provisioning.EasyDkim | provisioning.Byodkim | provisioning.Replica:
     if attributes is None:
         return provisioning.EasyDkim()
     if identity_type != IdentityType.DOMAIN:
@@ -163,7 +157,14 @@ def _dkim_for_create(
             "(AWS_SES_<REGION>); AWS_SES and EXTERNAL are not accepted here. Leave it out."
         )
     if origin is not None:
-        raise bad_request(DEED_NOT_SUPPORTED.format(origin=origin))
+        # A DEED replica (identities.replicas): the parent region's Easy DKIM, nothing else.
+        if set(attributes) != {"DomainSigningAttributesOrigin"}:
+            raise bad_request(
+                "A DEED replica uses its parent's Easy DKIM setup: give "
+                "DomainSigningAttributesOrigin alone, without a selector, private key or key "
+                "length."
+            )
+        return provisioning.Replica(origin)
     selector = attributes.get("DomainSigningSelector")
     private_key = attributes.get("DomainSigningPrivateKey")
     if selector is None and private_key is None:

@@ -26,13 +26,14 @@ MAX_SHOWN_VALUE = 64
 
 
 @cache
-def service_model() -> ServiceModel:
-    """botocore's SESv2 model, loaded once per process (it is read-only data)."""
-    return botocore.session.get_session().get_service_model("sesv2")
+def service_model(service: str = "sesv2") -> ServiceModel:
+    """botocore's model of `service` (SESv2, or the v1 `ses`), loaded once per process (it is
+    read-only data)."""
+    return botocore.session.get_session().get_service_model(service)
 
 
-def operation_model(name: str) -> OperationModel:
-    return service_model().operation_model(name)
+def operation_model(name: str, service: str = "sesv2") -> OperationModel:
+    return service_model(service).operation_model(name)
 
 
 def body_member_names(operation: str) -> list[str]:
@@ -74,6 +75,12 @@ def check_text(value: str, what: str) -> str:
     except UnicodeEncodeError:
         raise bad_request(f"{what} contains invalid Unicode (an unpaired surrogate).") from None
     return value
+
+
+def check_value(value: Any, shape: Shape, path: str, operation: str) -> Any:
+    """One member's value checked against its shape (types, enums, lengths, ranges, patterns),
+    for a dialect that decodes its own wire format (the v1 Query API, api.v1.query)."""
+    return _check(value, shape, path, operation)
 
 
 def _in_uri_or_query(member: Shape) -> bool:
@@ -177,7 +184,7 @@ def _blob(value: Any, path: str) -> bytes:
 def _list(value: Any, shape: Shape, path: str, operation: str) -> list[Any]:
     if not isinstance(value, list):
         raise _wrong_type(path, "an array", value)
-    _check_length(len(value), shape, path, unit="items")
+    check_length(len(value), shape, path, unit="items")
     return [
         _check(item, shape.member, f"{path}[{index}]", operation)
         for index, item in enumerate(value)
@@ -204,7 +211,7 @@ def _string(value: Any, shape: Shape, path: str) -> str:
                 f"{path} must be one of {', '.join(shape.enum)}; {_shown(value)} is not one of them."
             )
         return value
-    _check_length(len(value), shape, path, unit="characters")
+    check_length(len(value), shape, path, unit="characters")
     pattern = shape.metadata.get("pattern")
     compiled = _compiled(pattern) if pattern else None
     if compiled is not None and not compiled.search(value):
@@ -224,7 +231,7 @@ def _integer(value: Any, shape: Shape, path: str) -> int:
     return value
 
 
-def _check_length(length: int, shape: Shape, path: str, *, unit: str) -> None:
+def check_length(length: int, shape: Shape, path: str, *, unit: str) -> None:
     low, high = shape.metadata.get("min"), shape.metadata.get("max")
     if low is not None and length < low:
         raise bad_request(f"{path} must have at least {low} {unit}; it has {length}.")

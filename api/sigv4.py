@@ -104,6 +104,11 @@ class SigV4Error(Exception):
         self.status = status
 
 
+class ClockSkewError(SigV4Error):
+    """A signature made more than 15 minutes from now: the v2 API answers it like any invalid
+    signature, the v1 Query API as RequestExpired."""
+
+
 @dataclass(frozen=True)
 class _Authorization:
     credential: Credential
@@ -276,14 +281,18 @@ def _check_clock_skew(timestamp: str, now: datetime) -> None:
         raise _incomplete(f"Date must be in ISO-8601 'basic format'. Got '{timestamp}'.")
     now = _utc(now)
     if signed_at < now - MAX_CLOCK_SKEW:
-        raise _invalid_signature(
+        raise ClockSkewError(
+            "InvalidSignatureException",
             f"Signature expired: {timestamp} is now earlier than "
-            f"{_format(now - MAX_CLOCK_SKEW)} ({_format(now)} - 15 min.)"
+            f"{_format(now - MAX_CLOCK_SKEW)} ({_format(now)} - 15 min.)",
+            403,
         )
     if signed_at > now + MAX_CLOCK_SKEW:
-        raise _invalid_signature(
+        raise ClockSkewError(
+            "InvalidSignatureException",
             f"Signature not yet current: {timestamp} is still later than "
-            f"{_format(now + MAX_CLOCK_SKEW)} ({_format(now)} + 15 min.)"
+            f"{_format(now + MAX_CLOCK_SKEW)} ({_format(now)} + 15 min.)",
+            403,
         )
 
 

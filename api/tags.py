@@ -70,6 +70,15 @@ def resolve_arn(call: Call, arn: str) -> TaggedResource:
 
 
 def tag_resource(call: Call) -> dict[str, Any]:
+    """TagResource declares no LimitExceededException: more than 50 tags is the
+    BadRequestException it does declare."""
+    try:
+        return _tag_resource(call)
+    except validators.LimitExceededError as exc:
+        raise bad_request(" ".join(exc.messages)) from None
+
+
+def _tag_resource(call: Call) -> dict[str, Any]:
     resource = resolve_arn(call, call.body["ResourceArn"])
     pairs = [(tag["Key"], tag["Value"]) for tag in call.body["Tags"]]
     if isinstance(resource.instance, Identity):

@@ -26,13 +26,13 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 50
 
 
-def _model_fields(body: dict[str, Any]) -> dict[str, str]:
+def model_fields(body: dict[str, Any]) -> dict[str, str]:
     """The template members of an API body, under the model's field names."""
     by_api_name = {api: field for field, api in rules.API_NAMES.items()}
     return {by_api_name[member]: value for member, value in body.items() if member in by_api_name}
 
 
-def _validation_message(exc: ValidationError) -> ValidationError:
+def validation_message(exc: ValidationError) -> ValidationError:
     """Name the API member in each field problem, so the message says which one is wrong."""
     if not hasattr(exc, "error_dict"):
         return exc
@@ -52,9 +52,9 @@ def create_template(call: Call) -> dict[str, Any]:
     body = call.body
     tags = validators.validate_tags([(tag["Key"], tag["Value"]) for tag in body.get("Tags", [])])
     try:
-        cleaned = rules.clean_template(call.account, call.region, _model_fields(body))
+        cleaned = rules.clean_template(call.account, call.region, model_fields(body))
     except ValidationError as exc:
-        raise _validation_message(exc) from None
+        raise validation_message(exc) from None
     with transaction.atomic():
         template = rules.save_template(call.account, call.region, cleaned)
         Tag.objects.bulk_create([Tag(template=template, key=t.key, value=t.value) for t in tags])
@@ -95,30 +95,32 @@ def list_templates(call: Call) -> dict[str, Any]:
         name_of=lambda template: template.name,
     )
     result: dict[str, Any] = {
-        "CustomVerificationEmailTemplates": [
-            {
-                "TemplateName": t.name,
-                "FromEmailAddress": t.from_email_address,
-                "TemplateSubject": t.subject,
-                "SuccessRedirectionURL": t.success_redirection_url,
-                "FailureRedirectionURL": t.failure_redirection_url,
-            }
-            for t in templates
-        ]
+        "CustomVerificationEmailTemplates": [template_summary(t) for t in templates]
     }
     if next_token:
         result["NextToken"] = next_token
     return result
 
 
+def template_summary(template: CustomVerificationEmailTemplate) -> dict[str, str]:
+    """A template as List*Templates shows it (v1 and v2 alike): everything but the content."""
+    return {
+        "TemplateName": template.name,
+        "FromEmailAddress": template.from_email_address,
+        "TemplateSubject": template.subject,
+        "SuccessRedirectionURL": template.success_redirection_url,
+        "FailureRedirectionURL": template.failure_redirection_url,
+    }
+
+
 def update_template(call: Call, template_name: str) -> dict[str, Any]:
     """Overwrite the fields given; botocore requires all five, the SES guide says none are."""
     template = find_template(call, template_name)
-    fields = {k: v for k, v in _model_fields(call.body).items() if k != "name"}
+    fields = {k: v for k, v in model_fields(call.body).items() if k != "name"}
     try:
         rules.update_template(template, **fields)
     except ValidationError as exc:
-        raise _validation_message(exc) from None
+        raise validation_message(exc) from None
     return {}
 
 

@@ -60,6 +60,7 @@ class Code(StrEnum):
     MX_SMTP_ENDPOINT = "mx_smtp_endpoint"
     MX_OTHER_REGION = "mx_other_region"
     MX_WRONG_HOST = "mx_wrong_host"
+    VALUE_QUOTED = "value_quoted"
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,8 @@ def judge(expected: Expected, answer: Answer) -> Finding:
                 (f"CNAME {answer.cname}",),
             )
         return _missing(expected, ErrorType.TYPE_NOT_FOUND, needs_probes=True)
+    if expected.purpose == "VERIFICATION":
+        return _judge_token_txt(expected, answer)
     judges = {
         "CNAME": _judge_cname,
         "TXT": _judge_dkim_txt if expected.purpose == "DKIM" else _judge_spf,
@@ -262,6 +265,38 @@ def _explain_key_difference(
     return _finding(Code.WRONG_VALUE, ErrorType.INVALID_VALUE, hint, found)
 
 
+# -- legacy verification TXT (_amazonses) -----------------------------------------------------
+
+
+def _judge_token_txt(expected: Expected, answer: Answer) -> Finding:
+    """The `_amazonses` TXT RRset holds the token as one of its values (one RRset may carry
+    the tokens of several regions, so other values are fine)."""
+    token = expected.value.strip('"')
+    found = answer.values
+    if token in found:
+        return Finding(True, Code.OK, None, OK_HINT, found)
+    name = expected.name
+    bare = [value.strip().strip("\"'").strip() for value in found]
+    if token in bare:
+        hint = (
+            f"The TXT record at {name} holds the token with extra quotes or spaces around it: "
+            f"enter the value as {token} alone (your DNS provider adds the quotes)."
+        )
+        return _finding(Code.VALUE_QUOTED, ErrorType.INVALID_VALUE, hint, found)
+    if token.lower() in (value.lower() for value in bare):
+        hint = (
+            f"The token at {name} was lower-cased, probably by your DNS provider: enter it "
+            "again with its exact upper- and lower-case letters, because SES matches the value "
+            "exactly."
+        )
+        return _finding(Code.VALUE_LOWERCASED, ErrorType.INVALID_VALUE, hint, found)
+    hint = (
+        f"The TXT record at {name} does not hold this identity's verification token: add a "
+        f"value {token} (values for other regions can stay in the same record)."
+    )
+    return _finding(Code.WRONG_VALUE, ErrorType.INVALID_VALUE, hint, found)
+
+
 # -- MAIL FROM ----------------------------------------------------------------------------------
 
 
@@ -367,6 +402,9 @@ def _probe_list(expected: Expected) -> list[_Probe]:
 
     for suffix in zone_suffixes(domain):
         add(f"{name}.{suffix}", Code.ZONE_APPENDED)
+    if name.startswith("_"):  # _amazonses.<domain>
+        add(name[1:], Code.UNDERSCORE_DROPPED)
+        add("-" + name[1:], Code.UNDERSCORE_REPLACED)
     if "._" in name:
         add(name.replace("._", ".", 1), Code.UNDERSCORE_DROPPED)
         add(name.replace("._", ".-", 1), Code.UNDERSCORE_REPLACED)

@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from sesconsole import sql
 
-from . import diagnosis, queue, records
+from . import diagnosis, queue, records, replicas
 from .diagnosis import Expected, Finding
 from .models import (
     CheckOutcome,
@@ -93,6 +93,11 @@ class IdentityResult:
     @property
     def dkim(self) -> tuple[str | None, str]:
         return self.outcome([records.Purpose.DKIM])
+
+    @property
+    def txt(self) -> tuple[str | None, str]:
+        """The legacy `_amazonses` verification TXT record (v1 domains only)."""
+        return self.outcome([records.Purpose.VERIFICATION])
 
     @property
     def mail_from(self) -> str | None:
@@ -283,7 +288,14 @@ def load_identities(identity_ids: Sequence[int]) -> list[Identity]:
 
 # A result is stale when its setup changed while it was being resolved (new tokens, another
 # MAIL FROM domain, a restart): writing it would undo that change.
-_SETUP_FIELDS = ("dkim_origin", "dkim_tokens", "mail_from_domain", "dkim_status_changed_at")
+_SETUP_FIELDS = (
+    "dkim_origin",
+    "dkim_tokens",
+    "mail_from_domain",
+    "dkim_status_changed_at",
+    "verification_token",
+    "legacy_txt_status_changed_at",
+)
 
 
 def _setup(identity: Identity) -> tuple[object, ...]:
@@ -316,11 +328,10 @@ def _record_rows(result: IdentityResult, checked_at: object) -> list[_Row]:
     rows: list[_Row] = []
     for item in result.records:
         record, finding = item.record, item.finding
-        setup_status = (
-            identity.dkim_status
-            if record.purpose == records.Purpose.DKIM
-            else identity.mail_from_status
-        )
+        setup_status = {
+            records.Purpose.DKIM: identity.dkim_status,
+            records.Purpose.VERIFICATION: identity.legacy_txt_status,
+        }.get(record.purpose, identity.mail_from_status)
         rows.append(
             (
                 identity.pk,
@@ -404,11 +415,16 @@ def record_results(results: Sequence[IdentityResult], now: datetime | None = Non
         before = {r.identity.pk: _check_values(r.identity) for r in fresh}
         for result in fresh:
             dkim, error = result.dkim
+            txt, txt_error = result.txt
             soa = result.soa
             events += result.identity.apply_dns_check(
-                dkim=dkim or CheckOutcome.MISSING,  # a domain without DKIM records cannot verify
+                # A domain without DKIM records cannot verify by DKIM; a DEED replica's DKIM
+                # follows its parent (replicas.follow below), not DNS.
+                dkim=None if result.identity.is_replica else dkim or CheckOutcome.MISSING,
                 mail_from=result.mail_from,
-                error=error,
+                txt=txt,
+                # A v1 domain without DKIM reports what is wrong with its TXT record.
+                error=error if dkim is not None else txt_error,
                 soa=(soa.primary_name_server, soa.admin_email, soa.serial_number) if soa else None,
                 now=now,
                 save=False,
@@ -416,6 +432,7 @@ def record_results(results: Sequence[IdentityResult], now: datetime | None = Non
             rows += _record_rows(result, checked_at)
         identities = [r.identity for r in fresh]
         _write_changes(identities, before)
+        replicas.follow([identity.pk for identity in identities])
         # Replaced rather than upserted: a record no longer expected (new DKIM tokens, another
         # MAIL FROM domain) must lose its row, and COPY cannot upsert.
         RecordCheck.objects.filter(identity__in=identities).delete()

@@ -498,10 +498,13 @@ class ConfigurationSetChoiceForm(forms.Form):
 
 
 class TagsForm(RowAwareForm):
+    """The tags of any taggable resource (identity, custom verification template): its
+    `tags` relation gives the rows to start from."""
+
     tags = TagRowsField(label="Tags")
 
-    def __init__(self, *args: Any, identity: Identity, **kwargs: Any) -> None:
-        tags = [(tag.key, tag.value) for tag in identity.tags.all()]
+    def __init__(self, *args: Any, tagged: Identity | Any, **kwargs: Any) -> None:
+        tags = [(tag.key, tag.value) for tag in tagged.tags.all()]
         kwargs.setdefault("initial", {"tags": tags})
         super().__init__(*args, **kwargs)
 

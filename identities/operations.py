@@ -52,10 +52,11 @@ from accounts import actors
 from accounts.models import Account, Region
 from sesconsole import validators
 
-from . import provisioning, queue
+from . import provisioning, queue, replicas
 from .models import (
     BehaviorOnMxFailure,
     DkimKey,
+    DkimOrigin,
     Identity,
     IdentityEvent,
     IdentityPolicy,
@@ -64,7 +65,7 @@ from .models import (
     Tag,
     VerificationStatus,
 )
-from .provisioning import AUTO_VERIFY_MESSAGE, Byodkim, NewIdentity
+from .provisioning import AUTO_VERIFY_MESSAGE, Byodkim, EasyDkim, NewIdentity, Replica
 
 log = logging.getLogger(__name__)
 
@@ -166,12 +167,18 @@ def _new_identity(account: Account, region: Region, spec: NewIdentity) -> Identi
         identity.dkim_next_key_length = KeyLength.RSA_1024_BIT
         identity.verification_status = VerificationStatus.PENDING
         return identity
-    identity.dkim_signing_enabled = spec.dkim_signing_enabled
+    identity.dkim_signing_enabled = spec.dkim_signing_enabled and spec.dkim is not None
     if isinstance(spec.dkim, Byodkim):
         identity.start_byodkim(spec.dkim.selector)
         identity.dkim_current_key_length = KeyLength.for_key_size(spec.dkim.key.key_size)
-    else:
+    elif isinstance(spec.dkim, EasyDkim):
         identity.start_easy_dkim(spec.dkim.key_length)
+    elif isinstance(spec.dkim, Replica):
+        identity.dkim_origin = spec.dkim.origin
+        parent, problem = replicas.parent_for(account, region, spec.name, spec.dkim.origin)
+        identity.follow_parent(parent, problem, identity.created_at)
+    if spec.legacy_verification:
+        identity.begin_legacy_verification(identity.created_at)
     if spec.mail_from_domain:
         identity.mail_from_domain = spec.mail_from_domain
         identity.mail_from_behavior = spec.mail_from_behavior
@@ -184,7 +191,13 @@ def _new_identity(account: Account, region: Region, spec: NewIdentity) -> Identi
 def delete_identities(identities: Sequence[Identity], *, actor: str) -> int:
     """Delete identities (tags, keys, checks and history go with them); how many."""
     ids = [identity.pk for identity in identities]
+    orphans = list(
+        Identity.objects.filter(dkim_parent_id__in=ids)
+        .exclude(pk__in=ids)
+        .values_list("pk", flat=True)
+    )
     deleted, _ = Identity.objects.filter(pk__in=ids).delete()
+    replicas.orphan(orphans)  # DEED replicas of a deleted parent fail
     if deleted:
         log.info(
             "identities deleted names=%s actor=%s", ",".join(i.name for i in identities), actor
@@ -239,23 +252,28 @@ def set_dkim_key_length(
         IdentityEvent.record(
             identity, "dkim_key_length", f"DKIM key length set to {length}.", actor
         )
+        replicas.follow([identity.pk])
     queue.easy_dkim_keys(identity.pk)
 
 
 def use_easy_dkim(identity: Identity, key_length: str | None = None, *, actor: str) -> None:
-    """Easy DKIM: from BYODKIM, fresh tokens and keys (2048-bit unless `key_length` says);
-    already Easy DKIM, a `key_length` is `set_dkim_key_length` and None changes nothing."""
+    """Easy DKIM: from BYODKIM or from no DKIM at all, fresh tokens and keys (2048-bit unless
+    `key_length` says); already Easy DKIM, a `key_length` is `set_dkim_key_length` and None
+    changes nothing."""
     _require_domain(identity, "DKIM signing attributes")
-    if not identity.uses_byodkim:
+    if identity.dkim_origin == DkimOrigin.AWS_SES and identity.dkim_tokens:
         if key_length:
             set_dkim_key_length(identity, key_length, actor=actor)
         return
+    # From BYODKIM, from following a DEED parent, or a v1 domain verified by its TXT record
+    # alone (no DKIM yet).
     length = _validate_key_length(key_length or KeyLength.RSA_2048_BIT)
     with transaction.atomic():
         identity.switch_to_easy_dkim(length)
         IdentityEvent.record(
             identity, "dkim_easy", f"DKIM switched to Easy DKIM ({length}).", actor
         )
+        replicas.follow([identity.pk])
     queue.easy_dkim_keys(identity.pk)
 
 
@@ -269,6 +287,7 @@ def use_byodkim(
         identity.switch_to_byodkim(selector, key.base64_der, key.public_key_base64, key.key_size)
         message = f"DKIM set to BYODKIM with selector {selector} ({key.key_size}-bit key)."
         IdentityEvent.record(identity, "dkim_byodkim", message, actor)
+        replicas.follow([identity.pk])
 
 
 # --- MAIL FROM, configuration set, feedback ---------------------------------------------------------
@@ -314,6 +333,52 @@ def set_feedback_forwarding(identity: Identity, enabled: bool, *, actor: str) ->
         identity.set_feedback_forwarding(enabled)
         message = f"Email feedback forwarding {'enabled' if enabled else 'disabled'}."
         IdentityEvent.record(identity, "feedback_forwarding", message, actor)
+
+
+# --- SES v1: legacy TXT verification, notification topics ----------------------------------------
+def start_legacy_verification(identity: Identity, *, actor: str) -> str:
+    """v1 VerifyDomainIdentity on an existing domain: look for its `_amazonses` TXT record
+    (again, if that FAILED); returns the domain's token, which stays the same."""
+    _require_domain(identity, "Domain verification by TXT record")
+    with transaction.atomic():
+        if identity.start_legacy_verification():
+            message = "Verification by TXT record at _amazonses started."
+            IdentityEvent.record(identity, "legacy_verification", message, actor)
+        token = identity.ensure_verification_token()
+    queue.check_now(identity.pk)
+    return token
+
+
+def set_notification_topic(
+    identity: Identity, notification_type: str, topic_arn: str, *, actor: str
+) -> None:
+    """Store (or with "" clear) the SNS topic of one notification type (nothing is published:
+    sesconsole has no SNS). Only verified identities take topics, as in SES."""
+    if not identity.verified_for_sending:
+        raise ValidationError(
+            f"Invalid identity {identity.name}: Must be a verified email address or domain.",
+            code="not_verified",
+        )
+    if topic_arn:
+        topic_arn = validators.validate_sns_topic_arn(topic_arn)
+    with transaction.atomic():
+        identity.set_notification_topic(notification_type, topic_arn)
+        message = (
+            f"{notification_type} notifications sent to {topic_arn}."
+            if topic_arn
+            else f"{notification_type} notification topic removed."
+        )
+        IdentityEvent.record(identity, "notifications", message, actor)
+
+
+def set_headers_in_notifications(
+    identity: Identity, notification_type: str, enabled: bool, *, actor: str
+) -> None:
+    with transaction.atomic():
+        identity.set_headers_in_notifications(notification_type, enabled)
+        word = "included in" if enabled else "left out of"
+        message = f"Original headers {word} {notification_type.lower()} notifications."
+        IdentityEvent.record(identity, "notifications", message, actor)
 
 
 # --- tags ----------------------------------------------------------------------------------------
@@ -415,10 +480,13 @@ def check_now(identity: Identity, *, actor: str) -> bool:
         if not identity.request_check_now(actor=actor):
             return False
         IdentityEvent.record(identity, "check_now", "DNS check requested.", actor)
+        replicas.follow([identity.pk])
     queue.check_now(identity.pk)
     return True
 
 
 def verify_without_dns(identity: Identity, message: str, *, actor: str) -> None:
     """Verified at once without DNS (admin "Mark verified (skip DNS)"); see the model method."""
-    identity.verify_without_dns(message, actor=actor)
+    with transaction.atomic():
+        identity.verify_without_dns(message, actor=actor)
+        replicas.follow([identity.pk])

@@ -41,12 +41,22 @@ class Byodkim:
 
 
 @dataclass(frozen=True)
+class Replica:
+    """A DEED replica of the same domain in another region (`origin`: AWS_SES_<REGION>)."""
+
+    origin: str
+
+
+@dataclass(frozen=True)
 class NewIdentity:
     """Validated input for a new identity (forms and the API build this)."""
 
     identity_type: str
     name: str  # already normalised by validators
-    dkim: EasyDkim | Byodkim = field(default_factory=EasyDkim)
+    # None: a domain without DKIM, verified by its legacy TXT record (v1 VerifyDomainIdentity).
+    dkim: EasyDkim | Byodkim | Replica | None = field(default_factory=EasyDkim)
+    # Domains: also look for the `_amazonses` TXT record (SES v1 verification).
+    legacy_verification: bool = False
     dkim_signing_enabled: bool = True
     mail_from_domain: str = ""
     mail_from_behavior: str = BehaviorOnMxFailure.USE_DEFAULT_VALUE

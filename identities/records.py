@@ -18,6 +18,7 @@ from .models import DkimKey, Identity
 
 
 class Purpose(StrEnum):
+    VERIFICATION = "VERIFICATION"  # legacy (SES v1) domain verification: _amazonses TXT
     DKIM = "DKIM"
     MAIL_FROM_MX = "MAIL_FROM_MX"
     MAIL_FROM_SPF = "MAIL_FROM_SPF"
@@ -46,7 +47,8 @@ def spf_value() -> str:
 
 
 def dkim_records(identity: Identity, byodkim_key: DkimKey | None = None) -> list[DnsRecord]:
-    if not identity.is_domain or not identity.dkim_tokens:
+    # A DEED replica signs through its parent's records: it has none of its own to publish.
+    if not identity.is_domain or not identity.dkim_tokens or identity.is_replica:
         return []
     domain = identity.name
     if identity.uses_byodkim:
@@ -60,6 +62,15 @@ def dkim_records(identity: Identity, byodkim_key: DkimKey | None = None) -> list
         DnsRecord(Purpose.DKIM, f"{token}._domainkey.{domain}", "CNAME", f"{token}.{zone}")
         for token in identity.dkim_tokens
     ]
+
+
+def verification_records(identity: Identity) -> list[DnsRecord]:
+    """The legacy `_amazonses` TXT record, while the domain is verified that way (v1
+    VerifyDomainIdentity); the value is the token, quoted like every TXT value here."""
+    if not identity.is_domain or not identity.legacy_txt_status or not identity.verification_token:
+        return []
+    name = f"_amazonses.{identity.name}"
+    return [DnsRecord(Purpose.VERIFICATION, name, "TXT", f'"{identity.verification_token}"')]
 
 
 def mail_from_records(identity: Identity) -> list[DnsRecord]:
@@ -85,7 +96,8 @@ def dmarc_record(identity: Identity) -> DnsRecord | None:
 
 
 def expected_records(identity: Identity, *, include_recommended: bool = False) -> list[DnsRecord]:
-    """Every record the identity needs: DKIM, then MAIL FROM, then (optionally) DMARC.
+    """Every record the identity needs: the legacy verification TXT (v1 domains), DKIM, then
+    MAIL FROM, then (optionally) DMARC.
 
     A BYODKIM identity's TXT value needs the stored public key; callers that list many
     identities should prefetch `dkim_keys` to avoid one query per identity.
@@ -93,7 +105,11 @@ def expected_records(identity: Identity, *, include_recommended: bool = False) -
     byodkim_key = None
     if identity.is_domain and identity.uses_byodkim:
         byodkim_key = next(iter(identity.dkim_keys.all()), None)
-    records = dkim_records(identity, byodkim_key) + mail_from_records(identity)
+    records = (
+        verification_records(identity)
+        + dkim_records(identity, byodkim_key)
+        + mail_from_records(identity)
+    )
     if include_recommended and (dmarc := dmarc_record(identity)):
         records.append(dmarc)
     return records

@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts import actors
 from sesconsole.enqueue import enqueue_after_commit, send_now
 
-from . import dns_check, publishing, signing_zone
+from . import dns_check, publishing, replicas, signing_zone
 from .dkim import generate_key_pair
 from .models import DkimKey, DkimOrigin, Identity, KeyLength
 
@@ -39,6 +39,7 @@ def generate_easy_dkim_keys(*, identity_id: int) -> None:
         for token, pair in pairs.items():
             DkimKey.store(identity, token, pair.private_key_base64, pair.public_key_base64, bits)
         identity.record_easy_dkim_keys(identity.dkim_next_key_length)
+        replicas.follow([identity.pk])  # DEED replicas report the new key length
     log.info(
         "generated Easy DKIM keys identity=%s keys=%d bits=%d", identity_id, len(missing), bits
     )
@@ -95,6 +96,7 @@ def requeue_lost_key_generation() -> int:
     lost = (
         Identity.objects.domains()
         .filter(dkim_origin=DkimOrigin.AWS_SES, dkim_current_key_length="")
+        .exclude(dkim_tokens=[])  # a v1 domain verified by its TXT record alone has no DKIM
         .filter(created_at__lte=cutoff)
         .values_list("pk", flat=True)[:KEY_REPAIRS_PER_SWEEP]
     )

@@ -192,6 +192,7 @@ def _authentication_context(scope: Scope, identity: Identity) -> dict[str, Any]:
         return {"dkim_signer": signer}
     expected = records.expected_records(identity, include_recommended=True)
     return {
+        "verification_records": [r for r in expected if r.purpose == records.Purpose.VERIFICATION],
         "dkim_records": [r for r in expected if r.purpose == records.Purpose.DKIM],
         "mail_from_records": [r for r in expected if r.is_mail_from],
         "recommended_records": [r for r in expected if r.recommended],
@@ -348,7 +349,7 @@ def edit_configuration_set(request: HttpRequest, region: str, name: str) -> Http
 def edit_tags(request: HttpRequest, region: str, name: str) -> HttpResponse:
     scope = console_scope(request, region)
     identity = _identity(scope, name)
-    form = forms.TagsForm(request.POST if request.method == "POST" else None, identity=identity)
+    form = forms.TagsForm(request.POST if request.method == "POST" else None, tagged=identity)
     if form.is_valid():
         tags = form.cleaned_data["tags"]
         pairs = [(tag.key, tag.value) for tag in tags]

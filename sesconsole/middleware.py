@@ -82,12 +82,14 @@ def refuse_nul_middleware(get_response: Middleware) -> Middleware:
     """400 for a console request with a NUL character in its path, query or form.
 
     PostgreSQL can neither store nor compare text holding NUL (0x00): a lookup with one fails
-    with a DataError, a 500. No name, address or form value may contain one anyway. The SES API
-    (/v2/) checks its own input and answers in its JSON error shape, so it is left alone.
+    with a DataError, a 500. No name, address or form value may contain one anyway. The SES
+    APIs (v2 under /v2/, v1 Query on /) check their own input and answer in their own error
+    shapes, so they are left alone; `/` itself is otherwise only a redirect that reads no input.
     """
 
     def middleware(request: HttpRequest) -> HttpResponse:
-        if not request.path.startswith("/v2/") and _has_nul(request):
+        is_api = request.path.startswith("/v2/") or request.path == "/"
+        if not is_api and _has_nul(request):
             return HttpResponseBadRequest(
                 "The request contains a NUL character (0x00), which no name or form field may "
                 "contain. Remove it and try again.\n",

@@ -5,6 +5,9 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # `/` is the console's home and the SES v1 Query API (POST with Action=...): the view tells
+    # them apart, so API calls never get the console's HTML.
+    path("", include("api.v1.urls")),
     # Before identities.urls: verification's pages sit under /<region>/verified-identities/.
     path("", include("verification.urls")),
     path("", include("sending.urls")),

@@ -469,3 +469,20 @@ def validate_zone_name(value: str) -> None:
     """Model validator: a zone name, or "." for the root zone."""
     if (value or "").strip() != ".":
         validate_dns_name(value, what="zone name")
+
+
+SNS_TOPIC_ARN_PATTERN = re.compile(
+    r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}\Z"
+)
+
+
+def validate_sns_topic_arn(value: str) -> str:
+    """An Amazon SNS topic ARN (v1 SetIdentityNotificationTopic). sesconsole stores it and
+    reports it back; it never publishes to it."""
+    if not SNS_TOPIC_ARN_PATTERN.match(value or ""):
+        raise ValidationError(
+            f"“{(value or '')[:300]}” is not an Amazon SNS topic ARN. Give one like "
+            "arn:aws:sns:us-east-1:123456789012:ses-bounces.",
+            code="invalid",
+        )
+    return value

@@ -12,7 +12,7 @@ redirection URLs. Resource rules: unique name per account and region, at most 50
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Account, Region
 from identities.hierarchy import applicable_identity
+from identities.models import Tag
 from sesconsole import validators
 
 from . import html_rules
@@ -265,6 +266,17 @@ def get_template(account: Account, region: Region, name: str) -> CustomVerificat
             code="not_found",
         )
     return template
+
+
+def set_tags(
+    template: CustomVerificationEmailTemplate, pairs: Sequence[tuple[str, str]]
+) -> list[validators.TagPair]:
+    """Replace the template's tags (at most 50, unique keys; the console's Manage tags)."""
+    tags = validators.validate_tags(list(pairs))
+    with transaction.atomic():
+        template.tags.all().delete()
+        Tag.objects.bulk_create([Tag(template=template, key=t.key, value=t.value) for t in tags])
+    return tags
 
 
 def delete_template(template: CustomVerificationEmailTemplate) -> None:

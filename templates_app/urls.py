@@ -14,6 +14,7 @@ urlpatterns = [
     path("<slug:region>/create-custom-verification-template/", views.create, name="create"),
     path(f"{TEMPLATE}/", views.detail, name="detail"),
     path(f"{TEMPLATE}/edit/", views.edit, name="edit"),
+    path(f"{TEMPLATE}/tags/", views.edit_tags, name="edit_tags"),
     path(f"{TEMPLATE}/delete/", views.delete, name="delete"),
     path(f"{TEMPLATE}/send-test/", views.send_test, name="send_test"),
     path(f"{TEMPLATE}/preview/", views.preview, name="preview"),

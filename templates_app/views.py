@@ -13,6 +13,7 @@ from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import Scope, console_scope
+from identities.forms import TagsForm
 from sesconsole import validators
 from sesconsole.sandbox import sandboxed_html
 from verification.flows import send_custom_verification_email
@@ -90,12 +91,31 @@ def edit(request: HttpRequest, region: str, name: str) -> HttpResponse:
     return render(request, "templates_app/form.html", _context(scope, form=form, template=template))
 
 
+@require_http_methods(["GET", "POST"])
+@login_required
+def edit_tags(request: HttpRequest, region: str, name: str) -> HttpResponse:
+    """Manage tags: the rows replace the template's tags (TagResource's tags, as in SES)."""
+    scope, template = _template(request, region, name)
+    form = TagsForm(request.POST if request.method == "POST" else None, tagged=template)
+    if form.is_valid():
+        tags = rules.set_tags(template, [(t.key, t.value) for t in form.cleaned_data["tags"]])
+        messages.success(request, f"Tags saved: {len(tags)} tag{'' if len(tags) == 1 else 's'}.")
+        return redirect("templates_app:detail", region=region, name=template.name)
+    context = _context(scope, form=form, template=template)
+    if _htmx(request):
+        return render(request, "templates_app/edit_tags.html#form", context)
+    return render(request, "templates_app/edit_tags.html", context)
+
+
 def _detail_context(
     scope: Scope, template: CustomVerificationEmailTemplate, form: SendTestForm
 ) -> dict[str, Any]:
     # The preview itself is its own document (the preview view); here only whether it fails.
     # Both read what was sanitised when the content was saved.
-    return _context(scope, template=template, preview_error=template.preview_error, form=form)
+    tags = list(template.tags.all())
+    return _context(
+        scope, template=template, preview_error=template.preview_error, form=form, tags=tags
+    )
 
 
 @require_GET

@@ -248,7 +248,9 @@ def signer_for_address(account_id: str, region_id: str, from_email: str) -> Dkim
     if identity is None or not identity.dkim_tokens:
         return None
     selector = identity.dkim_tokens[0]
-    key = DkimKey.objects.filter(identity=identity, selector=selector).first()
+    # A DEED replica signs with its parent's keys (the same tokens, one set of DNS records).
+    key_owner = identity.dkim_parent_id or identity.pk
+    key = DkimKey.objects.filter(identity_id=key_owner, selector=selector).first()
     if key is None:
         log.warning(
             "DKIM verified but no key; sending unsigned identity=%s selector=%s",

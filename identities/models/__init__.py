@@ -30,6 +30,7 @@ from .choices import (
     VerificationError,
     VerificationStatus,
     new_dkim_token,
+    new_verification_token,
     next_setup_status,
 )
 from .configuration_sets import ConfigurationSet
@@ -37,6 +38,7 @@ from .dkim_keys import DkimKey
 from .dns_servers import DnsPublishRun, DnsServer
 from .history import IdentityEvent
 from .identity import Identity, IdentityQuerySet
+from .notifications import IdentityNotifications, NotificationType
 from .tags import IdentityPolicy, Tag
 
 __all__ = [
@@ -57,15 +59,18 @@ __all__ = [
     "DnsServer",
     "Identity",
     "IdentityEvent",
+    "IdentityNotifications",
     "IdentityPolicy",
     "IdentityQuerySet",
     "IdentityType",
     "KeyLength",
     "MailFromStatus",
+    "NotificationType",
     "RecordCheck",
     "Tag",
     "VerificationError",
     "VerificationStatus",
     "new_dkim_token",
+    "new_verification_token",
     "next_setup_status",
 ]

@@ -17,7 +17,7 @@ class RecordCheck(models.Model):
     name = models.CharField(max_length=255)
     record_type = models.CharField(max_length=8)
     status = models.CharField(max_length=20, choices=VerificationStatus.choices)
-    error = models.CharField(max_length=32, choices=VerificationError.choices, blank=True)
+    error = models.CharField(max_length=48, choices=VerificationError.choices, blank=True)
     found = models.JSONField(default=list, blank=True)
     diagnosis = models.CharField(max_length=40, blank=True)
     hint = models.TextField(blank=True)

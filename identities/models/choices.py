@@ -88,6 +88,21 @@ class VerificationError(models.TextChoices):
     HOST_NOT_FOUND = "HOST_NOT_FOUND", "Host not found"
     TYPE_NOT_FOUND = "TYPE_NOT_FOUND", "Record type not found"
     INVALID_VALUE = "INVALID_VALUE", "Invalid value"
+    # DEED replicas (v2 VerificationInfo.ErrorType): why a replica could not follow its parent.
+    REPLICATION_ACCESS_DENIED = "REPLICATION_ACCESS_DENIED", "Replication access denied"
+    REPLICATION_PRIMARY_NOT_FOUND = "REPLICATION_PRIMARY_NOT_FOUND", "Parent identity not found"
+    REPLICATION_PRIMARY_BYO_DKIM_NOT_SUPPORTED = (
+        "REPLICATION_PRIMARY_BYO_DKIM_NOT_SUPPORTED",
+        "Parent identity uses BYODKIM",
+    )
+    REPLICATION_REPLICA_AS_PRIMARY_NOT_SUPPORTED = (
+        "REPLICATION_REPLICA_AS_PRIMARY_NOT_SUPPORTED",
+        "Parent identity is itself a replica",
+    )
+    REPLICATION_PRIMARY_INVALID_REGION = (
+        "REPLICATION_PRIMARY_INVALID_REGION",
+        "Parent region is not valid",
+    )
 
 
 class CheckOutcome(models.TextChoices):
@@ -120,6 +135,13 @@ def next_setup_status(current: str, since: datetime, outcome: str, now: datetime
     if current == "SUCCESS":
         return "TEMPORARY_FAILURE"
     return "FAILED" if now - since >= VERIFICATION_WINDOW else None
+
+
+def new_verification_token() -> str:
+    """A legacy domain verification token (v1 VerifyDomainIdentity), published as TXT at
+    `_amazonses.<domain>`: 32 random bytes in base64, 44 characters like SES's (the generation
+    method is UNVERIFIED; the shape is SES's)."""
+    return base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
 def new_dkim_token() -> str:

@@ -134,16 +134,6 @@ def test_create_with_selector_but_no_key_is_bad_request(ses: Any) -> None:
     assert "give both DomainSigningSelector and DomainSigningPrivateKey" in error_of(exc_info)[1]
 
 
-def test_create_with_deed_origin_is_not_supported(ses: Any) -> None:
-    with pytest.raises(ses.exceptions.BadRequestException) as exc_info:
-        ses.create_email_identity(
-            EmailIdentity="example.com",
-            DkimSigningAttributes={"DomainSigningAttributesOrigin": "AWS_SES_EU_WEST_1"},
-        )
-
-    assert "Deterministic Easy DKIM" in error_of(exc_info)[1]
-
-
 def test_create_duplicate_is_already_exists(ses: Any) -> None:
     ses.create_email_identity(EmailIdentity="example.com")
 

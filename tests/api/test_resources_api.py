@@ -259,14 +259,21 @@ def test_tags_on_every_resource_type(ses: Any, verified_domain: Identity, accoun
         assert ses.list_tags_for_resource(ResourceArn=arn)["Tags"] == []
 
 
-def test_tags_beyond_50_are_limit_exceeded(
+def test_tags_beyond_50_are_bad_request(
     ses: Any, verified_domain: Identity, account: Account
 ) -> None:
+    # TagResource declares BadRequestException, not LimitExceededException.
     arn = f"arn:aws:ses:us-east-1:{account.pk}:identity/example.com"
     ses.tag_resource(ResourceArn=arn, Tags=[{"Key": f"k{i}", "Value": ""} for i in range(50)])
 
-    with pytest.raises(ses.exceptions.LimitExceededException):
+    with pytest.raises(ses.exceptions.BadRequestException) as exc_info:
         ses.tag_resource(ResourceArn=arn, Tags=[{"Key": "one-more", "Value": ""}])
+
+    assert error_of(exc_info) == (
+        "BadRequestException",
+        "A resource can have at most 50 tags; this would give it 51. Remove some tags first.",
+        400,
+    )
 
 
 @pytest.mark.parametrize(
