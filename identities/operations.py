@@ -268,8 +268,12 @@ def use_easy_dkim(identity: Identity, key_length: str | None = None, *, actor: s
     # From BYODKIM, from following a DEED parent, or a v1 domain verified by its TXT record
     # alone (no DKIM yet).
     length = _validate_key_length(key_length or KeyLength.RSA_2048_BIT)
+    first_dkim = not identity.dkim_tokens
     with transaction.atomic():
         identity.switch_to_easy_dkim(length)
+        if first_dkim and not identity.dkim_signing_enabled:
+            # A domain that had no DKIM signs once it has some (v1 VerifyDomainDkim, as in SES).
+            identity.set_dkim_signing(True)
         IdentityEvent.record(
             identity, "dkim_easy", f"DKIM switched to Easy DKIM ({length}).", actor
         )

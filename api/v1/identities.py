@@ -29,7 +29,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
 from api.pagination import keyset_page, list_scope
 from api.wire import Call
@@ -157,10 +156,8 @@ def verify_domain_dkim(call: Call) -> dict[str, Any]:
     if identity is None:
         identity = _create(call, provisioning.NewIdentity(IdentityType.DOMAIN, domain))
     elif not identity.dkim_tokens:
-        # A domain verified by its TXT record alone: Easy DKIM on, and signing with it.
-        with transaction.atomic():
-            operations.use_easy_dkim(identity, actor=call.actor)
-            operations.set_dkim_signing(identity, True, actor=call.actor)
+        # A domain verified by its TXT record alone: Easy DKIM on (and signing with it).
+        operations.use_easy_dkim(identity, actor=call.actor)
     return {"DkimTokens": list(identity.dkim_tokens)}
 
 

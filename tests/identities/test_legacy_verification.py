@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from identities import dns_check, records
+from identities.dns_publish import Record, UpdateTarget, publish
 from identities.models import Identity, RecordCheck
 from tests.identities import dns_helpers
 from tests.identities.dns_helpers import expected, publish_expected, run_check
@@ -193,3 +194,25 @@ def test_txt_record_in_csv_zone_file_and_console(
     assert "Domain verification TXT record" in page
     assert token in page
     assert expected(legacy, records.Purpose.VERIFICATION).name == TXT_NAME
+
+
+def test_txt_record_is_published_beside_other_regions_tokens(
+    knot_dns: KnotServer, legacy: Identity
+) -> None:
+    other = "EXAMPLEotherRegionTokenxxxxxxxxxxxxxxxxxxx="
+    knot_dns.add(TXT_NAME, "TXT", other)
+    target = UpdateTarget(
+        zone=".",
+        server=knot_dns.host,
+        port=knot_dns.port,
+        key_name=knot_dns.tsig_name,
+        key_algorithm=knot_dns.tsig_algorithm,
+        key_secret=knot_dns.tsig_secret,
+    )
+    wanted = [Record(r.name, r.type, r.value) for r in records.expected_records(legacy)]
+
+    result = publish(target, wanted)
+
+    assert (result.published, result.conflicts) == (wanted, [])
+    run_check(legacy)
+    assert legacy.verification_status == "SUCCESS"
