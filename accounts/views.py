@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from .access import console_scope
 from .forms import ProductionAccessForm, RateLimitedAuthenticationForm, client_address
-from .models import LoginAttempt, Region
+from .models import AccountRegion, LoginAttempt, Region
 from .regions import DEFAULT_REGION
 
 
@@ -59,6 +59,13 @@ def switch_region(request: HttpRequest) -> HttpResponse:
 SANDBOX_QUOTA = {"max_24_hour_send": 200, "max_send_rate": 1}
 
 
+def _reviews_pending(request: HttpRequest) -> int | None:
+    """Operators see how many production access requests wait for them (any account)."""
+    if not request.user.is_staff:
+        return None
+    return AccountRegion.objects.filter(review_status=AccountRegion.ReviewStatus.PENDING).count()
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def account_dashboard(request: HttpRequest, region: str) -> HttpResponse:
@@ -86,5 +93,6 @@ def account_dashboard(request: HttpRequest, region: str) -> HttpResponse:
         "form": form,
         "quota": SANDBOX_QUOTA,
         "nav": "account",
+        "reviews_pending": _reviews_pending(request),
     }
     return render(request, "accounts/dashboard.html", context)

@@ -49,6 +49,11 @@ urlpatterns = [
     path(f"{IDENTITY}/records.zone", views.records_zone, name="records_zone"),
     path(f"{IDENTITY}/check/", dns_views.check_now, name="check_now"),
     path(f"{IDENTITY}/publish/", dns_views.publish_records, name="publish_records"),
+    path(
+        f"{IDENTITY}/verify-without-dns/",
+        dns_views.verify_without_dns,
+        name="verify_without_dns",
+    ),
     path(f"{IDENTITY}/", views.detail, {"tab": "authentication"}, name="detail"),
     path("<slug:region>/configuration-sets/", views.configuration_sets, name="configuration_sets"),
     path(
