@@ -23,7 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
@@ -134,18 +134,21 @@ def identity_list(request: HttpRequest, region: str) -> HttpResponse:
     return _render(request, "identities/list.html", context, "results")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def bulk_delete(request: HttpRequest, region: str) -> HttpResponse:
     scope = console_scope(request, region)
+    list_url = reverse("identities:list", kwargs={"region": scope.region.code})
+    if request.method == "GET":  # a bookmark or a reload of the confirmation: back to the list
+        return redirect(list_url)
     names = request.POST.getlist("identity")
     selected = list(Identity.objects.in_scope(scope.account, scope.region).filter(name__in=names))
-    list_url = reverse("identities:list", kwargs={"region": scope.region.code})
     if not selected:
         messages.error(request, "Select at least one identity to delete, then choose Delete.")
         return _redirect(request, list_url)
-    if request.POST.get("confirm") != "yes":
-        context = _page_context(scope, selected=selected)
+    form = forms.bulk_delete_form(request.POST if "confirm" in request.POST else None)
+    if not form.is_valid():
+        context = _page_context(scope, selected=selected, form=form)
         return _render(request, "identities/bulk_delete.html", context, "confirm")
     count = provisioning.delete_identities(selected)
     noun = "identity" if count == 1 else "identities"
@@ -341,6 +344,9 @@ def edit_configuration_set(request: HttpRequest, region: str, name: str) -> Http
     form = forms.ConfigurationSetChoiceForm(data, identity=identity, scope=scope)
     if form.is_valid():
         chosen = form.cleaned_data["configuration_set"]
+        if (chosen or "") == identity.configuration_set_name:  # nothing changed: nothing to record
+            messages.info(request, "The default configuration set is unchanged.")
+            return _redirect(request, _url("tab_configuration_set", identity))
         identity.set_configuration_set(chosen)
         message = (
             f"Default configuration set set to {chosen}."

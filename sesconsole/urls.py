@@ -3,8 +3,11 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from . import views
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("favicon.ico", views.favicon, name="favicon"),
     # Before identities.urls: verification's pages sit under /<region>/verified-identities/.
     path("", include("verification.urls")),
     path("", include("templates_app.urls")),

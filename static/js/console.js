@@ -140,11 +140,28 @@
     });
   });
 
+  // --- Delete buttons: disabled until something is selected or the confirmation is typed ------
+  // Without this file the buttons stay enabled and the server says what is missing.
+  function updateGuards() {
+    document.querySelectorAll("[data-requires-selection]").forEach(function (button) {
+      var name = button.getAttribute("data-requires-selection");
+      button.disabled = !document.querySelector('input[type="checkbox"][name="' + name + '"]:checked');
+    });
+    document.querySelectorAll("[data-requires-match]").forEach(function (button) {
+      var input = document.getElementById(button.getAttribute("data-requires-match"));
+      button.disabled = !!input && input.value !== input.getAttribute("data-expected");
+    });
+  }
+
+  document.addEventListener("input", updateGuards);
+  document.addEventListener("change", updateGuards);
+
   // --- Start-up, and again for every piece of content htmx swaps in ---------------------------
   function init(root) {
     applyConditions(root);
     showCopyButtons(root);
     showSelectAll(root);
+    updateGuards();
   }
 
   if (document.readyState === "loading") {

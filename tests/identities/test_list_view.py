@@ -262,7 +262,7 @@ def test_bulk_delete_first_asks_for_confirmation(owner_client: Client, mixed: No
 def test_bulk_delete_deletes_after_confirmation(owner_client: Client, mixed: None) -> None:
     response = owner_client.post(
         bulk_delete_url(),
-        {"identity": ["alpha.example", "beta.example"], "confirm": "yes"},
+        {"identity": ["alpha.example", "beta.example"], "confirm": "delete"},
         follow=True,
     )
 
@@ -272,7 +272,7 @@ def test_bulk_delete_deletes_after_confirmation(owner_client: Client, mixed: Non
 
 
 def test_bulk_delete_teammate_can_delete(teammate_client: Client, mixed: None) -> None:
-    teammate_client.post(bulk_delete_url(), {"identity": ["beta.example"], "confirm": "yes"})
+    teammate_client.post(bulk_delete_url(), {"identity": ["beta.example"], "confirm": "delete"})
 
     assert not Identity.objects.filter(name="beta.example").exists()
 
@@ -288,7 +288,7 @@ def test_bulk_delete_without_selection_explains(owner_client: Client, mixed: Non
 
 def test_bulk_delete_never_touches_another_account(outsider_client: Client, mixed: None) -> None:
     response = outsider_client.post(
-        bulk_delete_url(), {"identity": ["alpha.example"], "confirm": "yes"}
+        bulk_delete_url(), {"identity": ["alpha.example"], "confirm": "delete"}
     )
 
     assert response.status_code == 302
@@ -296,15 +296,33 @@ def test_bulk_delete_never_touches_another_account(outsider_client: Client, mixe
 
 
 def test_bulk_delete_anonymous_redirects_to_login(client: Client, mixed: None) -> None:
-    response = client.post(bulk_delete_url(), {"identity": ["alpha.example"], "confirm": "yes"})
+    response = client.post(bulk_delete_url(), {"identity": ["alpha.example"], "confirm": "delete"})
 
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
     assert Identity.objects.count() == 3
 
 
-def test_bulk_delete_get_is_405(owner_client: Client, region: Region) -> None:
-    assert owner_client.get(bulk_delete_url()).status_code == 405
+def test_bulk_delete_get_goes_back_to_the_list(owner_client: Client, region: Region) -> None:
+    # A reload or a bookmark of the confirmation page: the list, not an empty 405 page.
+    response = owner_client.get(bulk_delete_url())
+    assert (response.status_code, response["Location"]) == (302, list_url())
+
+
+def test_bulk_delete_needs_the_typed_word(owner_client: Client, mixed: None) -> None:
+    first = owner_client.post(bulk_delete_url(), {"identity": ["beta.example"]}).content.decode()
+    assert "To confirm deletion, enter delete" in first
+    assert 'data-expected="delete"' in first
+    assert "doesn&#x27;t match" not in first  # no error before anything was typed
+    response = owner_client.post(
+        bulk_delete_url(), {"identity": ["beta.example"], "confirm": "yes"}
+    )
+    assert response.status_code == 200
+    assert (
+        "The text you entered doesn&#x27;t match. Enter delete exactly as shown to delete them."
+        in response.content.decode()
+    )
+    assert Identity.objects.filter(name="beta.example").exists()
 
 
 def test_bulk_delete_htmx_confirms_with_partial_then_client_redirects(
@@ -312,7 +330,7 @@ def test_bulk_delete_htmx_confirms_with_partial_then_client_redirects(
 ) -> None:
     confirm = owner_client.post(bulk_delete_url(), {"identity": ["beta.example"]}, **HTMX)
     done = owner_client.post(
-        bulk_delete_url(), {"identity": ["beta.example"], "confirm": "yes"}, **HTMX
+        bulk_delete_url(), {"identity": ["beta.example"], "confirm": "delete"}, **HTMX
     )
 
     assert confirm.content.decode().lstrip().startswith("<form")

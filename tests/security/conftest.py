@@ -264,6 +264,7 @@ IDENTITY_URLS = {
     "identities:edit_configuration_set", "identities:edit_tags", "identities:edit_feedback",
     "identities:delete", "identities:records_csv", "identities:records_zone",
     "identities:check_now", "identities:publish_records", "identities:detail",
+    "identities:verify_without_dns",
 }  # fmt: skip
 EMAIL_IDENTITY_URLS = {"verification:resend", "verification:mail_status"}
 TEMPLATE_URLS = {
@@ -315,7 +316,7 @@ def url_for(url: ConsoleUrl, world: World) -> str:
 
 
 # Pages anyone may open without signing in.
-PUBLIC_URLS = {"login", "verification:confirm"}
+PUBLIC_URLS = {"login", "verification:confirm", "favicon"}
 # Operator-only pages outside /admin/: staff_member_required sends others to the admin login.
 STAFF_URLS = {"identities:signing_zone_file"}
 
