@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from django.contrib.messages import get_messages
+from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
 
@@ -72,3 +74,15 @@ def test_create_form_refuses_a_65_character_local_part(
         in response.content.decode()
     )
     assert not Identity.objects.exists()
+
+
+@pytest.mark.parametrize(("wait", "text"), [(1, "1 second."), (2, "2 seconds.")])
+def test_resend_wait_counts_seconds_in_words(
+    make_email: Callable[..., Identity], wait: int, text: str
+) -> None:
+    identity = make_email("news@example.com")
+    html = render_to_string(
+        "verification/_email_verification.html",
+        {"identity": identity, "can_resend": True, "resend_wait": wait},
+    )
+    assert f"You can resend in {text}</span>" in html
