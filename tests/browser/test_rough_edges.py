@@ -62,7 +62,8 @@ def test_mailbox_message_frame_is_wide_and_text_wraps(
     frame = page.locator("iframe.mail-preview").evaluate(
         "e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; }"
     )
-    assert frame[0] > 600 and frame[1] >= 400, frame
+    assert frame[0] > 600, frame
+    assert frame[1] >= 400, frame
     assert no_sideways_scroll(page)
     # The header list is a styled grid, not the browser's indented <dl>.
     assert page.locator("dl.key-values").evaluate("e => getComputedStyle(e).display") == "grid"
