@@ -1,16 +1,16 @@
 """Email identity operations: create, get, list, delete, the five Put*Attributes, policies.
 
-Each operation validates with `identities.validators` and changes state through the model
-methods and `identities.provisioning`, the same calls the console makes.
+Each handler translates the request (validating the wire shapes with `identities.validators`)
+and calls one `identities.operations` function, the same one the console and admin call: the
+operation validates, applies, records the history event (actor `API <access key id>`) and
+queues follow-up work.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-
-from identities import provisioning, validators
+from identities import operations, provisioning, validators
 from identities.models import (
     BehaviorOnMxFailure,
     DkimOrigin,
@@ -132,7 +132,7 @@ def create_email_identity(call: Call) -> dict[str, Any]:
         configuration_set_name=body.get("ConfigurationSetName", ""),
         tags=tags,
     )
-    identity = provisioning.create_identity(call.account, call.region, spec, actor=call.actor)
+    identity = operations.create_identity(call.account, call.region, spec, actor=call.actor)
     return compact(
         {
             "IdentityType": identity.identity_type,
@@ -275,7 +275,7 @@ def _filter_choice(filters: dict[str, str], key: str, choices: list[str]) -> str
 
 def delete_email_identity(call: Call, email_identity: str) -> dict[str, Any]:
     identity = find_identity(call, email_identity)
-    provisioning.delete_identities([identity])
+    operations.delete_identity(identity, actor=call.actor)
     return {}
 
 
@@ -283,23 +283,27 @@ def delete_email_identity(call: Call, email_identity: str) -> dict[str, Any]:
 def put_dkim_attributes(call: Call, email_identity: str) -> dict[str, Any]:
     identity = find_identity(call, email_identity)
     # An absent boolean means false, as in SES's own (Java) request model.
-    identity.set_dkim_signing(call.body.get("SigningEnabled", False))
+    operations.set_dkim_signing(identity, call.body.get("SigningEnabled", False), actor=call.actor)
     return {}
 
 
 def put_dkim_signing_attributes(call: Call, email_identity: str) -> dict[str, Any]:
     identity = find_identity(call, email_identity)
-    if not identity.is_domain:
-        raise bad_request(
-            "DKIM signing attributes can be set for domain identities only. An email address "
-            "is signed with the DKIM setup of its verified domain."
-        )
     origin = call.body["SigningAttributesOrigin"]
     attributes = call.body.get("SigningAttributes", {})
     if origin == DkimOrigin.AWS_SES:
-        _use_easy_dkim(identity, attributes)
+        if "DomainSigningSelector" in attributes or "DomainSigningPrivateKey" in attributes:
+            raise bad_request(
+                "DomainSigningSelector and DomainSigningPrivateKey go with "
+                "SigningAttributesOrigin EXTERNAL (BYODKIM), not AWS_SES."
+            )
+        length = attributes.get("NextSigningKeyLength")
+        operations.use_easy_dkim(identity, length, actor=call.actor)
     elif origin == DkimOrigin.EXTERNAL:
-        _use_byodkim(identity, attributes)
+        byodkim = _byodkim(
+            {key: value for key, value in attributes.items() if key != "NextSigningKeyLength"}
+        )
+        operations.use_byodkim(identity, byodkim.selector, byodkim.key, actor=call.actor)
     else:
         raise bad_request(
             f"SigningAttributesOrigin must be AWS_SES (Easy DKIM) or EXTERNAL (BYODKIM); {origin} "
@@ -316,84 +320,49 @@ def put_dkim_signing_attributes(call: Call, email_identity: str) -> dict[str, An
     )
 
 
-def _use_easy_dkim(identity: Identity, attributes: dict[str, Any]) -> None:
-    if "DomainSigningSelector" in attributes or "DomainSigningPrivateKey" in attributes:
-        raise bad_request(
-            "DomainSigningSelector and DomainSigningPrivateKey go with SigningAttributesOrigin "
-            "EXTERNAL (BYODKIM), not AWS_SES."
-        )
-    length = attributes.get("NextSigningKeyLength")
-    if identity.uses_byodkim:
-        with transaction.atomic():
-            identity.switch_to_easy_dkim(length or KeyLength.RSA_2048_BIT)
-    elif length:
-        identity.change_easy_dkim_key_length(length)
-    else:
-        return  # already Easy DKIM and no new length: nothing changes
-    identity.schedule_dns_check()
-    provisioning.queue_easy_dkim_keys(identity)
-
-
-def _use_byodkim(identity: Identity, attributes: dict[str, Any]) -> None:
-    byodkim = _byodkim(
-        {key: value for key, value in attributes.items() if key != "NextSigningKeyLength"}
-    )
-    key = byodkim.key
-    with transaction.atomic():
-        identity.switch_to_byodkim(
-            byodkim.selector, key.base64_der, key.public_key_base64, key.key_size
-        )
-    identity.schedule_dns_check()
-
-
 def put_mail_from_attributes(call: Call, email_identity: str) -> dict[str, Any]:
     identity = find_identity(call, email_identity)
-    domain = call.body.get("MailFromDomain")
+    # `{}` (no MailFromDomain) turns custom MAIL FROM off, as in SES.
+    domain = call.body.get("MailFromDomain") or ""
     behavior = call.body.get("BehaviorOnMxFailure", BehaviorOnMxFailure.USE_DEFAULT_VALUE)
-    if not domain:
-        identity.clear_mail_from()  # `{}` turns custom MAIL FROM off, as in SES
-        return {}
-    identity.set_mail_from(validators.normalize_mail_from_domain(domain, identity.domain), behavior)
-    if identity.is_domain:
-        identity.schedule_dns_check()
+    operations.set_mail_from(identity, domain, behavior, actor=call.actor)
     return {}
 
 
 def put_configuration_set_attributes(call: Call, email_identity: str) -> dict[str, Any]:
     identity = find_identity(call, email_identity)
+    # An empty name removes the default set.
     name = call.body.get("ConfigurationSetName", "")
-    provisioning.check_configuration_set_exists(call.account, call.region, name)
-    identity.set_configuration_set(name)  # an empty name removes the default set
+    operations.set_configuration_set(identity, name, actor=call.actor)
     return {}
 
 
 def put_feedback_attributes(call: Call, email_identity: str) -> dict[str, Any]:
     identity = find_identity(call, email_identity)
-    identity.set_feedback_forwarding(call.body.get("EmailForwardingEnabled", False))
+    enabled = call.body.get("EmailForwardingEnabled", False)
+    operations.set_feedback_forwarding(identity, enabled, actor=call.actor)
     return {}
 
 
 # --- sending authorization policies ---------------------------------------------------------
 def create_policy(call: Call, email_identity: str, policy_name: str) -> dict[str, Any]:
     identity = find_identity(call, email_identity)
-    name = validators.validate_policy_name(path_value(policy_name, "PolicyName"))
-    document = validators.validate_policy_document(call.body["Policy"])
-    provisioning.create_policy(identity, name, document)
+    name = path_value(policy_name, "PolicyName")
+    operations.create_policy(identity, name, call.body["Policy"], actor=call.actor)
     return {}
 
 
 def update_policy(call: Call, email_identity: str, policy_name: str) -> dict[str, Any]:
     identity = find_identity(call, email_identity)
-    name = validators.validate_policy_name(path_value(policy_name, "PolicyName"))
-    document = validators.validate_policy_document(call.body["Policy"])
-    provisioning.update_policy(identity, name, document)
+    name = path_value(policy_name, "PolicyName")
+    operations.update_policy(identity, name, call.body["Policy"], actor=call.actor)
     return {}
 
 
 def delete_policy(call: Call, email_identity: str, policy_name: str) -> dict[str, Any]:
     identity = find_identity(call, email_identity)
     name = validators.validate_policy_name(path_value(policy_name, "PolicyName"))
-    provisioning.delete_policy(identity, name)
+    operations.delete_policy(identity, name, actor=call.actor)
     return {}
 
 

@@ -1,6 +1,7 @@
 """TagResource, UntagResource and ListTagsForResource, by ARN.
 
-ARNs look like `arn:aws:ses:<region>:<account>:<type>/<name>` for identities, configuration
+An identity's tags change through `identities.operations` (its rules and history); configuration
+sets' and templates' tags directly here. ARNs look like `arn:aws:ses:<region>:<account>:<type>/<name>` for identities, configuration
 sets and custom verification templates. An ARN of another account or region is answered
 exactly like a missing resource (NotFoundException), so no other tenant's names leak.
 """
@@ -12,7 +13,7 @@ from typing import Any
 
 from django.db import models, transaction
 
-from identities import validators
+from identities import operations, validators
 from identities.models import ConfigurationSet, Identity, Tag
 from templates_app.models import CustomVerificationEmailTemplate
 
@@ -26,6 +27,7 @@ class TaggedResource:
     """The resource an ARN names, and how Tag rows point at it."""
 
     arn: str
+    instance: models.Model
     tag_filter: dict[str, Any]
 
 
@@ -63,13 +65,16 @@ def resolve_arn(call: Call, arn: str) -> TaggedResource:
     ).first()
     if instance is None:
         raise missing
-    return TaggedResource(arn=arn, tag_filter={foreign_key: instance})
+    return TaggedResource(arn=arn, instance=instance, tag_filter={foreign_key: instance})
 
 
 def tag_resource(call: Call) -> dict[str, Any]:
     resource = resolve_arn(call, call.body["ResourceArn"])
-    existing = Tag.objects.filter(**resource.tag_filter)
     pairs = [(tag["Key"], tag["Value"]) for tag in call.body["Tags"]]
+    if isinstance(resource.instance, Identity):
+        operations.tag(resource.instance, pairs, actor=call.actor)
+        return {}
+    existing = Tag.objects.filter(**resource.tag_filter)
     tags = validators.validate_tags(
         pairs, existing_keys=frozenset(existing.values_list("key", flat=True))
     )
@@ -87,6 +92,9 @@ def untag_resource(call: Call) -> dict[str, Any]:
     keys = [check_text(key, "TagKeys") for key in call.query.getlist("TagKeys")]
     if not keys:
         raise bad_request("Give at least one tag key to remove (TagKeys).")
+    if isinstance(resource.instance, Identity):
+        operations.untag(resource.instance, keys, actor=call.actor)
+        return {}
     Tag.objects.filter(key__in=keys, **resource.tag_filter).delete()
     return {}
 

@@ -16,6 +16,7 @@ from identities import validators
 from identities.models import Tag
 from templates_app import rules
 from templates_app.models import CustomVerificationEmailTemplate
+from verification import flows
 
 from .errors import ApiError, not_found
 from .pagination import keyset_page, list_scope, page_size
@@ -142,8 +143,6 @@ def send_custom_verification_email(call: Call) -> dict[str, Any]:
     SES's ProductionAccessNotGranted is not declared in the v2 model; it is answered as
     MessageRejected, a declared 400, with the SES wording.
     """
-    from verification import flows  # the verification app imports identities and templates
-
     body = call.body
     try:
         message_id = flows.send_custom_verification_email(

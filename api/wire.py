@@ -15,6 +15,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, QueryDict
 
+from accounts import actors
 from accounts.models import AccessKey, Account, Region
 from sesconsole.logs import current_request_id
 
@@ -39,7 +40,7 @@ class Call:
 
     @property
     def actor(self) -> str:
-        return f"API ({self.access_key.access_key_id})"
+        return actors.api(self.access_key.access_key_id)
 
 
 Operation = Callable[..., dict[str, Any]]

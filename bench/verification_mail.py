@@ -193,7 +193,7 @@ def wait_for_worker(log: Path, worker: subprocess.Popen[bytes]) -> None:
 
 def setup_data(count: int):  # type: ignore[no-untyped-def]
     from accounts.models import Account, Region
-    from identities import provisioning
+    from identities import operations, provisioning
     from identities.models import Identity, KeyLength, VerificationStatus
     from identities.tasks import generate_easy_dkim_keys
     from sesconsole.celery import app
@@ -209,7 +209,7 @@ def setup_data(count: int):  # type: ignore[no-untyped-def]
         name="bench.example.com",
         dkim=provisioning.EasyDkim(KeyLength.RSA_2048_BIT),
     )
-    domain = provisioning.create_identity(account, region, spec)
+    domain = operations.create_identity(account, region, spec, actor="system (bench)")
     generate_easy_dkim_keys.run(identity_id=domain.pk)
     Identity.objects.filter(pk=domain.pk).update(
         dkim_status=VerificationStatus.SUCCESS, verification_status=VerificationStatus.SUCCESS

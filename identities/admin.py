@@ -1,9 +1,14 @@
 """Operator admin for identities and what hangs off them.
 
-Identities are created through the console or the API (provisioning.create_identity), so
-admin can inspect, adjust a few owner settings through the model's setters, queue a DNS
-check and delete. Private keys and TSIG secrets are never shown: their columns are excluded
-and the TSIG secret is a write-only form field.
+Identities are created through the console or the API, so admin can inspect them, adjust a
+few owner settings, their tags and policies, queue a DNS check and delete. Admin is a write
+path like the others: every change to an identity — its form, its tag and policy inlines, its
+actions, deleting it — goes through `identities.operations`, with the same rules (50 tags,
+20 policies) and a history event by `admin <user>`. Tags and policies are therefore edited on
+their identity's page only; their own lists are read-only.
+
+Private keys and TSIG secrets are never shown: their columns are excluded and the TSIG secret
+is a write-only form field.
 """
 
 from __future__ import annotations
@@ -14,11 +19,14 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
-from . import provisioning, validators
-from .dns_views import SKIP_DNS_MESSAGE, queue_check_now
+from accounts import actors
+
+from . import operations, provisioning, validators
 from .models import (
     ConfigurationSet,
     DkimKey,
@@ -55,9 +63,34 @@ class TagForm(forms.ModelForm):
         return cleaned
 
 
+def _kept(formset: BaseInlineFormSet) -> list[forms.ModelForm]:
+    """The inline's rows that stay after the save: filled in and not marked for deletion."""
+    return [
+        form
+        for form in formset.forms
+        if form.has_changed() or form.instance.pk
+        if not _deleting(form)
+    ]
+
+
+def _deleting(form: forms.ModelForm) -> bool:
+    return bool(form.cleaned_data.get("DELETE"))
+
+
+class TagFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        # The whole set, as the console and the API check it: unique keys, 50 at most.
+        pairs = [(f.cleaned_data["key"], f.cleaned_data.get("value", "")) for f in _kept(self)]
+        validators.validate_tags(pairs)
+
+
 class TagInline(admin.TabularInline):
     model = Tag
     form = TagForm
+    formset = TagFormSet
     extra = 0
     fields = ["key", "value"]
 
@@ -74,9 +107,26 @@ class PolicyForm(forms.ModelForm):
         return validators.validate_policy_document(self.cleaned_data["document"])
 
 
+class PolicyFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        kept = _kept(self)
+        if len(kept) > operations.MAX_POLICIES_PER_IDENTITY:
+            raise ValidationError(
+                f"An identity can have at most {operations.MAX_POLICIES_PER_IDENTITY} policies; "
+                f"this would give it {len(kept)}. Delete some first."
+            )
+        names = [form.cleaned_data["name"] for form in kept]
+        if len(set(names)) != len(names):
+            raise ValidationError("Each policy of an identity needs its own name.")
+
+
 class IdentityPolicyInline(admin.StackedInline):
     model = IdentityPolicy
     form = PolicyForm
+    formset = PolicyFormSet
     extra = 0
 
 
@@ -122,12 +172,18 @@ class IdentityForm(forms.ModelForm):
         return name
 
 
-# Owner settings an operator may adjust, each saved through the model's own setter.
-IDENTITY_SETTERS: dict[str, Callable[[Identity, Any], None]] = {
-    "dkim_signing_enabled": Identity.set_dkim_signing,
-    "feedback_forwarding_enabled": Identity.set_feedback_forwarding,
-    "configuration_set_name": Identity.set_configuration_set,
+# Owner settings an operator may adjust, each saved through its operation.
+IDENTITY_OPERATIONS: dict[str, Callable[..., object]] = {
+    "dkim_signing_enabled": operations.set_dkim_signing,
+    "feedback_forwarding_enabled": operations.set_feedback_forwarding,
+    "configuration_set_name": operations.set_configuration_set,
 }
+
+SKIP_DNS_MESSAGE = "Marked verified without a DNS check (admin action “Mark verified (skip DNS)”)."
+
+
+def _actor(request: HttpRequest) -> str:
+    return actors.admin(request.user)
 
 
 @admin.register(Identity)
@@ -241,23 +297,63 @@ class IdentityAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: Identity, form: Any, change: bool) -> None:
+        # The form has already written the new values onto `obj`; the operations compare
+        # with the stored row, so they get a fresh copy.
+        identity = Identity.objects.select_related("account", "region").get(pk=obj.pk)
         for field in form.changed_data:
-            IDENTITY_SETTERS[field](obj, form.cleaned_data[field])
+            IDENTITY_OPERATIONS[field](identity, form.cleaned_data[field], actor=_actor(request))
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        identity = form.instance
+        if isinstance(formset, TagFormSet | PolicyFormSet):
+            # Saved by the operations, not formset.save(): admin's LogEntry message reads these.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        if isinstance(formset, TagFormSet):
+            pairs = [
+                (f.cleaned_data["key"], f.cleaned_data.get("value", "")) for f in _kept(formset)
+            ]
+            if formset.has_changed():
+                operations.set_tags(identity, pairs, actor=_actor(request))
+        elif isinstance(formset, PolicyFormSet):
+            self._save_policies(request, identity, formset)
+        else:
+            super().save_formset(request, form, formset, change)
+
+    def _save_policies(self, request: HttpRequest, identity: Identity, formset: Any) -> None:
+        actor = _actor(request)
+        with transaction.atomic():
+            # Deletions and renames first, so the 20-policy limit counts the final set.
+            for policy_form in formset.forms:
+                old_name = policy_form.instance.pk and policy_form.initial.get("name")
+                renamed = old_name and "name" in policy_form.changed_data
+                if old_name and (_deleting(policy_form) or renamed):
+                    operations.delete_policy(identity, old_name, actor=actor)
+            for policy_form in _kept(formset):
+                data = policy_form.cleaned_data
+                if not policy_form.instance.pk or "name" in policy_form.changed_data:
+                    operations.create_policy(identity, data["name"], data["document"], actor=actor)
+                elif policy_form.has_changed():
+                    operations.update_policy(identity, data["name"], data["document"], actor=actor)
+
+    def delete_model(self, request: HttpRequest, obj: Identity) -> None:
+        operations.delete_identity(obj, actor=_actor(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Identity]) -> None:
+        operations.delete_identities(list(queryset), actor=_actor(request))
 
     @admin.action(description="Check DNS now")
     def check_dns_now(self, request: HttpRequest, queryset: IdentityQuerySet) -> None:
         # The console's "Check now": a FAILED setup restarts, the check is queued at once.
-        domains = list(queryset.domains())
-        for identity in domains:
-            identity.request_check_now(actor=request.user.get_username())
-            queue_check_now(identity)
-        self.message_user(request, f"Queued a DNS check for {len(domains)} domain identities.")
+        # Domains, and email addresses with a custom MAIL FROM domain (its MX record).
+        identities = list(queryset.dns_checked().select_related("account", "region"))
+        queued = sum(operations.check_now(i, actor=_actor(request)) for i in identities)
+        self.message_user(request, f"Queued a DNS check for {queued} identities.")
 
     @admin.action(description="Mark verified (skip DNS)")
     def mark_verified_skip_dns(self, request: HttpRequest, queryset: QuerySet[Identity]) -> None:
         identities = list(queryset)
         for identity in identities:
-            identity.verify_without_dns(SKIP_DNS_MESSAGE, actor=request.user.get_username())
+            operations.verify_without_dns(identity, SKIP_DNS_MESSAGE, actor=_actor(request))
         self.message_user(request, f"Marked {len(identities)} identities verified without DNS.")
 
 
@@ -285,6 +381,7 @@ class ConfigurationSetTagInline(admin.TabularInline):
     model = Tag
     fk_name = "configuration_set"
     form = TagForm
+    formset = TagFormSet
     extra = 0
     fields = ["key", "value"]
 
@@ -302,7 +399,13 @@ class ConfigurationSetAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: tags are edited on their identity's, configuration set's or template's page,
+    where the whole set's rules apply (and an identity's history records the change)."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
     form = TagForm
     list_display = ["key", "value", "identity", "configuration_set", "template"]
     search_fields = ["key", "value", "identity__name", "configuration_set__name", "template__name"]
@@ -312,7 +415,12 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(IdentityPolicy)
-class IdentityPolicyAdmin(admin.ModelAdmin):
+class IdentityPolicyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: policies are edited on their identity's page (operations' rules and history)."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
     form = PolicyForm
     list_display = ["name", "identity", "updated_at"]
     search_fields = ["name", "identity__name", "identity__account__id"]

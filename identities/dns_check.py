@@ -39,9 +39,8 @@ from django.utils import timezone
 
 from accounts import actors
 from sesconsole import sql
-from sesconsole.enqueue import enqueue_after_commit
 
-from . import diagnosis, records
+from . import diagnosis, queue, records
 from .diagnosis import Expected, Finding
 from .models import (
     CheckOutcome,
@@ -475,9 +474,7 @@ def run_checks(identity_ids: Sequence[int], now: datetime | None = None) -> int:
         if r.soa is None and r.identity.soa_is_due(now) and r.dkim[0] != CheckOutcome.DNS_ERROR
     ]
     if want_soa:
-        from . import tasks  # tasks import this module
-
-        enqueue_after_commit(tasks.refresh_zone_soa, identity_ids=want_soa)
+        queue.refresh_soa(want_soa)
     return recorded
 
 

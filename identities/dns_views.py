@@ -23,21 +23,15 @@ from django_htmx.http import HttpResponseClientRefresh
 from accounts import actors
 from accounts.access import console_scope, may_verify_without_dns
 from accounts.models import Account, account_for_user
-from sesconsole.enqueue import enqueue_after_commit
 
-from . import publishing, signing_zone, tasks
+from . import operations, publishing, signing_zone
 from .dns_forms import DnsServerForm
 from .models import Identity
 
-SKIP_DNS_MESSAGE = "Marked verified without a DNS check (admin action “Mark verified (skip DNS)”)."
 CONSOLE_SKIP_DNS_MESSAGE = (
     "Marked verified without a DNS check (console action “Verify without DNS”): "
     "DNS was not looked at."
 )
-
-
-def queue_check_now(identity: Identity) -> None:
-    enqueue_after_commit(tasks.check_identity_now, identity_id=identity.pk)
 
 
 def _identity(request: HttpRequest, region: str, name: str) -> Identity:
@@ -65,8 +59,7 @@ def _account(request: HttpRequest) -> Account:
 @login_required
 def check_now(request: HttpRequest, region: str, name: str) -> HttpResponse:
     identity = _identity(request, region, name)
-    if identity.request_check_now(actor=request.user.get_username()):
-        queue_check_now(identity)
+    if operations.check_now(identity, actor=actors.console(request.user)):
         messages.success(request, f"A DNS check of {identity.name} is on its way.")
     else:
         messages.info(
@@ -82,7 +75,7 @@ def check_now(request: HttpRequest, region: str, name: str) -> HttpResponse:
 def publish_records(request: HttpRequest, region: str, name: str) -> HttpResponse:
     identity = _identity(request, region, name)
     for level, text in publishing.publish_identity_records(
-        identity, actor=request.user.get_username()
+        identity, actor=actors.console(request.user)
     ):
         messages.add_message(request, level, text)
     return _back_to_identity(request, identity)
@@ -99,7 +92,9 @@ def verify_without_dns(request: HttpRequest, region: str, name: str) -> HttpResp
             "Only operators (staff users) can verify an identity without DNS, and only in a "
             "deployment that allows it (CONSOLE_VERIFY_WITHOUT_DNS=true)."
         )
-    identity.verify_without_dns(CONSOLE_SKIP_DNS_MESSAGE, actor=actors.console(request.user))
+    operations.verify_without_dns(
+        identity, CONSOLE_SKIP_DNS_MESSAGE, actor=actors.console(request.user)
+    )
     messages.success(
         request,
         f"{identity.name} is verified without a DNS check. Its DNS records were not looked at; "

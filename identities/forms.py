@@ -344,7 +344,7 @@ class IdentityCreateForm(RowAwareForm):
         )
 
     def add_provisioning_error(self, exc: ValidationError) -> None:
-        """Put an error from provisioning.create_identity next to the field it concerns."""
+        """Put an error from operations.create_identity next to the field it concerns."""
         if isinstance(exc, validators.AlreadyExistsError):
             self.add_error("domain" if self.is_domain else "email", _first_message(exc))
         elif isinstance(exc, validators.NotFoundError):

@@ -1,8 +1,8 @@
-"""Creating and deleting identities: the one path used by the console and the API.
+"""The input of a new identity and the cross-object rules its creation checks.
 
-Cross-object rules live here (the per-region limit, uniqueness, the default configuration
-set existing in the same region); field rules live in validators.py. Slow work (RSA keys,
-DNS checks, verification mails) is queued after the transaction commits, never done inline.
+`NewIdentity` is what forms and the APIs build for `operations.create_identity`; the rules that
+look beyond one field live here (the per-region limit, the default configuration set existing
+in the same region); field rules live in validators.py. Creating configuration sets too.
 """
 
 from __future__ import annotations
@@ -10,29 +10,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import cache
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
 
 from accounts.models import Account, Region
 from sesconsole import sql
-from sesconsole.enqueue import enqueue_after_commit
 
 from . import validators
 from .models import (
     BehaviorOnMxFailure,
     ConfigurationSet,
-    DkimKey,
     Identity,
-    IdentityEvent,
-    IdentityPolicy,
-    IdentityType,
     KeyLength,
     Tag,
-    VerificationStatus,
 )
 
 log = logging.getLogger(__name__)
@@ -139,105 +131,6 @@ def _identity_count_sql() -> str:
     )
 
 
-def create_identity(
-    account: Account, region: Region, spec: NewIdentity, actor: str = ""
-) -> Identity:
-    """Save a new identity as PENDING and queue its background work.
-
-    1. in one transaction: check the configuration set, save the identity (uniqueness), its
-       tags and (BYODKIM) its key, then check the region limit under the account's lock;
-    2. after commit, queue RSA key generation (Easy DKIM) and the first check or mail.
-    """
-    identity = Identity(
-        account=account,
-        region=region,
-        identity_type=spec.identity_type,
-        name=spec.name,
-        configuration_set_name=spec.configuration_set_name,
-    )
-    if spec.identity_type == IdentityType.EMAIL_ADDRESS:
-        # SES defaults for an address: no DKIM of its own until its domain has one.
-        identity.dkim_signing_enabled = False
-        identity.dkim_status = VerificationStatus.NOT_STARTED
-        identity.dkim_next_key_length = KeyLength.RSA_1024_BIT
-        identity.verification_status = VerificationStatus.PENDING
-    else:
-        identity.dkim_signing_enabled = spec.dkim_signing_enabled
-        if isinstance(spec.dkim, Byodkim):
-            identity.start_byodkim(spec.dkim.selector)
-            identity.dkim_current_key_length = (
-                KeyLength.RSA_1024_BIT if spec.dkim.key.key_size <= 1024 else KeyLength.RSA_2048_BIT
-            )
-        else:
-            identity.start_easy_dkim(spec.dkim.key_length)
-        if spec.mail_from_domain:
-            identity.mail_from_domain = spec.mail_from_domain
-            identity.mail_from_behavior = spec.mail_from_behavior
-            identity.mail_from_status = "PENDING"
-            identity.mail_from_status_changed_at = identity.created_at
-        identity.next_check_at = identity.created_at
-    try:
-        with transaction.atomic():
-            check_configuration_set_exists(account, region, spec.configuration_set_name)
-            identity.save()
-            Tag.objects.bulk_create(
-                [Tag(identity=identity, key=t.key, value=t.value) for t in spec.tags]
-            )
-            if isinstance(spec.dkim, Byodkim) and identity.is_domain:
-                key = spec.dkim.key
-                DkimKey.store(
-                    identity,
-                    spec.dkim.selector,
-                    key.base64_der,
-                    key.public_key_base64,
-                    key.key_size,
-                )
-            IdentityEvent.record(
-                identity,
-                "created",
-                f"{identity.get_identity_type_display()} identity created.",
-                actor,
-            )
-            if settings.DNS_AUTO_VERIFY and identity.is_domain:
-                identity.verify_without_dns(AUTO_VERIFY_MESSAGE, now=identity.created_at)
-            check_identity_limit(account, region)
-    except IntegrityError as exc:
-        raise validators.AlreadyExistsError(
-            f"{spec.name} already exists as an identity in {region.code}.", code="already_exists"
-        ) from exc
-    log.info(
-        "identity created identity=%s type=%s region=%s account=%s",
-        identity.pk,
-        identity.identity_type,
-        region.code,
-        account.pk,
-    )
-    _queue_after_create(identity, publish_records=spec.publish_records)
-    return identity
-
-
-def _queue_after_create(identity: Identity, *, publish_records: bool) -> None:
-    """Slow work, queued for once the identity is committed. A domain: its Easy DKIM keys, then
-    the first DNS check — or, when asked, the publication of its records, which queues that
-    check itself once they are in place. An email address: the verification mail."""
-    from . import tasks  # tasks import models; import late to keep this module import-light
-
-    if not identity.is_domain:
-        from verification.flows import start_identity_verification
-
-        transaction.on_commit(partial(start_identity_verification, identity_id=identity.pk))
-        return
-    then = "publish" if publish_records else "none" if settings.DNS_AUTO_VERIFY else "check"
-    enqueue_after_commit(tasks.start_domain_identity, identity_id=identity.pk, then=then)
-
-
-def queue_easy_dkim_keys(identity: Identity) -> None:
-    """After a DKIM change that needs new Easy DKIM keys, generate them once committed."""
-    from . import tasks
-
-    enqueue_after_commit(tasks.generate_easy_dkim_keys, identity_id=identity.pk)
-
-
 def create_configuration_set(
     account: Account,
     region: Region,
@@ -266,72 +159,3 @@ def create_configuration_set(
             code="already_exists",
         ) from exc
     return configuration_set
-
-
-def identity_exists(account: Account, region: Region, name: str) -> bool:
-    return Identity.objects.in_scope(account, region).filter(name=name).exists()
-
-
-def delete_identities(identities: Sequence[Identity]) -> int:
-    """Delete identities (tags, keys, checks and history go with them)."""
-    ids = [identity.pk for identity in identities]
-    deleted, _ = Identity.objects.filter(pk__in=ids).delete()
-    return len(ids) if deleted else 0
-
-
-def replace_tags(identity: Identity, tags: Sequence[validators.TagPair]) -> None:
-    with transaction.atomic():
-        identity.tags.all().delete()
-        Tag.objects.bulk_create([Tag(identity=identity, key=t.key, value=t.value) for t in tags])
-
-
-def assert_domain(identity: Identity) -> None:
-    if not identity.is_domain:
-        raise ValidationError("This setting applies to domain identities only.", code="invalid")
-
-
-MAX_POLICIES_PER_IDENTITY = 20
-
-
-def _require_verified_for_policies(identity: Identity) -> None:
-    # The SES model: policy operations "return an error if you have not verified the identity".
-    if not identity.verified_for_sending:
-        raise ValidationError(
-            f"{identity.name} is not verified. Verify the identity before you attach sending "
-            "authorization policies to it.",
-            code="not_verified",
-        )
-
-
-def create_policy(identity: Identity, name: str, document: str) -> IdentityPolicy:
-    """Attach a new policy (name and document already validated); at most 20 per identity."""
-    _require_verified_for_policies(identity)
-    if identity.policies.filter(name=name).exists():
-        raise validators.AlreadyExistsError(
-            f"The identity {identity.name} already has a policy named {name}. Update it instead.",
-            code="already_exists",
-        )
-    if identity.policies.count() >= MAX_POLICIES_PER_IDENTITY:
-        raise validators.LimitExceededError(
-            f"The identity {identity.name} already has {MAX_POLICIES_PER_IDENTITY} policies, "
-            "the most SES allows. Delete one first.",
-            code="limit",
-        )
-    try:
-        with transaction.atomic():
-            return IdentityPolicy.objects.create(identity=identity, name=name, document=document)
-    except IntegrityError as exc:
-        raise validators.AlreadyExistsError(
-            f"The identity {identity.name} already has a policy named {name}.",
-            code="already_exists",
-        ) from exc
-
-
-def update_policy(identity: Identity, name: str, document: str) -> None:
-    """Replace a policy's document; like SES, a missing policy is not an error."""
-    _require_verified_for_policies(identity)
-    identity.policies.filter(name=name).update(document=document, updated_at=timezone.now())
-
-
-def delete_policy(identity: Identity, name: str) -> None:
-    identity.policies.filter(name=name).delete()

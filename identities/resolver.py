@@ -131,26 +131,6 @@ async def resolve_all(
     return list(await asyncio.gather(*(one(q) for q in queries)))
 
 
-def resolve_all_sync(
-    queries: Sequence[Query],
-    *,
-    nameservers: Sequence[str],
-    port: int = 53,
-    timeout: float = 3.0,
-    concurrency: int = 100,
-) -> list[Answer]:
-    """`resolve_all` for synchronous callers (Celery tasks); not for use inside an event loop."""
-    return asyncio.run(
-        resolve_all(
-            queries,
-            nameservers=nameservers,
-            port=port,
-            timeout=timeout,
-            concurrency=concurrency,
-        )
-    )
-
-
 async def resolve_one(resolver: dns.asyncresolver.Resolver, query: Query) -> Answer:
     """Ask one question and turn whatever happens into an Answer; never raises DNS errors.
 
@@ -331,13 +311,6 @@ async def find_soa(
         if current == dns.name.root:
             return None
         current = current.parent()
-
-
-def find_soa_sync(
-    name: str, *, nameservers: Sequence[str], port: int = 53, timeout: float = 3.0
-) -> SOARecord | None:
-    """`find_soa` for synchronous callers."""
-    return asyncio.run(find_soa(name, nameservers=nameservers, port=port, timeout=timeout))
 
 
 async def _soa_step(

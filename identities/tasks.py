@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import actors
 from sesconsole.enqueue import enqueue_after_commit, send_now
 
 from . import dns_check, publishing, signing_zone
@@ -148,7 +149,7 @@ def publish_identity_records(*, identity_id: int) -> None:
     if identity is None:
         log.info("nothing to publish (gone or not a domain) identity=%s", identity_id)
         return
-    notes = publishing.publish_identity_records(identity)
+    notes = publishing.publish_identity_records(identity, actor=actors.system("create wizard"))
     log.info("published DNS records identity=%s: %s", identity_id, " ".join(t for _, t in notes))
     if identity.next_check_at is not None:  # None: verified without DNS (DNS_AUTO_VERIFY)
         enqueue_after_commit(check_identity_now, identity_id=identity_id)

@@ -27,10 +27,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
+from accounts import actors
 from accounts.access import Scope, console_scope
 
-from . import forms, provisioning, records, validators
-from .models import ConfigurationSet, Identity, IdentityEvent, VerificationStatus
+from . import forms, hierarchy, operations, provisioning, records, validators
+from .models import ConfigurationSet, Identity, VerificationStatus
 
 PAGE_SIZE = 50
 TABS = ("authentication", "configuration_set", "tags", "notifications")
@@ -68,7 +69,7 @@ def _url(view: str, identity: Identity) -> str:
 
 
 def _actor(request: HttpRequest) -> str:
-    return request.user.get_username()
+    return actors.console(request.user)
 
 
 def _is_settling(identity: Identity) -> bool:
@@ -150,7 +151,7 @@ def bulk_delete(request: HttpRequest, region: str) -> HttpResponse:
     if not form.is_valid():
         context = _page_context(scope, selected=selected, form=form)
         return _render(request, "identities/bulk_delete.html", context, "confirm")
-    count = provisioning.delete_identities(selected)
+    count = operations.delete_identities(selected, actor=_actor(request))
     noun = "identity" if count == 1 else "identities"
     messages.success(request, f"Deleted {count} {noun}.")
     return _redirect(request, list_url)
@@ -165,7 +166,7 @@ def create(request: HttpRequest, region: str) -> HttpResponse:
     form = forms.IdentityCreateForm(data, scope=scope)
     if form.is_valid():
         try:
-            identity = provisioning.create_identity(
+            identity = operations.create_identity(
                 scope.account, scope.region, form.new_identity(), actor=_actor(request)
             )
         except ValidationError as exc:
@@ -187,14 +188,10 @@ def create(request: HttpRequest, region: str) -> HttpResponse:
 # --- identity page ---------------------------------------------------------------------------------
 def _authentication_context(scope: Scope, identity: Identity) -> dict[str, Any]:
     if not identity.is_domain:
-        domain_verified = (
-            Identity.objects.in_scope(scope.account, scope.region)
-            .domains()
-            .verified()
-            .filter(name=identity.domain)
-            .exists()
-        )
-        return {"domain_verified": domain_verified}
+        # What the mailer decides for this address, so the tab never says "signed" when it
+        # would not sign.
+        signer = hierarchy.dkim_signing_identity(scope.account, scope.region, identity.name)
+        return {"dkim_signer": signer}
     expected = records.expected_records(identity, include_recommended=True)
     return {
         "dkim_records": [r for r in expected if r.purpose == records.Purpose.DKIM],
@@ -262,33 +259,18 @@ def _render_edit(
 
 
 def _apply_dkim(form: forms.DkimSigningForm, identity: Identity, actor: str) -> None:
-    """Apply a valid DKIM form: signing switch, origin switch or key length, with events."""
-    enabled = form.cleaned_data["dkim_signing_enabled"]
-    if enabled != identity.dkim_signing_enabled:
-        identity.set_dkim_signing(enabled)
-        word = "enabled" if enabled else "disabled"
-        IdentityEvent.record(identity, "dkim_signing", f"DKIM signing {word}.", actor)
+    """Apply a valid DKIM form: the signing switch, then an origin switch or a key length."""
+    operations.set_dkim_signing(identity, form.cleaned_data["dkim_signing_enabled"], actor=actor)
     if not isinstance(form, forms.DomainDkimForm):
         return
-    data = form.cleaned_data
     if form.parsed_key is not None:
-        key = form.parsed_key
-        identity.switch_to_byodkim(
-            data["selector"], key.base64_der, key.public_key_base64, key.key_size
+        operations.use_byodkim(
+            identity, form.cleaned_data["selector"], form.parsed_key, actor=actor
         )
-        message = f"DKIM set to BYODKIM with selector {data['selector']} ({key.key_size}-bit key)."
-        IdentityEvent.record(identity, "dkim_byodkim", message, actor)
     elif form.switches_to_easy_dkim:
-        identity.switch_to_easy_dkim(data["key_length"])
-        message = f"DKIM switched to Easy DKIM ({data['key_length']})."
-        IdentityEvent.record(identity, "dkim_easy", message, actor)
-        provisioning.queue_easy_dkim_keys(identity)
+        operations.use_easy_dkim(identity, form.cleaned_data["key_length"], actor=actor)
     elif length := form.new_key_length:
-        identity.change_easy_dkim_key_length(length)
-        IdentityEvent.record(
-            identity, "dkim_key_length", f"DKIM key length set to {length}.", actor
-        )
-        provisioning.queue_easy_dkim_keys(identity)
+        operations.set_dkim_key_length(identity, length, actor=actor)
 
 
 @require_http_methods(["GET", "POST"])
@@ -323,14 +305,14 @@ def edit_mail_from(request: HttpRequest, region: str, name: str) -> HttpResponse
     form = forms.MailFromForm(request.POST if request.method == "POST" else None, identity=identity)
     if form.is_valid():
         domain = form.cleaned_data["mail_from_domain"]
-        if domain:
-            identity.set_mail_from(domain, form.cleaned_data["mail_from_behavior"])
-            message = f"Custom MAIL FROM domain set to {domain}."
-        else:
-            identity.clear_mail_from()
-            message = "Custom MAIL FROM domain removed."
-        IdentityEvent.record(identity, "mail_from", message, _actor(request))
-        messages.success(request, message)
+        behavior = form.cleaned_data["mail_from_behavior"]
+        operations.set_mail_from(identity, domain, behavior, actor=_actor(request))
+        messages.success(
+            request,
+            f"Custom MAIL FROM domain set to {identity.mail_from_domain}."
+            if domain
+            else "Custom MAIL FROM domain removed.",
+        )
         return _redirect(request, _url("detail", identity))
     return _render_edit(request, scope, identity, form, "edit_mail_from.html")
 
@@ -344,17 +326,21 @@ def edit_configuration_set(request: HttpRequest, region: str, name: str) -> Http
     form = forms.ConfigurationSetChoiceForm(data, identity=identity, scope=scope)
     if form.is_valid():
         chosen = form.cleaned_data["configuration_set"]
-        if (chosen or "") == identity.configuration_set_name:  # nothing changed: nothing to record
+        try:
+            changed = operations.set_configuration_set(identity, chosen, actor=_actor(request))
+        except validators.NotFoundError as exc:
+            # Deleted between the form's check and the save.
+            form.add_error("configuration_set", exc)
+            return _render_edit(request, scope, identity, form, "edit_configuration_set.html")
+        if not changed:
             messages.info(request, "The default configuration set is unchanged.")
             return _redirect(request, _url("tab_configuration_set", identity))
-        identity.set_configuration_set(chosen)
-        message = (
+        messages.success(
+            request,
             f"Default configuration set set to {chosen}."
             if chosen
-            else ("Default configuration set removed.")
+            else "Default configuration set removed.",
         )
-        IdentityEvent.record(identity, "configuration_set", message, _actor(request))
-        messages.success(request, message)
         return _redirect(request, _url("tab_configuration_set", identity))
     return _render_edit(request, scope, identity, form, "edit_configuration_set.html")
 
@@ -367,10 +353,9 @@ def edit_tags(request: HttpRequest, region: str, name: str) -> HttpResponse:
     form = forms.TagsForm(request.POST if request.method == "POST" else None, identity=identity)
     if form.is_valid():
         tags = form.cleaned_data["tags"]
-        provisioning.replace_tags(identity, tags)
-        message = f"Tags saved: {len(tags)} tag{'' if len(tags) == 1 else 's'}."
-        IdentityEvent.record(identity, "tags", message, _actor(request))
-        messages.success(request, message)
+        pairs = [(tag.key, tag.value) for tag in tags]
+        operations.set_tags(identity, pairs, actor=_actor(request))
+        messages.success(request, f"Tags saved: {len(tags)} tag{'' if len(tags) == 1 else 's'}.")
         return _redirect(request, _url("tab_tags", identity))
     return _render_edit(request, scope, identity, form, "edit_tags.html")
 
@@ -384,10 +369,10 @@ def edit_feedback(request: HttpRequest, region: str, name: str) -> HttpResponse:
     form = forms.FeedbackForwardingForm(data, identity=identity)
     if form.is_valid():
         enabled = form.cleaned_data["feedback_forwarding_enabled"]
-        identity.set_feedback_forwarding(enabled)
-        message = f"Email feedback forwarding {'enabled' if enabled else 'disabled'}."
-        IdentityEvent.record(identity, "feedback_forwarding", message, _actor(request))
-        messages.success(request, message)
+        operations.set_feedback_forwarding(identity, enabled, actor=_actor(request))
+        messages.success(
+            request, f"Email feedback forwarding {'enabled' if enabled else 'disabled'}."
+        )
         return _redirect(request, _url("tab_notifications", identity))
     return _render_edit(request, scope, identity, form, "edit_notifications.html")
 
@@ -401,7 +386,7 @@ def delete(request: HttpRequest, region: str, name: str) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = forms.ConfirmNameForm(data, expected=identity.name)
     if form.is_valid():
-        provisioning.delete_identities([identity])
+        operations.delete_identity(identity, actor=_actor(request))
         messages.success(request, f"The identity {identity.name} was deleted.")
         return _redirect(request, reverse("identities:list", kwargs={"region": scope.region.code}))
     return _render_edit(request, scope, identity, form, "delete.html")

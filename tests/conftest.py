@@ -13,7 +13,7 @@ from django.test import Client
 
 from accounts.models import Account, Membership, Region
 from accounts.regions import seed_regions
-from identities import provisioning, validators
+from identities import operations, provisioning, validators
 from identities.models import Identity, IdentityType
 from tests.support.services import require
 
@@ -181,7 +181,7 @@ def make_domain(account: Account, region: Region) -> Callable[..., Identity]:
         spec = provisioning.NewIdentity(
             identity_type=IdentityType.DOMAIN, name=validators.normalize_domain(name), **kwargs
         )
-        return provisioning.create_identity(acct or account, reg or region, spec)
+        return operations.create_identity(acct or account, reg or region, spec, actor="test")
 
     return make
 
@@ -200,7 +200,7 @@ def make_email(account: Account, region: Region) -> Callable[..., Identity]:
             name=validators.normalize_email(address),
             **kwargs,
         )
-        return provisioning.create_identity(acct or account, reg or region, spec)
+        return operations.create_identity(acct or account, reg or region, spec, actor="test")
 
     return make
 

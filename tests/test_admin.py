@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import AccessKey, Account, AccountRegion, LoginAttempt, Region
-from identities import tasks
+from identities import operations, tasks
 from identities.models import (
     ConfigurationSet,
     DkimKey,
@@ -355,14 +355,20 @@ def test_admin_check_dns_now(
 ) -> None:
     domain = make_domain("example.com")
     email = make_email("a@example.com")
+    # An address's custom MAIL FROM domain is checked in DNS (its MX record), as the console does.
+    with_mail_from = make_email("b@example.com")
+    operations.set_mail_from(with_mail_from, "mail.example.com", actor="test")
     Identity.objects.update(next_check_at=None)
     operator_client.post(
         reverse("admin:identities_identity_changelist"),
-        {"action": "check_dns_now", "_selected_action": [domain.pk, email.pk]},
+        {"action": "check_dns_now", "_selected_action": [domain.pk, email.pk, with_mail_from.pk]},
     )
-    domain.refresh_from_db()
-    email.refresh_from_db()
-    assert (domain.next_check_at is not None, email.next_check_at) == (True, None)
+    due = dict(Identity.objects.values_list("name", "next_check_at"))
+    assert {name: at is not None for name, at in due.items()} == {
+        "example.com": True,
+        "a@example.com": False,
+        "b@example.com": True,
+    }
 
 
 def test_admin_tag_inline_validates(operator_client: Client, populated: Secrets) -> None:

@@ -114,9 +114,9 @@ def test_a_request_log_line_and_its_queued_task_carry_the_request_id(
     created = [r for r in collected.records if r.getMessage().startswith("identity created ")]
     assert [r.request_id for r in created] == [request_id]
     assert created[0].getMessage().startswith("identity created identity=")
-    # The verification mail was queued after commit, inside the request: its message
+    # The address's verification was queued after commit, inside the request: its message
     # carries the id to the worker.
-    headers = [h for h in drain() if h["task"] == "verification.tasks.send_verification_email"]
+    headers = [h for h in drain() if h["task"] == "verification.tasks.start_identity_verification"]
     assert [h.get(logs.REQUEST_ID_HEADER) for h in headers] == [request_id]
 
 

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 
 from sesconsole.enqueue import send_now
 
+from . import flows
 from .models import MailboxMessage, MailStatus, VerificationLink
 
 
@@ -60,14 +61,12 @@ class VerificationLinkAdmin(_ReadOnly):
 
     @admin.action(description="Queue the verification mail again (queued or sending links)")
     def queue_again(self, request: HttpRequest, queryset: QuerySet[VerificationLink]) -> None:
-        from .tasks import send_verification_email
-
         links = [
             link.pk
             for link in queryset
             if link.needs_sending and link.mail_status in (MailStatus.QUEUED, MailStatus.SENDING)
         ]
-        queued = sum(send_now(send_verification_email, link_id=link_id) for link_id in links)
+        queued = sum(send_now(flows.SEND_VERIFICATION_EMAIL, link_id=link_id) for link_id in links)
         self.message_user(request, f"Queued {queued} verification mails.", messages.SUCCESS)
 
 

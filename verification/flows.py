@@ -19,8 +19,9 @@ from django.db.models import Q
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
+from accounts import actors
 from accounts.models import Account, Region
-from identities import provisioning, validators
+from identities import operations, provisioning, validators
 from identities.hierarchy import applicable_identity
 from identities.models import (
     Identity,
@@ -58,23 +59,29 @@ class MessageRejectedError(ValidationError):
 
 
 # --- requesting a mail ------------------------------------------------------------------------
-def queue_mail(link: VerificationLink) -> None:
-    from .tasks import send_verification_email  # tasks import this module
+# Queued by name: the tasks module imports this one (sesconsole.enqueue).
+SEND_VERIFICATION_EMAIL = "verification.tasks.send_verification_email"
 
+
+def queue_mail(link: VerificationLink) -> None:
     # If the broker is down the link stays QUEUED and requeue_stalled() sends it later.
-    enqueue_after_commit(send_verification_email, link_id=link.pk)
+    enqueue_after_commit(SEND_VERIFICATION_EMAIL, link_id=link.pk)
 
 
 def start_identity_verification(*, identity_id: int) -> VerificationLink | None:
-    """After an email identity is created: a link and its mail, if it still needs one."""
+    """After an email identity is created (the `start_identity_verification` task, queued by
+    identities.operations): a link and its mail, if it still needs one."""
     identity = (
         Identity.objects.select_related("account", "region")
         .filter(pk=identity_id, identity_type=IdentityType.EMAIL_ADDRESS)
         .filter(verification_status=VerificationStatus.PENDING)
+        .filter(verification_links__isnull=True)
         .first()
     )
     if identity is None:
-        return None  # deleted, or verified in the same transaction (a custom template click)
+        # Deleted, verified in the same transaction (a custom template click), or it has its
+        # link already (this task ran twice).
+        return None
     with transaction.atomic():
         link = VerificationLink.issue(
             account=identity.account,
@@ -265,12 +272,15 @@ def _verify_address(link: VerificationLink, now: datetime) -> Identity:
         spec = provisioning.NewIdentity(
             identity_type=IdentityType.EMAIL_ADDRESS, name=link.email_address
         )
-        identity = provisioning.create_identity(
-            link.account, link.region, spec, actor="verification link"
+        identity = operations.create_identity(
+            link.account, link.region, spec, actor=actors.system("verification link")
         )
     identity.mark_verified(now)
     IdentityEvent.record(
-        identity, "verified", "Email address verified: the verification link was opened."
+        identity,
+        "verified",
+        "Email address verified: the verification link was opened.",
+        actors.system("verification link"),
     )
     return identity
 
@@ -295,6 +305,7 @@ def expire_unclicked(now: datetime | None = None) -> int:
                     "verification_failed",
                     f"Nobody opened the verification link within {LINK_LIFETIME.total_seconds() / 3600:.0f} "
                     "hours. Choose Resend to send a new one.",
+                    actors.system("verification expiry"),
                 )
                 failed += 1
     return failed
@@ -314,6 +325,20 @@ def requeue_stalled(now: datetime | None = None) -> int:
         .exclude(token_encrypted="")
         .values_list("pk", flat=True)[:BATCH]
     )
-    from .tasks import send_verification_email
+    return sum(send_now(SEND_VERIFICATION_EMAIL, link_id=link_id) for link_id in stalled)
 
-    return sum(send_now(send_verification_email, link_id=link_id) for link_id in stalled)
+
+def start_lost_verifications(now: datetime | None = None) -> int:
+    """Issue the link and mail of pending email identities that never got one: their
+    `start_identity_verification` task was lost (the broker was down when they were created).
+    Returns how many links were issued."""
+    now = now or timezone.now()
+    lost = list(
+        Identity.objects.filter(
+            identity_type=IdentityType.EMAIL_ADDRESS,
+            verification_status=VerificationStatus.PENDING,
+            created_at__lte=now - STALLED_AFTER,
+            verification_links__isnull=True,
+        ).values_list("pk", flat=True)[:BATCH]
+    )
+    return sum(start_identity_verification(identity_id=pk) is not None for pk in lost)

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts import actors
 from accounts.models import Account, Region
 
 from .choices import (
@@ -391,11 +392,6 @@ class Identity(models.Model):
         self.feedback_forwarding_enabled = enabled
         self.save(update_fields=["feedback_forwarding_enabled"])
 
-    def schedule_dns_check(self, at: datetime | None = None) -> None:
-        """Ask the sweep to look at this identity at `at` (now by default)."""
-        self.next_check_at = at or timezone.now()
-        self.save(update_fields=["next_check_at"])
-
     # --- DNS check state machine (identities.dns_check resolves; these decide) -----------------
     # Every field a DNS check may change: the sweep writes what changed among these for a
     # whole chunk at once (dns_check._write_changes).
@@ -429,7 +425,9 @@ class Identity(models.Model):
             return VerificationStatus(value).label if value else "Not started"
 
         message = f"{what} status changed from {label(old)} to {label(new)}."
-        return IdentityEvent(identity=self, at=now, kind="status", message=message)
+        # The DNS check's own moves; request_check_now sets the user who asked instead.
+        actor = actors.system("DNS check")
+        return IdentityEvent(identity=self, at=now, kind="status", message=message, actor=actor)
 
     def apply_dkim_check(self, outcome: str, now: datetime) -> list[IdentityEvent]:
         """Move DKIM (and, for a domain, the identity with it) by one check's outcome.

@@ -1,4 +1,4 @@
-"""Template helpers for the identity page: last DNS check per record, inherited DKIM, history.
+"""Template helpers for the identity page: last DNS check per record, history.
 
 Tags rather than view context so the console's views stay as they are; each is one query.
 """
@@ -9,7 +9,6 @@ from typing import Any
 
 from django import template
 
-from identities.inheritance import inherited_dkim_domain
 from identities.models import Identity, IdentityEvent, RecordCheck
 
 register = template.Library()
@@ -33,11 +32,6 @@ def check_for(record: Any, checks: dict[str, RecordCheck] | None) -> RecordCheck
     if not checks:
         return None
     return checks.get(_key(str(record.purpose), record.name, record.type))
-
-
-@register.simple_tag
-def inherited_dkim(identity: Identity) -> Identity | None:
-    return inherited_dkim_domain(identity)
 
 
 @register.simple_tag

@@ -534,5 +534,7 @@ def test_create_email_ignores_the_publish_option(
         owner_client.post(CREATE_URL, email_form(publish_records="on"))
 
     identity = Identity.objects.get()
-    assert [name for name, _ in queued_tasks()] == ["verification.tasks.send_verification_email"]
+    assert queued_tasks() == [
+        ("verification.tasks.start_identity_verification", {"identity_id": identity.pk})
+    ]
     assert identity.identity_type == "EMAIL_ADDRESS"

@@ -171,7 +171,7 @@ def test_detail_email_shows_only_the_signing_override_and_a_note(
     html = response.content.decode()
     assert response.status_code == 200
     assert "<dt>DKIM signatures</dt><dd>Disabled</dd>" in html
-    assert "The domain example.com is not a verified identity in us-east-1" in html
+    assert "Messages from this address are not DKIM-signed" in html
     assert "Publish DNS records" not in html
     assert "Custom MAIL FROM domain" not in html
 
@@ -184,10 +184,27 @@ def test_detail_email_under_a_verified_domain_inherits(
 
     html = owner_client.get(url("detail", "sender@example.com")).content.decode()
 
-    assert "is not a verified identity" not in html
+    assert "not DKIM-signed" not in html
     assert (
-        "verified domain example.com" in html or "DKIM settings of its domain, example.com" in html
+        "DKIM is inherited from the verified domain example.com: messages from this address "
+        "are signed with its keys." in html
     )
+
+
+def test_detail_email_under_a_domain_that_does_not_sign_says_unsigned(
+    owner_client: Client, make_email: Callable, make_domain: Callable
+) -> None:
+    # The tab says what the mailer does (hierarchy.dkim_signing_identity): a verified domain
+    # with DKIM signatures disabled signs nothing, so the address is not "signed with its keys".
+    domain = make_domain("example.com")
+    settle(domain)
+    Identity.objects.filter(pk=domain.pk).update(dkim_signing_enabled=False)
+    make_email("sender@example.com")
+
+    html = owner_client.get(url("detail", "sender@example.com")).content.decode()
+
+    assert "signed with its keys" not in html
+    assert "Messages from this address are not DKIM-signed" in html
 
 
 def test_detail_url_encodes_unusual_addresses(owner_client: Client, make_email: Callable) -> None:

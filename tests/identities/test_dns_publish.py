@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import secrets
 import socket
@@ -20,7 +21,7 @@ from identities.dns_publish import (
     publish,
     txt_tag,
 )
-from identities.resolver import Answer, Outcome, Query, resolve_all_sync
+from identities.resolver import Answer, Outcome, Query, resolve_all
 from tests.support import dns_fixtures
 from tests.support.knot import KnotServer
 
@@ -47,7 +48,9 @@ def target_for(server: KnotServer, *, zone: str = ".", secret: str | None = None
 
 
 def lookup(server: KnotServer, name: str, rdtype: str) -> Answer:
-    [answer] = resolve_all_sync([Query(name, rdtype)], nameservers=[server.host], port=server.port)
+    [answer] = asyncio.run(
+        resolve_all([Query(name, rdtype)], nameservers=[server.host], port=server.port)
+    )
     return answer
 
 

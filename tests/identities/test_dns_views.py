@@ -3,6 +3,7 @@ the identity page's record statuses and history, and the operator's signing-zone
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +17,7 @@ from accounts.models import Account
 from identities import dns_check, records, tasks
 from identities.models import DkimKey, DnsServer, Identity, IdentityEvent
 from identities.provisioning import EasyDkim
-from identities.resolver import Query, resolve_all_sync
+from identities.resolver import Query, resolve_all
 from tests.identities import dns_helpers
 from tests.identities.dns_helpers import QueuedTasks, expected, run_check, zone_value
 from tests.support import dns_fixtures
@@ -203,6 +204,10 @@ def test_publish_error_is_shown(owner_client: Client, account: Account, domain: 
 
 
 # --- the wizard's option: the publish_identity_records task -------------------------------------
+# The task publishes for the create wizard's "Publish DNS records" option.
+WIZARD = "system (create wizard)"
+
+
 def test_publish_identity_records_task_end_to_end(
     knot_dns: KnotServer,
     owner_client: Client,
@@ -217,8 +222,10 @@ def test_publish_identity_records_task_end_to_end(
         tasks.publish_identity_records.run(identity_id=domain.pk)
 
     wanted = [r for r in records.expected_records(domain) if not r.recommended]
-    answers = resolve_all_sync(
-        [Query(r.name, r.type) for r in wanted], nameservers=[knot_dns.host], port=knot_dns.port
+    answers = asyncio.run(
+        resolve_all(
+            [Query(r.name, r.type) for r in wanted], nameservers=[knot_dns.host], port=knot_dns.port
+        )
     )
     assert [a.values for a in answers] == [(zone_value(r),) for r in wanted]
     # The records are in place: the task queued the first DNS check, which finds them.
@@ -229,8 +236,8 @@ def test_publish_identity_records_task_end_to_end(
     # Run again (a redelivered message): nothing is sent twice, the history says so.
     tasks.publish_identity_records.run(identity_id=domain.pk)
     assert publish_events(domain) == [
-        ("Publish DNS records: Published 5 DNS records in example.net.", ""),
-        ("Publish DNS records: 5 DNS records were already in example.net.", ""),
+        ("Publish DNS records: Published 5 DNS records in example.net.", WIZARD),
+        ("Publish DNS records: 5 DNS records were already in example.net.", WIZARD),
     ]
     page = owner_client.get(url("detail", domain)).content.decode()
     assert "Publish DNS records: Published 5 DNS records in example.net." in page
@@ -250,7 +257,7 @@ def test_publish_identity_records_task_records_conflicts(
             "Publish DNS records: Published 4 DNS records in example.net. Not published: "
             f"{cname.name} already has someone-else.example.org. It was left unchanged; "
             f"replace it with CNAME {cname.value} yourself if it is not needed.",
-            "",
+            WIZARD,
         )
     ]
 
@@ -282,7 +289,7 @@ def test_publish_identity_records_task_without_server_or_identity(
         (
             "Publish DNS records: No DNS server is registered for a zone containing "
             "example.net. Add one under DNS servers.",
-            "",
+            WIZARD,
         )
     ]
     email = make_email("a@example.net")

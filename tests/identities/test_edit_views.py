@@ -106,7 +106,7 @@ def test_dkim_key_length_change_queues_key_generation(
         "owner",
     )
     assert [(c.func, c.args, c.keywords) for c in callbacks] == [
-        (send_now, (tasks.generate_easy_dkim_keys,), {"identity_id": identity.pk})
+        (send_now, ("identities.tasks.generate_easy_dkim_keys",), {"identity_id": identity.pk})
     ]
 
 

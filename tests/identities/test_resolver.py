@@ -23,7 +23,6 @@ from identities.resolver import (
     SOARecord,
     find_soa,
     resolve_all,
-    resolve_all_sync,
     rname_to_email,
 )
 from tests.support import dns_fixtures
@@ -40,7 +39,9 @@ StartServer = Callable[[Responder], int]
 
 
 def resolve(server: KnotServer, *queries: Query, timeout: float = 2.0) -> list[Answer]:
-    return resolve_all_sync(queries, nameservers=[server.host], port=server.port, timeout=timeout)
+    return asyncio.run(
+        resolve_all(queries, nameservers=[server.host], port=server.port, timeout=timeout)
+    )
 
 
 def dkim_2048_value() -> str:
@@ -107,7 +108,9 @@ def test_resolve_cname_keeps_case_as_served(scripted_server: StartServer) -> Non
 
     port = scripted_server(respond)
 
-    [answer] = resolve_all_sync([Query(DKIM_NAME, "CNAME")], nameservers=["127.0.0.1"], port=port)
+    [answer] = asyncio.run(
+        resolve_all([Query(DKIM_NAME, "CNAME")], nameservers=["127.0.0.1"], port=port)
+    )
 
     assert answer.values == ("ABC.Dkim.AmazonSES.com",)
 
@@ -120,7 +123,9 @@ def test_resolve_servfail_is_error(scripted_server: StartServer) -> None:
 
     port = scripted_server(respond)
 
-    [answer] = resolve_all_sync([Query(DKIM_NAME, "TXT")], nameservers=["127.0.0.1"], port=port)
+    [answer] = asyncio.run(
+        resolve_all([Query(DKIM_NAME, "TXT")], nameservers=["127.0.0.1"], port=port)
+    )
 
     assert answer == Answer(
         Query(DKIM_NAME, "TXT"), Outcome.ERROR, (), detail="The name server answered SERVFAIL."
@@ -244,8 +249,8 @@ def test_resolve_error_when_server_stopped_and_found_after_restart() -> None:
 
 
 def test_resolve_invalid_name_is_error_without_network() -> None:
-    [answer] = resolve_all_sync(
-        [Query("a" * 64 + ".example.com", "TXT")], nameservers=["127.0.0.1"]
+    [answer] = asyncio.run(
+        resolve_all([Query("a" * 64 + ".example.com", "TXT")], nameservers=["127.0.0.1"])
     )
 
     assert answer.outcome == Outcome.ERROR

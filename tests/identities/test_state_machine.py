@@ -3,6 +3,7 @@ and the admin actions. Time moves with time-machine, never with sleep."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import threading
 from collections.abc import Callable
@@ -376,7 +377,7 @@ def test_admin_mark_verified_skip_dns(
     event = IdentityEvent.objects.get(identity=domain, kind="status")
     assert (event.message, event.actor) == (
         "Marked verified without a DNS check (admin action “Mark verified (skip DNS)”).",
-        "operator",
+        "admin operator",
     )
 
 
@@ -396,22 +397,27 @@ def test_admin_check_now_queues_task(
 
 
 # --- inheritance ----------------------------------------------------------------------------------
-def test_inherited_dkim_domain_most_specific_verified(
+def test_dkim_signing_identity_most_specific_verified_domain_decides(
     make_domain: Callable[..., Identity], make_email: Callable[..., Identity]
 ) -> None:
-    from identities.inheritance import inherited_dkim_domain
+    from identities.hierarchy import dkim_signing_identity
 
     top = make_domain("example.com")
     sub = make_domain("mail.example.com")
     email = make_email("News@Mail.Example.com")
-    assert inherited_dkim_domain(email) is None
+
+    def signer() -> Identity | None:
+        return dkim_signing_identity(email.account, email.region, email.name)
+
+    assert signer() is None
     top.verify_without_dns("test")
-    assert inherited_dkim_domain(email) == top
+    assert signer() == top
     sub.verify_without_dns("test")
-    assert inherited_dkim_domain(email) == sub
-    Identity.objects.filter(pk=sub.pk).update(dkim_status="PENDING")
-    assert inherited_dkim_domain(email) is None  # the most specific verified one decides
-    assert inherited_dkim_domain(top) is None
+    assert signer() == sub
+    Identity.objects.filter(pk=sub.pk).update(dkim_signing_enabled=False)
+    assert signer() is None  # the most specific verified one decides, and it does not sign
+    Identity.objects.filter(pk=sub.pk).update(dkim_signing_enabled=True, dkim_status="PENDING")
+    assert signer() is None
 
 
 # --- signing zone publishing --------------------------------------------------------------------
@@ -445,10 +451,14 @@ def test_signing_keys_published_to_operator_server(
     run_check(identity)
     assert identity.verification_status == "SUCCESS"
     token = identity.dkim_tokens[0]
-    from identities.resolver import Query, resolve_all_sync
+    from identities.resolver import Query, resolve_all
 
-    [answer] = resolve_all_sync(
-        [Query(f"{token}.dkim.example.net", "TXT")], nameservers=[knot_dns.host], port=knot_dns.port
+    [answer] = asyncio.run(
+        resolve_all(
+            [Query(f"{token}.dkim.example.net", "TXT")],
+            nameservers=[knot_dns.host],
+            port=knot_dns.port,
+        )
     )
     key = identity.dkim_keys.get(selector=token)
     assert answer.values == (key.txt_value,)
@@ -458,8 +468,12 @@ def test_signing_keys_published_to_operator_server(
     assert signing_zone.publish_identity_keys(identity) == (
         "0 published, 2 already present, 1 replaced"
     )
-    [answer] = resolve_all_sync(
-        [Query(f"{token}.dkim.example.net", "TXT")], nameservers=[knot_dns.host], port=knot_dns.port
+    [answer] = asyncio.run(
+        resolve_all(
+            [Query(f"{token}.dkim.example.net", "TXT")],
+            nameservers=[knot_dns.host],
+            port=knot_dns.port,
+        )
     )
     assert answer.values == ("v=DKIM1; k=rsa; p=AAAA",)
 

@@ -20,7 +20,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import AccessKey, Account, AccountRegion, Membership, Region
-from identities import provisioning, validators
+from identities import operations, provisioning, validators
 from identities.models import (
     ConfigurationSet,
     DkimKey,
@@ -80,7 +80,7 @@ class World:
 
 
 def _make_world(account: Account, region: Region) -> World:
-    domain = provisioning.create_identity(
+    domain = operations.create_identity(
         account,
         region,
         provisioning.NewIdentity(
@@ -90,10 +90,11 @@ def _make_world(account: Account, region: Region) -> World:
             mail_from_domain="bounce.owner-only.example",
             tags=[validators.TagPair("owner-tag-key", "owner-tag-value")],
         ),
+        actor="test",
     )
     generate_easy_dkim_keys.run(identity_id=domain.pk)
     private = keys.der_base64(keys.rsa_key(1024))
-    byodkim = provisioning.create_identity(
+    byodkim = operations.create_identity(
         account,
         region,
         provisioning.NewIdentity(
@@ -103,13 +104,15 @@ def _make_world(account: Account, region: Region) -> World:
                 selector="ownersel", key=validators.parse_byodkim_private_key(private)
             ),
         ),
+        actor="test",
     )
-    email = provisioning.create_identity(
+    email = operations.create_identity(
         account,
         region,
         provisioning.NewIdentity(
             identity_type=IdentityType.EMAIL_ADDRESS, name="owner.sender@owner-only.example"
         ),
+        actor="test",
     )
     config_set = provisioning.create_configuration_set(account, region, "owner-set")
     template = CustomVerificationEmailTemplate.objects.create(
@@ -183,10 +186,11 @@ def world(account: Account, region: Region, owner: Any, settings: Any) -> World:
 @pytest.fixture
 def outsider_world(other_account: Account, region: Region, outsider: Any) -> Identity:
     """The outsider's own identity, so their pages have something of their own to show."""
-    return provisioning.create_identity(
+    return operations.create_identity(
         other_account,
         region,
         provisioning.NewIdentity(identity_type=IdentityType.DOMAIN, name="outsider.example"),
+        actor="test",
     )
 
 

@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import AccessKey, Account, Region
-from identities import provisioning
+from identities import operations, provisioning
 from identities.models import Identity, IdentityType, VerificationStatus
 from templates_app.models import CustomVerificationEmailTemplate
 from tests.conftest import PASSWORD
@@ -156,10 +156,11 @@ def test_a_token_verifies_only_its_own_accounts_identity(
     owner_client: Client, other_account: Account, region: Region
 ) -> None:
     """The same address pending in two accounts: the owner's link verifies the owner's only."""
-    outsiders = provisioning.create_identity(
+    outsiders = operations.create_identity(
         other_account,
         region,
         provisioning.NewIdentity(identity_type=IdentityType.EMAIL_ADDRESS, name="both@example.com"),
+        actor="test",
     )
     owners = _create_email_identity(owner_client, "both@example.com")
     token = _token_from_mailbox("both@example.com")

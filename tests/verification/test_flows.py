@@ -16,7 +16,11 @@ from identities.validators import NotFoundError
 from templates_app.models import CustomVerificationEmailTemplate
 from verification import flows
 from verification.models import LinkOutcome, MailStatus, VerificationLink
-from verification.tasks import expire_verification_requests, send_verification_email
+from verification.tasks import (
+    expire_verification_requests,
+    send_verification_email,
+    start_identity_verification,
+)
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
@@ -301,3 +305,39 @@ def test_lost_mail_tasks_are_queued_again(
     assert link.mail_status == MailStatus.SENT
     assert [m["To"] for m in smtp.messages] == ["lost@example.com"]
     assert flows.requeue_stalled() == 0
+
+
+def test_lost_verification_starts_are_issued_by_the_beat_job(
+    smtp: Any,
+    make_email: Callable[..., Identity],
+    time_machine: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    # Created without running their on-commit work: as if the broker was down when the
+    # `start_identity_verification` task was to be queued.
+    time_machine.move_to(T0, tick=False)
+    lost = make_email("lost@example.com")
+    time_machine.move_to(T0 + timedelta(minutes=14), tick=False)
+    recent = make_email("recent@example.com")
+    assert flows.start_lost_verifications() == 0
+
+    time_machine.move_to(T0 + timedelta(minutes=16), tick=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        expire_verification_requests.run()  # the beat job; mails go out eagerly in tests
+
+    assert [m["To"] for m in smtp.messages] == ["lost@example.com"]
+    assert (lost.verification_links.count(), recent.verification_links.count()) == (1, 0)
+    assert flows.start_lost_verifications() == 0  # it has its link now
+
+
+def test_start_identity_verification_task_issues_one_link(
+    smtp: Any, make_email: Callable[..., Identity], django_capture_on_commit_callbacks: Any
+) -> None:
+    identity = make_email("new@example.com")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        start_identity_verification.run(identity_id=identity.pk)
+        start_identity_verification.run(identity_id=identity.pk)  # a redelivered message
+
+    assert identity.verification_links.count() == 1
+    assert [m["To"] for m in smtp.messages] == ["new@example.com"]

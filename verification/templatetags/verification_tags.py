@@ -9,14 +9,13 @@ from django.utils import timezone
 
 from identities.models import Identity, IdentityType, VerificationStatus
 
+from ..flows import resend_wait
 from ..models import MailStatus, VerificationLink
 
 register = template.Library()
 
 
 def box_context(identity: Identity, *, error: str = "", notice: str = "") -> dict[str, Any]:
-    from ..flows import resend_wait  # flows imports models that import this package's parent
-
     link = (
         VerificationLink.objects.for_address(identity.account_id, identity.region_id, identity.name)
         .only("mail_status", "mail_error", "sent_at", "created_at", "superseded_at")
