@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import dns_views, views
+from . import dns_views, policy_views, views
 
 app_name = "identities"
 
@@ -28,6 +28,32 @@ urlpatterns = [
         name="tab_configuration_set",
     ),
     path(f"{IDENTITY}/tags/", views.detail, {"tab": "tags"}, name="tab_tags"),
+    path(
+        f"{IDENTITY}/authorization/",
+        views.detail,
+        {"tab": "authorization"},
+        name="tab_authorization",
+    ),
+    path(
+        f"{IDENTITY}/authorization/create/",
+        policy_views.policy_create,
+        name="policy_create",
+    ),
+    path(
+        f"{IDENTITY}/authorization/<slug:policy>/view/",
+        policy_views.policy_detail,
+        name="policy_detail",
+    ),
+    path(
+        f"{IDENTITY}/authorization/<slug:policy>/edit/",
+        policy_views.policy_edit,
+        name="policy_edit",
+    ),
+    path(
+        f"{IDENTITY}/authorization/<slug:policy>/delete/",
+        policy_views.policy_delete,
+        name="policy_delete",
+    ),
     path(
         f"{IDENTITY}/notifications/",
         views.detail,

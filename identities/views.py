@@ -30,11 +30,11 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefre
 from accounts import actors
 from accounts.access import Scope, console_scope
 
-from . import forms, hierarchy, operations, provisioning, records, validators
+from . import forms, hierarchy, operations, policy_views, provisioning, records, validators
 from .models import ConfigurationSet, Identity, VerificationStatus
 
 PAGE_SIZE = 50
-TABS = ("authentication", "configuration_set", "tags", "notifications")
+TABS = ("authentication", "authorization", "configuration_set", "tags", "notifications")
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -217,6 +217,7 @@ def _tags_context(scope: Scope, identity: Identity) -> dict[str, Any]:
 
 TAB_CONTEXT: dict[str, Callable[[Scope, Identity], dict[str, Any]]] = {
     "authentication": _authentication_context,
+    "authorization": policy_views.authorization_context,
     "configuration_set": _configuration_set_context,
     "tags": _tags_context,
     "notifications": lambda scope, identity: {},

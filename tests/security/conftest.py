@@ -268,8 +268,9 @@ IDENTITY_URLS = {
     "identities:edit_configuration_set", "identities:edit_tags", "identities:edit_feedback",
     "identities:delete", "identities:records_csv", "identities:records_zone",
     "identities:check_now", "identities:publish_records", "identities:detail",
-    "identities:verify_without_dns",
+    "identities:verify_without_dns", "identities:tab_authorization", "identities:policy_create",
 }  # fmt: skip
+POLICY_URLS = {"identities:policy_detail", "identities:policy_edit", "identities:policy_delete"}
 EMAIL_IDENTITY_URLS = {"verification:resend", "verification:mail_status"}
 TEMPLATE_URLS = {
     "templates_app:detail", "templates_app:edit", "templates_app:delete",
@@ -284,6 +285,8 @@ def url_kwargs(url: ConsoleUrl, world: World) -> dict[str, str | int]:
     if url.name in IDENTITY_URLS:
         # The domain with MAIL FROM and tags, except where an email identity is the point.
         return {**region, "name": world.domain.name}
+    if url.name in POLICY_URLS:
+        return {**region, "name": world.domain.name, "policy": world.policy.name}
     if url.name in EMAIL_IDENTITY_URLS:
         return {**region, "name": world.email.name}
     if url.name in TEMPLATE_URLS:
