@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import dns_views, policy_views, views
+from . import configuration_set_views, dns_views, policy_views, views
 
 app_name = "identities"
 
@@ -86,6 +86,11 @@ urlpatterns = [
         "<slug:region>/configuration-sets/create/",
         views.configuration_set_create,
         name="configuration_set_create",
+    ),
+    path(
+        "<slug:region>/configuration-sets/<str:name>/",
+        configuration_set_views.configuration_set_detail,
+        name="configuration_set_detail",
     ),
     path(
         "<slug:region>/configuration-sets/<str:name>/delete/",

@@ -96,6 +96,9 @@ def console_pages(
         reverse("identities:configuration_sets", kwargs={"region": r}),
         reverse("identities:configuration_set_create", kwargs={"region": r}),
         reverse(
+            "identities:configuration_set_detail", kwargs={"region": r, "name": "transactional"}
+        ),
+        reverse(
             "identities:configuration_set_delete", kwargs={"region": r, "name": "transactional"}
         ),
         reverse("templates_app:list", kwargs={"region": r}),

@@ -295,6 +295,7 @@ def url_kwargs(url: ConsoleUrl, world: World) -> dict[str, str | int]:
         return {"access_key_id": world.access_key.access_key_id}
     recipes: dict[str, dict[str, str | int]] = {
         "identities:configuration_set_delete": {**region, "name": world.config_set.name},
+        "identities:configuration_set_detail": {**region, "name": world.config_set.name},
         "identities:dns_server_delete": {"pk": world.dns_server.pk},
         "verification:mailbox_message": {"pk": world.mailbox_message.pk},
         "verification:mailbox_message_html": {"pk": world.mailbox_message.pk},
