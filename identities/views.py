@@ -33,7 +33,6 @@ from accounts.access import Scope, console_scope
 from . import forms, hierarchy, operations, policy_views, provisioning, records, validators
 from .models import ConfigurationSet, Identity, VerificationStatus
 
-PAGE_SIZE = 50
 TABS = ("authentication", "authorization", "configuration_set", "tags", "notifications")
 
 
@@ -120,7 +119,8 @@ def identity_list(request: HttpRequest, region: str) -> HttpResponse:
     scope = console_scope(request, region)
     filters = forms.IdentityFilterForm(request.GET)
     # The paginator counts once (cached); the page is one sliced query, whatever the size.
-    paginator = Paginator(_filtered_identities(scope, filters), PAGE_SIZE)
+    size = filters.page_size(request.session)
+    paginator = Paginator(_filtered_identities(scope, filters), size)
     page = paginator.get_page(request.GET.get("page"))
     rows = list(page.object_list)
     context = _page_context(

@@ -349,3 +349,30 @@ def test_list_row_links_equal_reverse(name: str) -> None:
     list_url = reverse("identities:list", kwargs={"region": "us-east-1"})
     detail = reverse("identities:detail", kwargs={"region": "us-east-1", "name": name})
     assert f"{list_url}{path_segment(name)}/" == detail
+
+
+# --- page size preference ----------------------------------------------------------------------
+def test_page_size_from_the_url_is_remembered(
+    owner_client: Client, make_domain: Callable[..., Identity]
+) -> None:
+    for i in range(12):
+        make_domain(f"d{i:02}.example")
+    first = owner_client.get(list_url(), {"size": "10"}).content.decode()
+    assert first.count('name="identity"') == 10
+    assert '<option value="10" selected>10 per page</option>' in first
+    # Kept in the pagination links, and remembered without it in the URL.
+    assert "size=10" in first
+    again = owner_client.get(list_url()).content.decode()
+    assert again.count('name="identity"') == 10
+    bigger = owner_client.get(list_url(), {"size": "25"}).content.decode()
+    assert bigger.count('name="identity"') == 12
+
+
+def test_page_size_outside_the_choices_is_ignored(
+    owner_client: Client, make_domain: Callable[..., Identity]
+) -> None:
+    for i in range(12):
+        make_domain(f"d{i:02}.example")
+    page = owner_client.get(list_url(), {"size": "7"}).content.decode()
+    assert page.count('name="identity"') == 12  # the default, 50
+    assert '<option value="50" selected>50 per page</option>' in page
