@@ -158,8 +158,7 @@ def test_bulk_delete_is_guarded_and_lands_on_the_list(
     page.get_by_label("Select alpha.example.com").check()
     page.get_by_label("Select beta.example.com").check()
     expect(delete).to_be_enabled()
-    delete.click()
-    page.wait_for_url("**/verified-identities/delete/")
+    delete.click()  # with JavaScript, the confirmation opens in a dialog over the list
     confirm = page.locator("#bulk-delete-confirm button[type=submit]")
     expect(confirm).to_be_disabled()
     page.fill("#id_confirm", "delet")
@@ -240,3 +239,43 @@ def test_navigation_is_grouped_as_in_ses(
         "API access keys",
         "DNS servers",
     ]
+
+
+def test_deletes_confirm_in_a_dialog(
+    page: Any,
+    live_server: Any,
+    transactional_db: None,
+    owner: Any,
+    make_domain: Callable[..., Identity],
+) -> None:
+    for name in ("alpha.example.com", "beta.example.com", "gamma.example.com"):
+        make_domain(name)
+    sign_in(page, live_server, owner.username)
+    # Bulk: the typed confirmation opens over the list, which stays where it is.
+    page.get_by_label("Select alpha.example.com").check()
+    page.get_by_label("Select beta.example.com").check()
+    page.locator("button[form=bulk-delete-form]").click()
+    dialog = page.get_by_role("dialog", name="Delete 2 identities")
+    expect(dialog).to_be_visible()
+    assert page.url.endswith("/us-east-1/verified-identities/")
+    dialog.get_by_role("link", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    page.locator("button[form=bulk-delete-form]").click()
+    expect(dialog).to_be_visible()
+    confirm = dialog.get_by_role("button", name="Delete")
+    expect(confirm).to_be_disabled()
+    dialog.get_by_label("To confirm deletion, enter delete").fill("delete")
+    confirm.click()
+    page.wait_for_url("**/us-east-1/verified-identities/")
+    expect(page.locator(".flashes")).to_contain_text("Deleted 2 identities.")
+    assert list(Identity.objects.values_list("name", flat=True)) == ["gamma.example.com"]
+
+    # Single: from the identity page, a wrong name keeps the dialog open with the error.
+    page.goto(live_server.url + "/us-east-1/verified-identities/gamma.example.com/")
+    page.get_by_role("link", name="Delete").click()
+    dialog = page.get_by_role("dialog", name="Delete identity")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("To confirm deletion, enter gamma.example.com").fill("gamma.example.com")
+    dialog.get_by_role("button", name="Delete").click()
+    page.wait_for_url("**/us-east-1/verified-identities/")
+    assert not Identity.objects.exists()
