@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from django.conf import settings
 from django.http import Http404, HttpRequest
 
 from .models import Account, Region, account_for_user
@@ -60,3 +61,9 @@ def enabled_regions(request: HttpRequest) -> list[RegionOption]:
         regions = [RegionOption(*row) for row in rows]
         request._enabled_regions = regions  # type: ignore[attr-defined]
     return regions
+
+
+def may_verify_without_dns(user: object) -> bool:
+    """The console's "Verify without DNS": operators (staff) only, and only in a deployment
+    that allows it (CONSOLE_VERIFY_WITHOUT_DNS, on for the embedded mode)."""
+    return bool(settings.CONSOLE_VERIFY_WITHOUT_DNS and getattr(user, "is_staff", False))

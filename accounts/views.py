@@ -7,12 +7,12 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .access import console_scope
 from .forms import ProductionAccessForm, RateLimitedAuthenticationForm, client_address
-from .models import LoginAttempt, Region
+from .models import AccountRegion, LoginAttempt, Region
 from .regions import DEFAULT_REGION
 
 
@@ -50,7 +50,37 @@ def switch_region(request: HttpRequest) -> HttpResponse:
     code = request.GET.get("region", "")
     if not Region.objects.filter(code=code, enabled=True).exists():
         code = DEFAULT_REGION
-    return redirect(reverse("identities:list", kwargs={"region": code}))
+    return redirect(same_page_in_region(request.GET.get("next", ""), code))
+
+
+# A page about one object (an identity, a template, a configuration set) has no twin in
+# another region: switching from it lands on the list it belongs to.
+SECTION_LISTS = {"templates_app": "templates_app:list", "identities": "identities:list"}
+
+
+def same_page_in_region(path: str, region: str) -> str:
+    """Where the region selector goes from the page at `path`: the same page in `region` when
+    it is a region-wide page (a list, the dashboard, a create form), else that page's list.
+    Only reversed URLs come out, never `path` itself, so `next` can't redirect elsewhere."""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        match = None
+    if match is None or "region" not in match.kwargs:
+        return reverse("identities:list", kwargs={"region": region})
+    if set(match.kwargs) == {"region"}:
+        return reverse(match.view_name, kwargs={"region": region})
+    if (match.url_name or "").startswith("configuration_set"):
+        return reverse("identities:configuration_sets", kwargs={"region": region})
+    view = SECTION_LISTS.get(match.namespace, "identities:list")
+    return reverse(view, kwargs={"region": region})
+
+
+def _reviews_pending(request: HttpRequest) -> int | None:
+    """Operators see how many production access requests wait for them (any account)."""
+    if not request.user.is_staff:
+        return None
+    return AccountRegion.objects.filter(review_status=AccountRegion.ReviewStatus.PENDING).count()
 
 
 @require_http_methods(["GET", "POST"])
@@ -72,6 +102,7 @@ def account_dashboard(request: HttpRequest, region: str) -> HttpResponse:
         "form": form,
         "quota": state.send_quota(),
         "nav": "account",
+        "reviews_pending": _reviews_pending(request),
     }
     return render(request, "accounts/dashboard.html", context)
 

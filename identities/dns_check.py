@@ -37,6 +37,7 @@ from django.db import connection, transaction
 from django.db.models import F, Model, Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 
+from accounts import actors
 from sesconsole import sql
 
 from . import diagnosis, queue, records, replicas
@@ -476,10 +477,12 @@ def run_checks(identity_ids: Sequence[int], now: datetime | None = None) -> int:
     """Check the (already claimed) identities and record the results: what the tasks call.
     Identities the check found no zone SOA for, whose recorded one is missing or old, get it
     from a `refresh_zone_soa` task queued behind this chunk (never on the check's path)."""
+    now = now or timezone.now()
     identities = load_identities(identity_ids)
+    if settings.DNS_AUTO_VERIFY:
+        identities = auto_verify_pending(identities, now)
     if not identities:
         return 0
-    now = now or timezone.now()
     results = check(identities)
     recorded = record_results(results, now)
     want_soa = [
@@ -490,6 +493,27 @@ def run_checks(identity_ids: Sequence[int], now: datetime | None = None) -> int:
     if want_soa:
         queue.refresh_soa(want_soa)
     return recorded
+
+
+AUTO_VERIFY_AT_CHECK_MESSAGE = (
+    "Verified without a DNS check because DNS_AUTO_VERIFY is on (it was turned on while this "
+    "domain was pending)."
+)
+
+
+def auto_verify_pending(identities: Sequence[Identity], now: datetime) -> list[Identity]:
+    """DNS_AUTO_VERIFY applies to domains created before it was turned on, too: at their next
+    check, pending (or failed) domains are verified without DNS, as new ones are at creation.
+    Returns the identities still to check over DNS (email addresses with a MAIL FROM)."""
+    rest = []
+    for identity in identities:
+        if identity.is_domain and identity.dkim_status != VerificationStatus.SUCCESS:
+            identity.verify_without_dns(
+                AUTO_VERIFY_AT_CHECK_MESSAGE, now=now, actor=actors.system("DNS_AUTO_VERIFY")
+            )
+        else:
+            rest.append(identity)
+    return rest
 
 
 def refresh_soa(identity_ids: Sequence[int], now: datetime | None = None) -> int:

@@ -1,4 +1,5 @@
-"""Console pages for DNS: "Check now" and "Publish DNS records" on an identity, the account's
+"""Console pages for DNS: "Check now", "Publish DNS records" and the operators' "Verify without
+DNS" on an identity, the account's
 RFC 2136 servers (list, add, delete), and the operator's signing-zone export.
 
 TSIG secrets are write-only: the form never renders them back and no page shows them.
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,11 +21,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRefresh
 
 from accounts import actors
-from accounts.access import console_account, console_scope
+from accounts.access import console_account, console_scope, may_verify_without_dns
 
 from . import operations, publishing, signing_zone
 from .dns_forms import DnsServerForm
 from .models import Identity
+
+CONSOLE_SKIP_DNS_MESSAGE = (
+    "Marked verified without a DNS check (console action “Verify without DNS”): "
+    "DNS was not looked at."
+)
 
 
 def _identity(request: HttpRequest, region: str, name: str) -> Identity:
@@ -85,6 +92,28 @@ def publish_run(request: HttpRequest, region: str, name: str, pk: int) -> HttpRe
         template += "#status"
     context = {"run": run, "identity": identity, "region": identity.region, "nav": "identities"}
     return render(request, template, context)
+
+
+@require_POST
+@login_required
+def verify_without_dns(request: HttpRequest, region: str, name: str) -> HttpResponse:
+    """The admin's "Mark verified (skip DNS)" on the identity page, for operators on a laptop
+    with no DNS zone to publish in. Recorded in History with the operator's name."""
+    identity = _identity(request, region, name)
+    if not may_verify_without_dns(request.user):
+        raise PermissionDenied(
+            "Only operators (staff users) can verify an identity without DNS, and only in a "
+            "deployment that allows it (CONSOLE_VERIFY_WITHOUT_DNS=true)."
+        )
+    operations.verify_without_dns(
+        identity, CONSOLE_SKIP_DNS_MESSAGE, actor=actors.console(request.user)
+    )
+    messages.success(
+        request,
+        f"{identity.name} is verified without a DNS check. Its DNS records were not looked at; "
+        "use Check now to check them again.",
+    )
+    return _back_to_identity(request, identity)
 
 
 # --- DNS servers ----------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import dns_views, views
+from . import configuration_set_views, dns_views, policy_views, views
 
 app_name = "identities"
 
@@ -29,6 +29,32 @@ urlpatterns = [
     ),
     path(f"{IDENTITY}/tags/", views.detail, {"tab": "tags"}, name="tab_tags"),
     path(
+        f"{IDENTITY}/authorization/",
+        views.detail,
+        {"tab": "authorization"},
+        name="tab_authorization",
+    ),
+    path(
+        f"{IDENTITY}/authorization/create/",
+        policy_views.policy_create,
+        name="policy_create",
+    ),
+    path(
+        f"{IDENTITY}/authorization/<slug:policy>/view/",
+        policy_views.policy_detail,
+        name="policy_detail",
+    ),
+    path(
+        f"{IDENTITY}/authorization/<slug:policy>/edit/",
+        policy_views.policy_edit,
+        name="policy_edit",
+    ),
+    path(
+        f"{IDENTITY}/authorization/<slug:policy>/delete/",
+        policy_views.policy_delete,
+        name="policy_delete",
+    ),
+    path(
         f"{IDENTITY}/notifications/",
         views.detail,
         {"tab": "notifications"},
@@ -50,12 +76,22 @@ urlpatterns = [
     path(f"{IDENTITY}/check/", dns_views.check_now, name="check_now"),
     path(f"{IDENTITY}/publish/", dns_views.publish_records, name="publish_records"),
     path(f"{IDENTITY}/publish/<int:pk>/", dns_views.publish_run, name="publish_run"),
+    path(
+        f"{IDENTITY}/verify-without-dns/",
+        dns_views.verify_without_dns,
+        name="verify_without_dns",
+    ),
     path(f"{IDENTITY}/", views.detail, {"tab": "authentication"}, name="detail"),
     path("<slug:region>/configuration-sets/", views.configuration_sets, name="configuration_sets"),
     path(
         "<slug:region>/configuration-sets/create/",
         views.configuration_set_create,
         name="configuration_set_create",
+    ),
+    path(
+        "<slug:region>/configuration-sets/<str:name>/",
+        configuration_set_views.configuration_set_detail,
+        name="configuration_set_detail",
     ),
     path(
         "<slug:region>/configuration-sets/<str:name>/delete/",

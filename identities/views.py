@@ -23,7 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
@@ -31,11 +31,10 @@ from accounts import actors
 from accounts.access import Scope, console_scope
 from sesconsole import validators
 
-from . import forms, hierarchy, operations, provisioning, records
+from . import forms, hierarchy, operations, policy_views, provisioning, records
 from .models import ConfigurationSet, Identity, VerificationStatus
 
-PAGE_SIZE = 50
-TABS = ("authentication", "configuration_set", "tags", "notifications")
+TABS = ("authentication", "authorization", "configuration_set", "tags", "notifications")
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -121,7 +120,8 @@ def identity_list(request: HttpRequest, region: str) -> HttpResponse:
     scope = console_scope(request, region)
     filters = forms.IdentityFilterForm(request.GET)
     # The paginator counts once (cached); the page is one sliced query, whatever the size.
-    paginator = Paginator(_filtered_identities(scope, filters), PAGE_SIZE)
+    size = filters.page_size(request.session)
+    paginator = Paginator(_filtered_identities(scope, filters), size)
     page = paginator.get_page(request.GET.get("page"))
     rows = list(page.object_list)
     context = _page_context(
@@ -136,18 +136,21 @@ def identity_list(request: HttpRequest, region: str) -> HttpResponse:
     return _render(request, "identities/list.html", context, "results")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def bulk_delete(request: HttpRequest, region: str) -> HttpResponse:
     scope = console_scope(request, region)
+    list_url = reverse("identities:list", kwargs={"region": scope.region.code})
+    if request.method == "GET":  # a bookmark or a reload of the confirmation: back to the list
+        return redirect(list_url)
     names = request.POST.getlist("identity")
     selected = list(Identity.objects.in_scope(scope.account, scope.region).filter(name__in=names))
-    list_url = reverse("identities:list", kwargs={"region": scope.region.code})
     if not selected:
         messages.error(request, "Select at least one identity to delete, then choose Delete.")
         return _redirect(request, list_url)
-    if request.POST.get("confirm") != "yes":
-        context = _page_context(scope, selected=selected)
+    form = forms.bulk_delete_form(request.POST if "confirm" in request.POST else None)
+    if not form.is_valid():
+        context = _page_context(scope, selected=selected, form=form)
         return _render(request, "identities/bulk_delete.html", context, "confirm")
     count = operations.delete_identities(selected, actor=_actor(request))
     noun = "identity" if count == 1 else "identities"
@@ -216,6 +219,7 @@ def _tags_context(scope: Scope, identity: Identity) -> dict[str, Any]:
 
 TAB_CONTEXT: dict[str, Callable[[Scope, Identity], dict[str, Any]]] = {
     "authentication": _authentication_context,
+    "authorization": policy_views.authorization_context,
     "configuration_set": _configuration_set_context,
     "tags": _tags_context,
     "notifications": lambda scope, identity: {},

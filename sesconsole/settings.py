@@ -185,6 +185,10 @@ DNS_CONCURRENCY = env.int("DNS_CONCURRENCY", default=100)
 # For running sesconsole as a local SES stand-in in CI: new domain identities are verified at
 # once, without looking at DNS (recorded in each identity's history). Never in production.
 DNS_AUTO_VERIFY = env.bool("DNS_AUTO_VERIFY", default=False)
+# Staff users get a "Verify without DNS" button on the identity page (the admin action's twin),
+# so a laptop without a DNS zone can reach Verified. On by default for the embedded mode;
+# docker-compose.yml turns it off.
+CONSOLE_VERIFY_WITHOUT_DNS = env.bool("CONSOLE_VERIFY_WITHOUT_DNS", default=True)
 
 # --- DNS publishing (RFC 2136 to the accounts' own servers) --------------------------------
 # An account's DNS server must be on a public address and port 53 (identities.dns_destinations):

@@ -3,8 +3,11 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from . import views
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("favicon.ico", views.favicon, name="favicon"),
     # `/` is the console's home and the SES v1 Query API (POST with Action=...): the view tells
     # them apart, so API calls never get the console's HTML.
     path("", include("api.v1.urls")),

@@ -41,6 +41,8 @@ class NotFoundError(ValidationError):
 MAX_DOMAIN_LENGTH = 255
 MAX_IDNA_LENGTH = 253  # idna refuses longer names ("Domain too long")
 MAX_LABEL_LENGTH = 63
+# RFC 5321 4.5.3.1.1: at most 64 octets before the @. email-validator lets longer ones through.
+MAX_LOCAL_PART_LENGTH = 64
 MAX_TAGS = 50
 MAX_TAG_KEY_LENGTH = 128
 MAX_TAG_VALUE_LENGTH = 256
@@ -145,6 +147,12 @@ def _check_domain_shape(name: str) -> None:
                 f"dots can have at most {MAX_LABEL_LENGTH} characters.",
                 code="invalid",
             )
+        if not label:
+            raise ValidationError(
+                f"“{name}” has an empty part: two dots in a row, or a dot at the start. Remove "
+                "the extra dot.",
+                code="invalid",
+            )
         if not LDH_LABEL.match(label):
             raise ValidationError(
                 f"“{label}” is not a valid part of a domain name. Use letters, digits and "
@@ -200,6 +208,7 @@ def normalize_email(value: str) -> str:
             code="invalid",
         ) from exc
     local, _, domain = raw.rpartition("@")
+    check_local_part(local)
     # SES stores the address as entered; the domain part must still be a real domain.
     try:
         normalize_domain(domain)
@@ -210,6 +219,17 @@ def normalize_email(value: str) -> str:
     if len(raw) > 320 or not local:
         raise ValidationError("An email address can have at most 320 characters.", code="invalid")
     return raw
+
+
+def check_local_part(local: str) -> None:
+    """The part before the @: at most 64 characters (RFC 5321), counted in UTF-8 bytes."""
+    size = len(local.encode())
+    if size > MAX_LOCAL_PART_LENGTH:
+        raise ValidationError(
+            f"The part before the @ is {size} characters long; it can have at most "
+            f"{MAX_LOCAL_PART_LENGTH}. Shorten it.",
+            code="invalid",
+        )
 
 
 def looks_like_email(value: str) -> bool:
@@ -390,6 +410,11 @@ def validate_resource_name(name: str, kind: str) -> str:
     """SES's one rule for the names of configuration sets, sending authorization policies and
     custom verification email templates: 1–64 ASCII letters, digits, underscores and hyphens.
     `kind` names the resource in the message ("configuration set")."""
+    if not name:
+        raise ValidationError(
+            f"Enter a {kind} name: 1–64 letters, digits, underscores and hyphens.",
+            code="required",
+        )
     if not RESOURCE_NAME_PATTERN.match(name):
         raise ValidationError(
             f"“{name[:70]}” is not a valid {kind} name. Use 1–64 letters, digits, underscores "

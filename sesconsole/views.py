@@ -5,9 +5,16 @@ from __future__ import annotations
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    HttpResponseServerError,
+)
 from django.template import loader
+from django.templatetags.static import static
 from django.views.decorators.csrf import requires_csrf_token
+from django.views.decorators.http import require_GET
 
 # Seconds a client is asked to wait when the database is down (a restart takes seconds).
 RETRY_AFTER = 30
@@ -24,3 +31,10 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if unavailable:
         return HttpResponse(html, status=503, headers={"Retry-After": str(RETRY_AFTER)})
     return HttpResponseServerError(html)
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page says: send them to the static file
+    (its hashed, long-cached name in production)."""
+    return HttpResponsePermanentRedirect(static("favicon.ico"))

@@ -126,6 +126,17 @@ def operator(db: None) -> Any:
     return user
 
 
+@pytest.fixture
+def staff_member(account: Account) -> Any:
+    """An operator who is also an owner of the account, as the demo login of `make run` is."""
+    user = _user("staff-member", account, staff=True)
+    user.is_superuser = True
+    user.save()
+    user.membership.role = Membership.Role.OWNER
+    user.membership.save()
+    return user
+
+
 def _client_for(user: Any) -> Client:
     client = Client()
     client.force_login(user)
@@ -150,6 +161,11 @@ def outsider_client(outsider: Any) -> Client:
 @pytest.fixture
 def operator_client(operator: Any) -> Client:
     return _client_for(operator)
+
+
+@pytest.fixture
+def staff_client(staff_member: Any) -> Client:
+    return _client_for(staff_member)
 
 
 @pytest.fixture

@@ -49,3 +49,17 @@ def test_demo_setup_is_idempotent() -> None:
 def test_demo_setup_custom_credentials() -> None:
     call_command("demo_setup", username="alice", password="s3cret-pass", stdout=io.StringIO())
     assert Client().login(username="alice", password="s3cret-pass") is True
+
+
+def test_demo_setup_never_overwrites_a_changed_password() -> None:
+    run_demo_setup()
+    user = get_user_model().objects.get(username="demo")
+    user.set_password("my-own-password-1")
+    user.save()
+    output = run_demo_setup()
+    assert Client().login(username="demo", password="my-own-password-1") is True
+    assert Client().login(username="demo", password="demo-password-change-me") is False
+    assert output == (
+        "Demo account 123456789012: log in as 'demo' with password 'demo-password-change-me', "
+        "or the one you changed it to (also a Django admin superuser).\n"
+    )

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from accounts import actors
@@ -126,7 +127,7 @@ def resend_verification_email(
         raise TooManyRequestsError(
             f"A verification email was sent to {identity.name} less than "
             f"{settings.VERIFICATION_RESEND_INTERVAL} seconds ago. Check the inbox (and the junk "
-            f"folder), or wait {wait} seconds and choose Resend again.",
+            f"folder), or wait {wait} second{pluralize(wait)} and choose Resend again.",
             code="too_many_requests",
         )
     with transaction.atomic():

@@ -151,5 +151,5 @@ def which_identity(request: HttpRequest, region: str) -> HttpResponse:
     )
     context = {"form": form, "lookup": lookup, "region": scope.region, "nav": "which_identity"}
     if _htmx(request):
-        return render(request, "verification/which_identity.html#result", context)
+        return render(request, "verification/which_identity.html#lookup", context)
     return render(request, "verification/which_identity.html", context)

@@ -164,6 +164,17 @@ class Identity(LegacyVerification, DeedReplica, IdentityNotifications):
         return self.identity_type == IdentityType.DOMAIN
 
     @property
+    def verified_without_dns(self) -> bool:
+        """Verified by `verify_without_dns` and not checked since: a DNS check always schedules
+        the next one while a setup is verified, only `verify_without_dns` stops them. Record
+        rows then say "not checked" instead of showing a stale check result."""
+        return (
+            self.is_domain
+            and self.dkim_status == VerificationStatus.SUCCESS
+            and self.next_check_at is None
+        )
+
+    @property
     def arn(self) -> str:
         return f"arn:aws:ses:{self.region_id}:{self.account_id}:identity/{self.name}"
 

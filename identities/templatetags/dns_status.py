@@ -35,5 +35,18 @@ def check_for(record: Any, checks: dict[str, RecordCheck] | None) -> RecordCheck
 
 
 @register.simple_tag
+def own_domain_identity(identity: Identity) -> Identity | None:
+    """The domain identity named like an address's domain, whatever its status: the page then
+    says "verify it" instead of "create it" when it already exists."""
+    return (
+        Identity.objects.domains()
+        .filter(account_id=identity.account_id, region_id=identity.region_id)
+        .filter(name=identity.domain)
+        .only("name", "region_id", "verification_status")
+        .first()
+    )
+
+
+@register.simple_tag
 def identity_history(identity: Identity) -> list[IdentityEvent]:
     return list(identity.events.all()[:HISTORY_LENGTH])

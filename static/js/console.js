@@ -140,11 +140,49 @@
     });
   });
 
+  // --- Delete buttons: disabled until something is selected or the confirmation is typed ------
+  // Without this file the buttons stay enabled and the server says what is missing.
+  function updateGuards() {
+    document.querySelectorAll("[data-requires-selection]").forEach(function (button) {
+      var name = button.getAttribute("data-requires-selection");
+      button.disabled = !document.querySelector('input[type="checkbox"][name="' + name + '"]:checked');
+    });
+    document.querySelectorAll("[data-requires-match]").forEach(function (button) {
+      var input = document.getElementById(button.getAttribute("data-requires-match"));
+      button.disabled = !!input && input.value !== input.getAttribute("data-expected");
+    });
+  }
+
+  document.addEventListener("input", updateGuards);
+  document.addEventListener("change", updateGuards);
+
+  // --- Confirmation dialog: a delete's form, loaded by htmx into the page's <dialog> ----------
+  // The links and forms carry hx-get/hx-post with hx-target="#console-dialog-body"; once the
+  // form is in, open the dialog modally. Cancel closes it instead of leaving the page.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var body = event.detail && event.detail.target;
+    if (!body || body.id !== "console-dialog-body") return;
+    var dialog = document.getElementById("console-dialog");
+    var heading = body.querySelector("h1, h2");
+    document.getElementById("console-dialog-title").textContent = heading ? heading.textContent : "Confirm";
+    if (!dialog.open) dialog.showModal();
+    var first = body.querySelector("input:not([type=hidden]), button, a[href]");
+    if (first) first.focus();
+  });
+
+  document.addEventListener("click", function (event) {
+    var cancel = event.target.closest("#console-dialog .btn--link");
+    if (!cancel) return;
+    event.preventDefault();
+    document.getElementById("console-dialog").close();
+  });
+
   // --- Start-up, and again for every piece of content htmx swaps in ---------------------------
   function init(root) {
     applyConditions(root);
     showCopyButtons(root);
     showSelectAll(root);
+    updateGuards();
   }
 
   if (document.readyState === "loading") {

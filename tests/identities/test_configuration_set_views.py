@@ -115,7 +115,7 @@ def test_create_set(owner_client: Client, account: Account) -> None:
     [
         (
             "",
-            "“” is not a valid configuration set name. Use 1–64 letters, digits, underscores and hyphens.",
+            "Enter a configuration set name: 1–64 letters, digits, underscores and hyphens.",
         ),
         (
             "has space",

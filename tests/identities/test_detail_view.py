@@ -190,7 +190,10 @@ def test_detail_configuration_set_tab(
 
     html = owner_client.get(url("tab_configuration_set")).content.decode()
 
-    assert "<dt>Default configuration set</dt><dd>marketing</dd>" in html
+    assert (
+        '<dt>Default configuration set</dt><dd><a href="/us-east-1/configuration-sets/marketing/">'
+        "marketing</a></dd>"
+    ) in html
     assert 'aria-current="page">Configuration set</a>' in html
     assert "no longer exists" not in html
 

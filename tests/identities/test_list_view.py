@@ -251,7 +251,7 @@ def test_bulk_delete_first_asks_for_confirmation(owner_client: Client, mixed: No
 def test_bulk_delete_deletes_after_confirmation(owner_client: Client, mixed: None) -> None:
     response = owner_client.post(
         bulk_delete_url(),
-        {"identity": ["alpha.example", "beta.example"], "confirm": "yes"},
+        {"identity": ["alpha.example", "beta.example"], "confirm": "delete"},
         follow=True,
     )
 
@@ -261,7 +261,7 @@ def test_bulk_delete_deletes_after_confirmation(owner_client: Client, mixed: Non
 
 
 def test_bulk_delete_teammate_can_delete(teammate_client: Client, mixed: None) -> None:
-    teammate_client.post(bulk_delete_url(), {"identity": ["beta.example"], "confirm": "yes"})
+    teammate_client.post(bulk_delete_url(), {"identity": ["beta.example"], "confirm": "delete"})
 
     assert not Identity.objects.filter(name="beta.example").exists()
 
@@ -277,7 +277,7 @@ def test_bulk_delete_without_selection_explains(owner_client: Client, mixed: Non
 
 def test_bulk_delete_never_touches_another_account(outsider_client: Client, mixed: None) -> None:
     response = outsider_client.post(
-        bulk_delete_url(), {"identity": ["alpha.example"], "confirm": "yes"}
+        bulk_delete_url(), {"identity": ["alpha.example"], "confirm": "delete"}
     )
 
     assert response.status_code == 302
@@ -285,15 +285,33 @@ def test_bulk_delete_never_touches_another_account(outsider_client: Client, mixe
 
 
 def test_bulk_delete_anonymous_redirects_to_login(client: Client, mixed: None) -> None:
-    response = client.post(bulk_delete_url(), {"identity": ["alpha.example"], "confirm": "yes"})
+    response = client.post(bulk_delete_url(), {"identity": ["alpha.example"], "confirm": "delete"})
 
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
     assert Identity.objects.count() == 3
 
 
-def test_bulk_delete_get_is_405(owner_client: Client, region: Region) -> None:
-    assert owner_client.get(bulk_delete_url()).status_code == 405
+def test_bulk_delete_get_goes_back_to_the_list(owner_client: Client, region: Region) -> None:
+    # A reload or a bookmark of the confirmation page: the list, not an empty 405 page.
+    response = owner_client.get(bulk_delete_url())
+    assert (response.status_code, response["Location"]) == (302, list_url())
+
+
+def test_bulk_delete_needs_the_typed_word(owner_client: Client, mixed: None) -> None:
+    first = owner_client.post(bulk_delete_url(), {"identity": ["beta.example"]}).content.decode()
+    assert "To confirm deletion, enter delete" in first
+    assert 'data-expected="delete"' in first
+    assert "doesn&#x27;t match" not in first  # no error before anything was typed
+    response = owner_client.post(
+        bulk_delete_url(), {"identity": ["beta.example"], "confirm": "yes"}
+    )
+    assert response.status_code == 200
+    assert (
+        "The text you entered doesn&#x27;t match. Enter delete exactly as shown to delete them."
+        in response.content.decode()
+    )
+    assert Identity.objects.filter(name="beta.example").exists()
 
 
 def test_bulk_delete_htmx_confirms_with_partial_then_client_redirects(
@@ -301,7 +319,7 @@ def test_bulk_delete_htmx_confirms_with_partial_then_client_redirects(
 ) -> None:
     confirm = owner_client.post(bulk_delete_url(), {"identity": ["beta.example"]}, **HTMX)
     done = owner_client.post(
-        bulk_delete_url(), {"identity": ["beta.example"], "confirm": "yes"}, **HTMX
+        bulk_delete_url(), {"identity": ["beta.example"], "confirm": "delete"}, **HTMX
     )
 
     assert confirm.content.decode().lstrip().startswith("<form")
@@ -320,3 +338,30 @@ def test_list_row_links_equal_reverse(name: str) -> None:
     list_url = reverse("identities:list", kwargs={"region": "us-east-1"})
     detail = reverse("identities:detail", kwargs={"region": "us-east-1", "name": name})
     assert f"{list_url}{path_segment(name)}/" == detail
+
+
+# --- page size preference ----------------------------------------------------------------------
+def test_page_size_from_the_url_is_remembered(
+    owner_client: Client, make_domain: Callable[..., Identity]
+) -> None:
+    for i in range(12):
+        make_domain(f"d{i:02}.example")
+    first = owner_client.get(list_url(), {"size": "10"}).content.decode()
+    assert first.count('name="identity"') == 10
+    assert '<option value="10" selected>10 per page</option>' in first
+    # Kept in the pagination links, and remembered without it in the URL.
+    assert "size=10" in first
+    again = owner_client.get(list_url()).content.decode()
+    assert again.count('name="identity"') == 10
+    bigger = owner_client.get(list_url(), {"size": "25"}).content.decode()
+    assert bigger.count('name="identity"') == 12
+
+
+def test_page_size_outside_the_choices_is_ignored(
+    owner_client: Client, make_domain: Callable[..., Identity]
+) -> None:
+    for i in range(12):
+        make_domain(f"d{i:02}.example")
+    page = owner_client.get(list_url(), {"size": "7"}).content.decode()
+    assert page.count('name="identity"') == 12  # the default, 50
+    assert '<option value="50" selected>50 per page</option>' in page

@@ -97,8 +97,6 @@ def test_normalize_domain_rejects_over_255_characters_with_length_message() -> N
 @pytest.mark.parametrize(
     ("raw", "label"),
     [
-        ("a..com", ""),
-        (".example.com", ""),
         ("-a.com", "-a"),
         ("a-.com", "a-"),
         ("example.-com", "-com"),
@@ -110,6 +108,17 @@ def test_normalize_domain_rejects_bad_label(raw: str, label: str) -> None:
     error = error_of(normalize_domain, raw)
     assert error.code == "invalid"
     assert error.messages == [LABEL_MESSAGE.format(label=label)]
+
+
+@pytest.mark.parametrize("raw", ["a..com", ".example.com", "a..acme-demo.com"])
+def test_normalize_domain_names_the_empty_part(raw: str) -> None:
+    # Quoting the empty label ("“” is not a valid part …") told the user nothing.
+    error = error_of(normalize_domain, raw)
+    assert error.code == "invalid"
+    assert error.messages == [
+        f"“{raw}” has an empty part: two dots in a row, or a dot at the start. "
+        "Remove the extra dot."
+    ]
 
 
 def test_normalize_domain_rejects_non_ascii_with_invalid_character() -> None:
@@ -538,7 +547,15 @@ def test_validate_configuration_set_name_accepts(raw: str, expected: str) -> Non
     assert validate_configuration_set_name(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["", "a" * 65, "a b", "a.b", "sét"])
+def test_validate_configuration_set_name_asks_for_a_missing_name() -> None:
+    error = error_of(validate_configuration_set_name, "  ")
+    assert (error.code, error.messages) == (
+        "required",
+        ["Enter a configuration set name: 1–64 letters, digits, underscores and hyphens."],
+    )
+
+
+@pytest.mark.parametrize("raw", ["a" * 65, "a b", "a.b", "sét"])
 def test_validate_configuration_set_name_rejects(raw: str) -> None:
     error = error_of(validate_configuration_set_name, raw)
     assert error.messages == [
@@ -562,3 +579,18 @@ def test_validate_configuration_set_name_rejects(raw: str) -> None:
 )
 def test_domain_lookup_name_is_the_stored_form(typed: str, stored: str) -> None:
     assert validators.domain_lookup_name(typed) == stored
+
+
+# --- the local part of an address ------------------------------------------------------------
+def test_normalize_email_accepts_a_64_character_local_part() -> None:
+    address = "a" * 64 + "@example.com"
+    assert normalize_email(address) == address
+
+
+@pytest.mark.parametrize(("local", "size"), [("a" * 65, 65), ("é" * 33, 66)])
+def test_normalize_email_refuses_a_longer_local_part(local: str, size: int) -> None:
+    error = error_of(normalize_email, local + "@example.com")
+    assert (error.code, error.messages) == (
+        "invalid",
+        [f"The part before the @ is {size} characters long; it can have at most 64. Shorten it."],
+    )

@@ -298,7 +298,9 @@ IDENTITY_URLS = {
     "identities:edit_configuration_set", "identities:edit_tags", "identities:edit_feedback",
     "identities:delete", "identities:records_csv", "identities:records_zone",
     "identities:check_now", "identities:publish_records", "identities:detail",
+    "identities:verify_without_dns", "identities:tab_authorization", "identities:policy_create",
 }  # fmt: skip
+POLICY_URLS = {"identities:policy_detail", "identities:policy_edit", "identities:policy_delete"}
 EMAIL_IDENTITY_URLS = {"sending:send_test_email", "verification:resend", "verification:mail_status"}
 TEMPLATE_URLS = {
     "templates_app:detail", "templates_app:edit", "templates_app:delete",
@@ -313,6 +315,8 @@ def url_kwargs(url: ConsoleUrl, world: World) -> dict[str, str | int]:
     if url.name in IDENTITY_URLS:
         # The domain with MAIL FROM and tags, except where an email identity is the point.
         return {**region, "name": world.domain.name}
+    if url.name in POLICY_URLS:
+        return {**region, "name": world.domain.name, "policy": world.policy.name}
     if url.name in EMAIL_IDENTITY_URLS:
         return {**region, "name": world.email.name}
     if url.name in TEMPLATE_URLS:
@@ -321,6 +325,7 @@ def url_kwargs(url: ConsoleUrl, world: World) -> dict[str, str | int]:
         return {"access_key_id": world.access_key.access_key_id}
     recipes: dict[str, dict[str, str | int]] = {
         "identities:configuration_set_delete": {**region, "name": world.config_set.name},
+        "identities:configuration_set_detail": {**region, "name": world.config_set.name},
         "identities:dns_server_delete": {"pk": world.dns_server.pk},
         "identities:publish_run": {**region, "name": world.domain.name, "pk": world.publish_run.pk},
         "verification:mailbox_message": {"pk": world.mailbox_message.pk},
@@ -353,7 +358,7 @@ def url_for(url: ConsoleUrl, world: World) -> str:
 
 
 # Pages anyone may open without signing in.
-PUBLIC_URLS = {"login", "verification:confirm"}
+PUBLIC_URLS = {"login", "verification:confirm", "favicon"}
 # Operator-only pages outside /admin/: staff_member_required sends others to the admin login.
 STAFF_URLS = {"identities:signing_zone_file"}
 

@@ -245,10 +245,14 @@ def test_which_identity_page(owner_client: Client, make_domain: Callable[..., Id
 def test_which_identity_htmx_and_errors(owner_client: Client) -> None:
     response = owner_client.get(which_url(), {"address": "user@nowhere.example"}, **HTMX)
     html = response.content.decode()
-    assert html.lstrip().startswith('<div id="which-result"')
+    assert html.lstrip().startswith('<div id="which-lookup"')
     assert "No verified identity in US East (N. Virginia) covers" in html
     bad = owner_client.get(which_url(), {"address": "example.com"})
     assert "Enter a full email address with an @" in bad.content.decode()
+    # With htmx, the error comes back in the swapped fragment, beside the field.
+    bad_htmx = owner_client.get(which_url(), {"address": "example.com"}, **HTMX).content.decode()
+    assert bad_htmx.lstrip().startswith('<div id="which-lookup"')
+    assert "Enter a full email address with an @" in bad_htmx
 
 
 def test_which_identity_outsider_sees_only_their_account(

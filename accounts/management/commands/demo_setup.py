@@ -1,4 +1,5 @@
-"""Create (or refresh) the demo account and login printed by `make run`."""
+"""Create the demo account and login printed by `make run`, once: every `make run` calls this,
+and a password the user changed since must survive it."""
 
 from __future__ import annotations
 
@@ -24,14 +25,17 @@ class Command(BaseCommand):
     def handle(self, *args: Any, username: str, password: str, **options: Any) -> None:
         account, _ = Account.objects.get_or_create(id=DEMO_ACCOUNT_ID, defaults={"name": "Demo"})
         User = get_user_model()
-        user, _ = User.objects.get_or_create(username=username)
-        user.set_password(password)
-        user.is_staff = True
-        user.is_superuser = True
-        user.save()
-        Membership.objects.update_or_create(
-            user=user, defaults={"account": account, "role": Membership.Role.OWNER}
+        user = User.objects.filter(username=username).first()
+        if user is not None:
+            self.stdout.write(
+                f"Demo account {account.id}: log in as {username!r} with password {password!r}, "
+                "or the one you changed it to (also a Django admin superuser)."
+            )
+            return
+        user = User.objects.create_user(
+            username=username, password=password, is_staff=True, is_superuser=True
         )
+        Membership.objects.create(user=user, account=account, role=Membership.Role.OWNER)
         self.stdout.write(
             f"Demo account {account.id}: log in as {username!r} with password {password!r} "
             "(also a Django admin superuser)."

@@ -1,0 +1,121 @@
+"""The identity page's Authorization tab: its sending authorization policies — list, create
+(policy generator or JSON), view, edit, delete — through the same operations as the API.
+
+Every view loads the identity through `console_scope` (another account's is a 404) and the
+policy by name on that identity. Pages work without JavaScript; forms post and redirect.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts import actors
+from accounts.access import Scope, console_scope
+from sesconsole import validators
+
+from . import operations
+from .forms import ConfirmNameForm
+from .models import Identity, IdentityPolicy
+from .policy_forms import PolicyCreateForm, PolicyEditForm, pretty
+
+
+def _identity(request: HttpRequest, region: str, name: str) -> tuple[Scope, Identity]:
+    scope = console_scope(request, region)
+    queryset = Identity.objects.in_scope(scope.account, scope.region).select_related("region")
+    return scope, get_object_or_404(queryset, name=name)
+
+
+def _context(scope: Scope, identity: Identity, **extra: Any) -> dict[str, Any]:
+    return {"region": scope.region, "nav": "identities", "identity": identity, **extra}
+
+
+def _to_tab(identity: Identity) -> HttpResponse:
+    return redirect("identities:tab_authorization", region=identity.region_id, name=identity.name)
+
+
+def authorization_context(scope: Scope, identity: Identity) -> dict[str, Any]:
+    """The tab's own context, for the identity page's view."""
+    return {"policies": list(identity.policies.all())}
+
+
+def _add_operation_error(form: Any, exc: ValidationError, document_field: str | None) -> None:
+    # The operation's refusal lands next to what caused it: a taken name by the name, the
+    # 20-policy limit above the form, anything about the document by the document.
+    if isinstance(exc, validators.AlreadyExistsError):
+        form.add_error("name", exc)
+    elif isinstance(exc, validators.LimitExceededError):
+        form.add_error(None, exc)
+    else:
+        form.add_error(document_field, exc)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def policy_create(request: HttpRequest, region: str, name: str) -> HttpResponse:
+    scope, identity = _identity(request, region, name)
+    form = PolicyCreateForm(request.POST or None, identity=identity)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            operations.create_policy(
+                identity, data["name"], data["document"], actor=actors.console(request.user)
+            )
+        except ValidationError as exc:
+            _add_operation_error(form, exc, "document" if data["mode"] == "json" else None)
+        else:
+            messages.success(request, f"The policy {data['name']} was created.")
+            return _to_tab(identity)
+    return render(request, "identities/policy_create.html", _context(scope, identity, form=form))
+
+
+@require_GET
+@login_required
+def policy_detail(request: HttpRequest, region: str, name: str, policy: str) -> HttpResponse:
+    scope, identity = _identity(request, region, name)
+    row = get_object_or_404(identity.policies, name=policy)
+    context = _context(scope, identity, policy=row, document=pretty(row.document))
+    return render(request, "identities/policy_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def policy_edit(request: HttpRequest, region: str, name: str, policy: str) -> HttpResponse:
+    scope, identity = _identity(request, region, name)
+    row: IdentityPolicy = get_object_or_404(identity.policies, name=policy)
+    form = PolicyEditForm(request.POST or None, initial={"document": pretty(row.document)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            operations.update_policy(
+                identity,
+                row.name,
+                form.cleaned_data["document"],
+                actor=actors.console(request.user),
+            )
+        except ValidationError as exc:
+            _add_operation_error(form, exc, "document")
+        else:
+            messages.success(request, f"The policy {row.name} was saved.")
+            return _to_tab(identity)
+    context = _context(scope, identity, policy=row, form=form)
+    return render(request, "identities/policy_edit.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def policy_delete(request: HttpRequest, region: str, name: str, policy: str) -> HttpResponse:
+    scope, identity = _identity(request, region, name)
+    row = get_object_or_404(identity.policies, name=policy)
+    form = ConfirmNameForm(request.POST or None, expected=row.name)
+    if request.method == "POST" and form.is_valid():
+        operations.delete_policy(identity, row.name, actor=actors.console(request.user))
+        messages.success(request, f"The policy {row.name} was deleted.")
+        return _to_tab(identity)
+    context = _context(scope, identity, policy=row, form=form)
+    return render(request, "identities/policy_delete.html", context)
