@@ -34,7 +34,12 @@ def _template(
     try:
         return scope, rules.get_template(scope.account, scope.region, name)
     except validators.NotFoundError as exc:
-        raise Http404(exc.messages[0]) from exc
+        # Not the API's sentence, which repeats the name: the console's 404 page must not
+        # echo a name from the URL (it could be another account's template).
+        raise Http404(
+            f"There is no such custom verification email template in {scope.region.code}. "
+            "Check the name, or create the template first."
+        ) from exc
 
 
 def _context(scope: Scope, **extra: Any) -> dict[str, Any]:

@@ -234,6 +234,8 @@ def test_navigation_is_grouped_as_in_ses(
         "Custom verification templates",
         "Which identity applies?",
         "Mail",
+        "Sent messages",
+        "SMTP settings",
         "Mailbox",
         "Access and DNS",
         "API access keys",
