@@ -60,14 +60,28 @@ def explain(account: Account | str, region: Region | str, address: str) -> Looku
     parts = split_address(address)
     if parts is None:
         return Lookup(address, "", [], None, [])
-    email_name, domain = parts
-    domains = domain_candidates(domain)
-    rows = list(
+    return _decide(address, parts, _rows(account, region, [parts]))
+
+
+def _rows(
+    account: Account | str, region: Region | str, parts: list[tuple[str, str]]
+) -> list[Identity]:
+    """Every identity that could apply to any of these split addresses, in one query."""
+    names = {
+        name for email_name, domain in parts for name in (email_name, *domain_candidates(domain))
+    }
+    return list(
         _in_scope(account, region).filter(
             identity_type__in=[IdentityType.EMAIL_ADDRESS, IdentityType.DOMAIN],
-            name__in=[email_name, *domains],
+            name__in=sorted(names),
         )
     )
+
+
+def _decide(address: str, parts: tuple[str, str], rows: list[Identity]) -> Lookup:
+    """SES's rule over the candidate rows (extra rows for other addresses are ignored)."""
+    email_name, domain = parts
+    domains = domain_candidates(domain)
     # The database may compare case-insensitively (MySQL, some collations): SES doesn't.
     email = [
         i for i in rows if i.identity_type == IdentityType.EMAIL_ADDRESS and i.name == email_name
@@ -85,6 +99,20 @@ def applicable_identity(
 ) -> Identity | None:
     """The verified identity whose settings apply to `address`, or None if none covers it."""
     return explain(account, region, address).identity
+
+
+def applicable_identities(
+    account: Account | str, region: Region | str, addresses: list[str]
+) -> dict[str, Identity | None]:
+    """`applicable_identity` for several addresses in one query (a send checks its senders
+    and, in the sandbox, its recipients: one round trip instead of one per address)."""
+    split = {address: split_address(address) for address in addresses}
+    wanted = [parts for parts in split.values() if parts is not None]
+    rows = _rows(account, region, wanted) if wanted else []
+    return {
+        address: None if parts is None else _decide(address, parts, rows).identity
+        for address, parts in split.items()
+    }
 
 
 def dkim_signing_identity(

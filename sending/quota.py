@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Sum
 
 from accounts.models import Account, AccountRegion, Region
 from sesconsole import sql
@@ -28,21 +27,21 @@ DAILY_QUOTA_EXCEEDED = "Daily message quota exceeded."
 def sent_last_24_hours(account: Account | str, region: Region | str, now: datetime) -> int:
     account_id = account if isinstance(account, str) else account.pk
     region_id = region if isinstance(region, str) else region.pk
-    total = SendingUsage.objects.filter(
-        account_id=account_id, region_id=region_id, minute__gt=now - DAY
-    ).aggregate(total=Sum("recipients"))["total"]
+    [[(total,)]] = sql.run_together([_usage_since(account_id, region_id, now - DAY)])
     return int(total or 0)
 
 
-def locked(state: AccountRegion) -> AccountRegion:
-    """The account region's row again, locked until the transaction ends (inside atomic)."""
-    return AccountRegion.objects.select_for_update(no_key=True).get(pk=state.pk)
-
-
 def take(
-    state: AccountRegion, *, rate_recipients: int, daily_recipients: int, now: datetime
+    account_state: AccountRegion, *, rate_recipients: int, daily_recipients: int, now: datetime
 ) -> None:
-    """Spend the rate and the daily quota, or raise SendRefused (nothing spent)."""
+    """Lock the account region's row until the transaction ends (call inside atomic), then
+    spend the rate and the daily quota, or raise SendRefused (nothing spent).
+
+    Two round trips however the send goes (measured on a send in production: four before,
+    each ~1 ms on the loaded development machine): the lock and the 24-hour sum together,
+    then the bucket's update and the minute's counter together (`sql.run_together`).
+    """
+    state, used = _locked(account_state, now - DAY, with_usage=bool(daily_recipients))
     quota = state.send_quota()
     tokens = None
     if quota.max_send_rate >= 0:
@@ -53,31 +52,77 @@ def take(
             tokens = min(capacity, state.rate_tokens + elapsed * quota.max_send_rate)
         if tokens < 1.0:
             raise SendRefused(RefusalKind.RATE_EXCEEDED, RATE_EXCEEDED)
-    if quota.max_24_hour_send >= 0 and daily_recipients:
-        used = sent_last_24_hours(state.account_id, state.region_id, now)
-        if used + daily_recipients > quota.max_24_hour_send:
-            raise SendRefused(RefusalKind.DAILY_QUOTA_EXCEEDED, DAILY_QUOTA_EXCEEDED)
+    limited = quota.max_24_hour_send >= 0 and daily_recipients
+    if limited and used + daily_recipients > quota.max_24_hour_send:
+        raise SendRefused(RefusalKind.DAILY_QUOTA_EXCEEDED, DAILY_QUOTA_EXCEEDED)
+    writes = []
     if tokens is not None:
-        state.rate_tokens = tokens - rate_recipients
-        state.rate_tokens_at = now
-        state.save(update_fields=["rate_tokens", "rate_tokens_at"])
+        writes.append(_spend_rate(state, tokens - rate_recipients, now))
     if daily_recipients:
-        _count(state, now.replace(second=0, microsecond=0), daily_recipients)
+        writes.append(_count(state, now.replace(second=0, microsecond=0), daily_recipients))
+    if writes:
+        sql.run_together(writes)
 
 
-def _count(state: AccountRegion, minute: datetime, recipients: int) -> None:
-    """Add to the minute's counter in one statement (PostgreSQL and SQLite both upsert)."""
-    table = sql.table(SendingUsage)
-    account, region, at, count = (
-        sql.column(SendingUsage, name) for name in ("account", "region", "minute", "recipients")
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({account}, {region}, {at}, {count}) VALUES (%s, %s, %s, %s) "  # noqa: S608
-            f"ON CONFLICT ({account}, {region}, {at}) DO UPDATE SET {count} = {table}.{count} + "
-            f"EXCLUDED.{count}",
-            [state.account_id, state.region_id, minute, recipients],
+def _locked(
+    state: AccountRegion, since: datetime, *, with_usage: bool
+) -> tuple[AccountRegion, int]:
+    """The account region's row read again under a no-key row lock, and (when asked) the
+    recipients counted since `since`, read after the lock was granted."""
+    table = sql.table(AccountRegion)
+    lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_no_key_update else ""
+    statements: list[sql.Statement] = [
+        (
+            f"SELECT {sql.columns(AccountRegion, table)} FROM {table} "  # noqa: S608
+            f"WHERE {sql.column(AccountRegion, 'id')} = %s{lock}",
+            [state.pk],
         )
+    ]
+    if with_usage:
+        statements.append(_usage_since(state.account_id, state.region_id, since))
+    results = sql.run_together(statements)
+    locked, _ = sql.instance(AccountRegion, results[0][0], 0)
+    return locked, int(results[1][0][0] or 0) if with_usage else 0
+
+
+def _usage_names() -> tuple[str, ...]:
+    """SendingUsage's quoted table and its account, region, minute and recipients columns."""
+    names = ("account", "region", "minute", "recipients")
+    return (sql.table(SendingUsage), *(sql.column(SendingUsage, name) for name in names))
+
+
+def _usage_since(account_id: str, region_id: str, since: datetime) -> sql.Statement:
+    table, account, region, at, count = _usage_names()
+    return (
+        f"SELECT SUM({count}) FROM {table} "  # noqa: S608
+        f"WHERE {account} = %s AND {region} = %s AND {at} > %s",
+        [account_id, region_id, connection.ops.adapt_datetimefield_value(since)],
+    )
+
+
+def _spend_rate(state: AccountRegion, tokens: float, now: datetime) -> sql.Statement:
+    table = sql.table(AccountRegion)
+    left, at, pk = (sql.column(AccountRegion, n) for n in ("rate_tokens", "rate_tokens_at", "id"))
+    return (
+        f"UPDATE {table} SET {left} = %s, {at} = %s WHERE {pk} = %s",  # noqa: S608
+        [tokens, connection.ops.adapt_datetimefield_value(now), state.pk],
+    )
+
+
+def _count(state: AccountRegion, minute: datetime, recipients: int) -> sql.Statement:
+    """Add to the minute's counter in one statement (PostgreSQL and SQLite both upsert)."""
+    table, account, region, at, count = _usage_names()
+    return (
+        f"INSERT INTO {table} ({account}, {region}, {at}, {count}) VALUES (%s, %s, %s, %s) "  # noqa: S608
+        f"ON CONFLICT ({account}, {region}, {at}) DO UPDATE SET {count} = {table}.{count} + "
+        f"EXCLUDED.{count}",
+        [
+            state.account_id,
+            state.region_id,
+            connection.ops.adapt_datetimefield_value(minute),
+            recipients,
+        ],
+    )
 
 
 def forget_old_usage(now: datetime) -> int:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, NamedTuple, TypeVar
 
+import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Field, Model
@@ -28,6 +29,36 @@ def prepared_cursor() -> CursorWrapper:
     its own cache of compiled statements)."""
     prepared = getattr(connection, "prepared_cursor", None)
     return prepared() if prepared is not None else connection.cursor()
+
+
+Statement = tuple[str, Sequence[Any]]  # SQL with %s placeholders, and its parameters
+
+
+def run_together(statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
+    """Run `statements` in order in one round trip where the database allows it, and return
+    each one's rows (none for a write without RETURNING).
+
+    On PostgreSQL with Django's client-side binding (its default), the statements go as one
+    simple-protocol query. Under READ COMMITTED each statement of it still takes its own
+    snapshot, so a read that follows a row lock sees what the lock waited for, exactly as two
+    separate executes would. Elsewhere (SQLite, server-side binding) one execute each.
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and isinstance(cursor.cursor, psycopg.ClientCursor):
+            cursor.execute(
+                "; ".join(sql for sql, _ in statements),
+                [value for _, params in statements for value in params],
+            )
+            results = []
+            while True:
+                results.append(cursor.fetchall() if cursor.description else [])
+                if not cursor.nextset():
+                    return results
+        results = []
+        for sql, params in statements:
+            cursor.execute(sql, params)
+            results.append(cursor.fetchall() if cursor.description else [])
+        return results
 
 
 def quote(name: str) -> str:
