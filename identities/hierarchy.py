@@ -10,11 +10,12 @@ address verified?" — template FromEmailAddress, test sends, DKIM signing — a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import idna
 
 from accounts.models import Account, Region
-from sesconsole import validators
+from sesconsole import sql, validators
 
 from .models import Identity, IdentityQuerySet, IdentityType, VerificationStatus
 
@@ -60,22 +61,61 @@ def explain(account: Account | str, region: Region | str, address: str) -> Looku
     parts = split_address(address)
     if parts is None:
         return Lookup(address, "", [], None, [])
-    return _decide(address, parts, _rows(account, region, [parts]))
+    [rows] = sql.run_together([applicable_statement(account, region, [address])])
+    return _decide(address, parts, _identities(rows))
 
 
-def _rows(
-    account: Account | str, region: Region | str, parts: list[tuple[str, str]]
-) -> list[Identity]:
-    """Every identity that could apply to any of these split addresses, in one query."""
-    names = {
-        name for email_name, domain in parts for name in (email_name, *domain_candidates(domain))
-    }
-    return list(
-        _in_scope(account, region).filter(
-            identity_type__in=[IdentityType.EMAIL_ADDRESS, IdentityType.DOMAIN],
-            name__in=sorted(names),
-        )
+def applicable_statement(
+    account: Account | str, region: Region | str, addresses: list[str]
+) -> sql.Statement:
+    """The one SELECT of every identity that could apply to any of `addresses`, for a caller
+    that runs it along with other statements (`sql.run_together`); `applicable_from` reads
+    its rows. Plain SQL: the send path runs it on every message, and compiling the same
+    QuerySet cost about as much as the round trip."""
+    account_id = account if isinstance(account, str) else account.pk
+    region_id = region if isinstance(region, str) else region.pk
+    names = sorted(
+        {
+            name
+            for parts in map(split_address, addresses)
+            if parts is not None
+            for name in (parts[0], *domain_candidates(parts[1]))
+        }
     )
+    table = sql.table(Identity)
+    account_col, region_col, type_col, name_col = (
+        sql.column(Identity, field) for field in ("account", "region", "identity_type", "name")
+    )
+    # `IN (NULL)` matches nothing: no address to look up still makes a valid statement.
+    listed = ", ".join(["%s"] * len(names)) or "NULL"
+    return (
+        f"SELECT {sql.columns(Identity, table)} FROM {table} "  # noqa: S608
+        f"WHERE {account_col} = %s AND {region_col} = %s AND {type_col} IN (%s, %s) "
+        f"AND {name_col} IN ({listed})",
+        [
+            account_id,
+            region_id,
+            IdentityType.EMAIL_ADDRESS.value,
+            IdentityType.DOMAIN.value,
+            *names,
+        ],
+    )
+
+
+def applicable_from(
+    addresses: list[str], rows: list[tuple[Any, ...]]
+) -> dict[str, Identity | None]:
+    """What `applicable_identity` answers for each address, from `applicable_statement`'s rows."""
+    identities = _identities(rows)
+    return {
+        address: None if parts is None else _decide(address, parts, identities).identity
+        for address in addresses
+        for parts in [split_address(address)]
+    }
+
+
+def _identities(rows: list[tuple[Any, ...]]) -> list[Identity]:
+    return [sql.instance(Identity, row, 0)[0] for row in rows]
 
 
 def _decide(address: str, parts: tuple[str, str], rows: list[Identity]) -> Lookup:
@@ -106,13 +146,8 @@ def applicable_identities(
 ) -> dict[str, Identity | None]:
     """`applicable_identity` for several addresses in one query (a send checks its senders
     and, in the sandbox, its recipients: one round trip instead of one per address)."""
-    split = {address: split_address(address) for address in addresses}
-    wanted = [parts for parts in split.values() if parts is not None]
-    rows = _rows(account, region, wanted) if wanted else []
-    return {
-        address: None if parts is None else _decide(address, parts, rows).identity
-        for address, parts in split.items()
-    }
+    [rows] = sql.run_together([applicable_statement(account, region, addresses)])
+    return applicable_from(addresses, rows)
 
 
 def dkim_signing_identity(

@@ -41,9 +41,10 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Account, Region
+from accounts.models import Account, AccountRegion, Region
 from identities import hierarchy
 from identities.models import ConfigurationSet, Identity, MailFromStatus
+from sesconsole import sql
 
 from . import addresses, authorization, envelope, mime, queue, quota, simulator, tags
 from .addresses import Address
@@ -56,6 +57,9 @@ __all__ = ["Attachment", "Outgoing", "Simple", "send"]
 MAX_RECIPIENTS = 50
 MAX_MESSAGE_SIZE = 40 * 1024 * 1024  # v2 API and SMTP, after base64 (DG quotas)
 V1_MAX_MESSAGE_SIZE = 10 * 1024 * 1024
+
+
+Found = dict[tuple[str, str], Identity | None]  # (account id, address) → applicable identity
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,14 @@ def send(outgoing: Outgoing) -> SentMessage:
     now = timezone.now()
     region = _region(outgoing.region)
     draft = _draft(outgoing)
-    account_state = outgoing.account.region_settings(region)
+    simulated = {a.email: s for a in draft.recipients if (s := simulator.scenario(a.email))}
+    # Read now, checked below in the rules' order: the sandbox's recipients in case the
+    # account is in the sandbox, the senders unless another account owns them (delegated).
+    maybe_sandboxed = _sandboxed(draft, simulated)
+    senders = [] if draft.source_arn else [a.email for a in draft.senders]
+    account_state, found = _settings_and_identities(
+        outgoing.account, region, [*senders, *(a.email for a in maybe_sandboxed)]
+    )
     if not account_state.sending_enabled:
         raise SendRefused(
             RefusalKind.SENDING_PAUSED,
@@ -114,9 +125,8 @@ def send(outgoing: Outgoing) -> SentMessage:
         )
     if draft.configuration_set_name:
         _configuration_set(outgoing.account, region, draft.configuration_set_name)
-    simulated = {a.email: s for a in draft.recipients if (s := simulator.scenario(a.email))}
-    sandboxed = [] if account_state.production_access_enabled else _sandboxed(draft, simulated)
-    identity = _check_senders(outgoing, region, draft, sandboxed)
+    sandboxed = [] if account_state.production_access_enabled else maybe_sandboxed
+    identity = _check_senders(outgoing, region, draft, sandboxed, found)
     set_name = draft.configuration_set_name or identity.configuration_set_name or ""
     if set_name and not draft.configuration_set_name:
         _default_configuration_set(identity, region, set_name)
@@ -365,9 +375,6 @@ def _authorized(
     )
 
 
-Found = dict[tuple[str, str], Identity | None]  # (account id, address) → applicable identity
-
-
 def _look_up(region: Region, wanted: list[tuple[Account, str]], found: Found) -> None:
     """Add the applicable identities of `wanted` not yet in `found`: one query per account."""
     by_account: dict[str, tuple[Account, list[str]]] = {}
@@ -379,16 +386,33 @@ def _look_up(region: Region, wanted: list[tuple[Account, str]], found: Found) ->
             found[(account.pk, address)] = identity
 
 
+def _settings_and_identities(
+    account: Account, region: Region, addresses: list[str]
+) -> tuple[AccountRegion, Found]:
+    """The account's settings in the region and the identities that apply to `addresses`,
+    in one round trip: two ORM queries before, and compiling them cost more than the trip
+    (together about 2 ms of a ~10 ms send in cProfile on the loaded development machine)."""
+    settings_rows, identity_rows = sql.run_together(
+        [
+            quota.settings_statement(account, region),
+            hierarchy.applicable_statement(account, region, addresses),
+        ]
+    )
+    state = quota.settings_from(settings_rows) or account.region_settings(region)
+    applicable = hierarchy.applicable_from(addresses, identity_rows)
+    return state, {(account.pk, address): found for address, found in applicable.items()}
+
+
 def _check_senders(
-    outgoing: Outgoing, region: Region, draft: _Draft, sandboxed: list[Address]
+    outgoing: Outgoing, region: Region, draft: _Draft, sandboxed: list[Address], found: Found
 ) -> Identity:
     """Every sender address covered by a verified identity, or authorised by its owner's
     policies; returns the identity whose settings apply to the From address (the owner's,
     for delegated sending: the owner's DKIM, MAIL FROM and default set apply).
 
-    The sandbox's recipients (`sandboxed`) are looked up with the caller's senders in the same
-    query (one round trip fewer per sandbox send); `_check_sandbox_recipients` then reads them
-    from the answer, after the senders' refusal, which SES gives first."""
+    `found` holds what `send` read ahead (its caller's senders and the sandbox's recipients);
+    the rest (delegated senders) is looked up here. The recipients' refusal comes after the
+    senders', as SES gives them."""
     owner = outgoing.account
     if draft.source_arn:
         owner = _authorized(outgoing, region, draft, draft.source_arn, draft.from_header).account
@@ -398,7 +422,6 @@ def _check_senders(
         if address is draft.feedback and draft.feedback_arn:
             account = _authorized(outgoing, region, draft, draft.feedback_arn, address).account
         wanted.append((account, address.email))
-    found: Found = {}
     _look_up(region, [*wanted, *((outgoing.account, a.email) for a in sandboxed)], found)
     failed = [
         a

@@ -10,6 +10,7 @@ lock (`take`), so concurrent sends from many web processes cannot overspend.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection
 
@@ -64,6 +65,23 @@ def take(
         sql.run_together(writes)
 
 
+def settings_statement(account: Account, region: Region) -> sql.Statement:
+    """The account's settings row in the region, for `send` to read with its identities in one
+    round trip (`sql.run_together`); `settings_from` reads it."""
+    table = sql.table(AccountRegion)
+    account_col, region_col = (sql.column(AccountRegion, n) for n in ("account", "region"))
+    return (
+        f"SELECT {sql.columns(AccountRegion, table)} FROM {table} "  # noqa: S608
+        f"WHERE {account_col} = %s AND {region_col} = %s",
+        [account.pk, region.pk],
+    )
+
+
+def settings_from(rows: list[tuple[Any, ...]]) -> AccountRegion | None:
+    """None: the account has not used the region yet (Account.region_settings creates it)."""
+    return sql.instance(AccountRegion, rows[0], 0)[0] if rows else None
+
+
 def _locked(
     state: AccountRegion, since: datetime, *, with_usage: bool
 ) -> tuple[AccountRegion, int]:
@@ -81,7 +99,8 @@ def _locked(
     if with_usage:
         statements.append(_usage_since(state.account_id, state.region_id, since))
     results = sql.run_together(statements)
-    locked, _ = sql.instance(AccountRegion, results[0][0], 0)
+    locked = settings_from(results[0])
+    assert locked is not None  # the caller read it; rows are not deleted while in use
     return locked, int(results[1][0][0] or 0) if with_usage else 0
 
 
