@@ -10,6 +10,7 @@ address verified?" — template FromEmailAddress, test sends, DKIM signing — a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import idna
@@ -82,23 +83,28 @@ def applicable_statement(
             for name in (parts[0], *domain_candidates(parts[1]))
         }
     )
+    return _applicable_sql(len(names)), [
+        account_id,
+        region_id,
+        IdentityType.EMAIL_ADDRESS.value,
+        IdentityType.DOMAIN.value,
+        *names,
+    ]
+
+
+@lru_cache(maxsize=256)  # bounded: a name count comes from the caller's addresses
+def _applicable_sql(count: int) -> str:
+    """Written once per number of names (a send has a handful): building it from `_meta` on
+    each send cost ~0.2 ms (cProfile)."""
     table = sql.table(Identity)
-    account_col, region_col, type_col, name_col = (
+    account, region, kind, name = (
         sql.column(Identity, field) for field in ("account", "region", "identity_type", "name")
     )
     # `IN (NULL)` matches nothing: no address to look up still makes a valid statement.
-    listed = ", ".join(["%s"] * len(names)) or "NULL"
+    listed = ", ".join(["%s"] * count) or "NULL"
     return (
         f"SELECT {sql.columns(Identity, table)} FROM {table} "  # noqa: S608
-        f"WHERE {account_col} = %s AND {region_col} = %s AND {type_col} IN (%s, %s) "
-        f"AND {name_col} IN ({listed})",
-        [
-            account_id,
-            region_id,
-            IdentityType.EMAIL_ADDRESS.value,
-            IdentityType.DOMAIN.value,
-            *names,
-        ],
+        f"WHERE {account} = %s AND {region} = %s AND {kind} IN (%s, %s) AND {name} IN ({listed})"
     )
 
 

@@ -10,6 +10,7 @@ lock (`take`), so concurrent sends from many web processes cannot overspend.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.db import connection
@@ -65,15 +66,22 @@ def take(
         sql.run_together(writes)
 
 
+# The statements' text depends only on the models and the database, so each is written once
+# per process (@cache): building them from `_meta` on every send cost ~0.4 ms of a ~4 ms send
+# (cProfile: ~90 quote_name calls per message).
 def settings_statement(account: Account, region: Region) -> sql.Statement:
     """The account's settings row in the region, for `send` to read with its identities in one
     round trip (`sql.run_together`); `settings_from` reads it."""
+    return _settings_sql(), [account.pk, region.pk]
+
+
+@cache
+def _settings_sql() -> str:
     table = sql.table(AccountRegion)
-    account_col, region_col = (sql.column(AccountRegion, n) for n in ("account", "region"))
+    account, region = (sql.column(AccountRegion, n) for n in ("account", "region"))
     return (
         f"SELECT {sql.columns(AccountRegion, table)} FROM {table} "  # noqa: S608
-        f"WHERE {account_col} = %s AND {region_col} = %s",
-        [account.pk, region.pk],
+        f"WHERE {account} = %s AND {region} = %s"
     )
 
 
@@ -87,15 +95,7 @@ def _locked(
 ) -> tuple[AccountRegion, int]:
     """The account region's row read again under a no-key row lock, and (when asked) the
     recipients counted since `since`, read after the lock was granted."""
-    table = sql.table(AccountRegion)
-    lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_no_key_update else ""
-    statements: list[sql.Statement] = [
-        (
-            f"SELECT {sql.columns(AccountRegion, table)} FROM {table} "  # noqa: S608
-            f"WHERE {sql.column(AccountRegion, 'id')} = %s{lock}",
-            [state.pk],
-        )
-    ]
+    statements: list[sql.Statement] = [(_locked_sql(), [state.pk])]
     if with_usage:
         statements.append(_usage_since(state.account_id, state.region_id, since))
     results = sql.run_together(statements)
@@ -104,44 +104,64 @@ def _locked(
     return locked, int(results[1][0][0] or 0) if with_usage else 0
 
 
-def _usage_names() -> tuple[str, ...]:
-    """SendingUsage's quoted table and its account, region, minute and recipients columns."""
-    names = ("account", "region", "minute", "recipients")
-    return (sql.table(SendingUsage), *(sql.column(SendingUsage, name) for name in names))
+@cache
+def _locked_sql() -> str:
+    table = sql.table(AccountRegion)
+    lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_no_key_update else ""
+    return (
+        f"SELECT {sql.columns(AccountRegion, table)} FROM {table} "  # noqa: S608
+        f"WHERE {sql.column(AccountRegion, 'id')} = %s{lock}"
+    )
 
 
 def _usage_since(account_id: str, region_id: str, since: datetime) -> sql.Statement:
+    return _usage_since_sql(), [
+        account_id,
+        region_id,
+        connection.ops.adapt_datetimefield_value(since),
+    ]
+
+
+@cache
+def _usage_since_sql() -> str:
     table, account, region, at, count = _usage_names()
     return (
         f"SELECT SUM({count}) FROM {table} "  # noqa: S608
-        f"WHERE {account} = %s AND {region} = %s AND {at} > %s",
-        [account_id, region_id, connection.ops.adapt_datetimefield_value(since)],
+        f"WHERE {account} = %s AND {region} = %s AND {at} > %s"
     )
 
 
 def _spend_rate(state: AccountRegion, tokens: float, now: datetime) -> sql.Statement:
+    return _spend_rate_sql(), [tokens, connection.ops.adapt_datetimefield_value(now), state.pk]
+
+
+@cache
+def _spend_rate_sql() -> str:
     table = sql.table(AccountRegion)
     left, at, pk = (sql.column(AccountRegion, n) for n in ("rate_tokens", "rate_tokens_at", "id"))
-    return (
-        f"UPDATE {table} SET {left} = %s, {at} = %s WHERE {pk} = %s",  # noqa: S608
-        [tokens, connection.ops.adapt_datetimefield_value(now), state.pk],
-    )
+    return f"UPDATE {table} SET {left} = %s, {at} = %s WHERE {pk} = %s"  # noqa: S608
 
 
 def _count(state: AccountRegion, minute: datetime, recipients: int) -> sql.Statement:
     """Add to the minute's counter in one statement (PostgreSQL and SQLite both upsert)."""
+    at = connection.ops.adapt_datetimefield_value(minute)
+    return _count_sql(), [state.account_id, state.region_id, at, recipients]
+
+
+@cache
+def _count_sql() -> str:
     table, account, region, at, count = _usage_names()
     return (
         f"INSERT INTO {table} ({account}, {region}, {at}, {count}) VALUES (%s, %s, %s, %s) "  # noqa: S608
         f"ON CONFLICT ({account}, {region}, {at}) DO UPDATE SET {count} = {table}.{count} + "
-        f"EXCLUDED.{count}",
-        [
-            state.account_id,
-            state.region_id,
-            connection.ops.adapt_datetimefield_value(minute),
-            recipients,
-        ],
+        f"EXCLUDED.{count}"
     )
+
+
+def _usage_names() -> tuple[str, ...]:
+    """SendingUsage's quoted table and its account, region, minute and recipients columns."""
+    names = ("account", "region", "minute", "recipients")
+    return (sql.table(SendingUsage), *(sql.column(SendingUsage, name) for name in names))
 
 
 def forget_old_usage(now: datetime) -> int:
