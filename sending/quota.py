@@ -34,14 +34,21 @@ def sent_last_24_hours(account: Account | str, region: Region | str, now: dateti
 
 
 def take(
-    account_state: AccountRegion, *, rate_recipients: int, daily_recipients: int, now: datetime
-) -> None:
+    account_state: AccountRegion,
+    *,
+    rate_recipients: int,
+    daily_recipients: int,
+    now: datetime,
+    then: sql.Statement,
+) -> list[tuple[Any, ...]]:
     """Lock the account region's row until the transaction ends (call inside atomic), then
-    spend the rate and the daily quota, or raise SendRefused (nothing spent).
+    spend the rate and the daily quota, or raise SendRefused (nothing spent). `then` (the
+    message's INSERT) runs after the quota's writes, in the same round trip; its rows are
+    returned.
 
-    Two round trips however the send goes (measured on a send in production: four before,
+    Two round trips however the send goes (measured on a send in production: five before,
     each ~1 ms on the loaded development machine): the lock and the 24-hour sum together,
-    then the bucket's update and the minute's counter together (`sql.run_together`).
+    then the bucket's update, the minute's counter and `then` together (`sql.run_together`).
     """
     state, used = _locked(account_state, now - DAY, with_usage=bool(daily_recipients))
     quota = state.send_quota()
@@ -57,13 +64,12 @@ def take(
     limited = quota.max_24_hour_send >= 0 and daily_recipients
     if limited and used + daily_recipients > quota.max_24_hour_send:
         raise SendRefused(RefusalKind.DAILY_QUOTA_EXCEEDED, DAILY_QUOTA_EXCEEDED)
-    writes = []
+    writes: list[sql.Statement] = []
     if tokens is not None:
         writes.append(_spend_rate(state, tokens - rate_recipients, now))
     if daily_recipients:
         writes.append(_count(state, now.replace(second=0, microsecond=0), daily_recipients))
-    if writes:
-        sql.run_together(writes)
+    return sql.run_together([*writes, then])[-1]
 
 
 # The statements' text depends only on the models and the database, so each is written once

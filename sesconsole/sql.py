@@ -19,6 +19,7 @@ import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Field, Model
+from django.db.models.sql.subqueries import InsertQuery
 
 M = TypeVar("M", bound=Model)
 
@@ -59,6 +60,31 @@ def run_together(statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]
             cursor.execute(sql, params)
             results.append(cursor.fetchall() if cursor.description else [])
         return results
+
+
+def insert_statement(instance: Model) -> Statement:
+    """The INSERT ... RETURNING pk that `instance.save()` would run for a new row, compiled by
+    the ORM's own insert compiler (field defaults, pre_save and value preparation as in a
+    save), for a caller that runs it with other statements; `inserted` records the answer.
+    Unlike save(), no pre_save/post_save signal is sent: use it for models nothing listens to.
+    """
+    model = type(instance)
+    meta = model._meta
+    fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
+    query = InsertQuery(model)
+    query.insert_values(fields, [instance])
+    compiler = query.get_compiler(using=DEFAULT_DB_ALIAS)
+    compiler.returning_fields = [meta.pk]
+    [(statement, params)] = compiler.as_sql()
+    return statement, list(params)
+
+
+def inserted(instance: Model, rows: list[tuple[Any, ...]]) -> None:
+    """Give `instance` the primary key `insert_statement`'s INSERT returned, as save() does."""
+    [(pk,)] = rows
+    instance.pk = pk
+    instance._state.adding = False
+    instance._state.db = DEFAULT_DB_ALIAS
 
 
 def quote(name: str) -> str:
