@@ -1,6 +1,6 @@
 """Benchmark sending: SES v2 SendEmail calls/s beside moto's, and DKIM-signed mail end to end.
 
-Run: .venv/bin/python bench/send.py [--quick]   (PostgreSQL on 127.0.0.1:5432, Redis on :6379)
+Run: .venv/bin/python bench/send.py [--quick] [--redis-db 13]   (PostgreSQL on 127.0.0.1:5432, Redis on :6379)
 
 1. (Re)create the database sesconsole_bench_send: the demo account with production access and
    unlimited quotas (the benchmark measures sesconsole, not the sending rate), a verified
@@ -50,7 +50,7 @@ THREADS = 8
 
 SETUP = f"""
 from accounts.models import Account, Region
-from identities import provisioning
+from identities import operations, provisioning
 from identities.models import Identity, IdentityType, KeyLength
 from identities.tasks import generate_easy_dkim_keys
 account = Account.objects.get(pk="{ACCOUNT}")
@@ -60,9 +60,9 @@ state.grant_production_access()
 state.max_24_hour_send = -1
 state.max_send_rate = -1
 state.save(update_fields=["max_24_hour_send", "max_send_rate"])
-domain = provisioning.create_identity(account, region, provisioning.NewIdentity(
+domain = operations.create_identity(account, region, provisioning.NewIdentity(
     identity_type=IdentityType.DOMAIN, name="{DOMAIN}",
-    dkim=provisioning.EasyDkim(KeyLength.RSA_2048_BIT)))
+    dkim=provisioning.EasyDkim(KeyLength.RSA_2048_BIT)), actor="system (bench)")
 generate_easy_dkim_keys.run(identity_id=domain.pk)
 Identity.objects.filter(pk=domain.pk).update(dkim_status="SUCCESS", verification_status="SUCCESS")
 """
@@ -236,7 +236,11 @@ def purge_broker() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="a few calls, to check it runs")
-    quick = parser.parse_args().quick
+    parser.add_argument("--redis-db", type=int, default=13, help="Redis database (broker)")
+    args = parser.parse_args()
+    quick = args.quick
+    global BROKER_URL
+    BROKER_URL = f"redis://127.0.0.1:6379/{args.redis_db}"
     calls, rounds, mails = (40, 2, 40) if quick else (1000, 10, 1000)
     var_dir = tempfile.mkdtemp(prefix="sesconsole-bench-send-")
     sink = Sink(var_dir)

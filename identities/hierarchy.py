@@ -10,11 +10,13 @@ address verified?" — template FromEmailAddress, test sends, DKIM signing — a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 import idna
 
 from accounts.models import Account, Region
-from sesconsole import validators
+from sesconsole import sql, validators
 
 from .models import Identity, IdentityQuerySet, IdentityType, VerificationStatus
 
@@ -60,14 +62,72 @@ def explain(account: Account | str, region: Region | str, address: str) -> Looku
     parts = split_address(address)
     if parts is None:
         return Lookup(address, "", [], None, [])
+    [rows] = sql.run_together([applicable_statement(account, region, [address])])
+    return _decide(address, parts, _identities(rows))
+
+
+def applicable_statement(
+    account: Account | str, region: Region | str, addresses: list[str]
+) -> sql.Statement:
+    """The one SELECT of every identity that could apply to any of `addresses`, for a caller
+    that runs it along with other statements (`sql.run_together`); `applicable_from` reads
+    its rows. Plain SQL: the send path runs it on every message, and compiling the same
+    QuerySet cost about as much as the round trip."""
+    account_id = account if isinstance(account, str) else account.pk
+    region_id = region if isinstance(region, str) else region.pk
+    names = sorted(
+        {
+            name
+            for parts in map(split_address, addresses)
+            if parts is not None
+            for name in (parts[0], *domain_candidates(parts[1]))
+        }
+    )
+    return _applicable_sql(len(names)), [
+        account_id,
+        region_id,
+        IdentityType.EMAIL_ADDRESS.value,
+        IdentityType.DOMAIN.value,
+        *names,
+    ]
+
+
+@lru_cache(maxsize=256)  # bounded: a name count comes from the caller's addresses
+def _applicable_sql(count: int) -> str:
+    """Written once per number of names (a send has a handful): building it from `_meta` on
+    each send cost ~0.2 ms (cProfile)."""
+    table = sql.table(Identity)
+    account, region, kind, name = (
+        sql.column(Identity, field) for field in ("account", "region", "identity_type", "name")
+    )
+    # `IN (NULL)` matches nothing: no address to look up still makes a valid statement.
+    listed = ", ".join(["%s"] * count) or "NULL"
+    return (
+        f"SELECT {sql.columns(Identity, table)} FROM {table} "  # noqa: S608
+        f"WHERE {account} = %s AND {region} = %s AND {kind} IN (%s, %s) AND {name} IN ({listed})"
+    )
+
+
+def applicable_from(
+    addresses: list[str], rows: list[tuple[Any, ...]]
+) -> dict[str, Identity | None]:
+    """What `applicable_identity` answers for each address, from `applicable_statement`'s rows."""
+    identities = _identities(rows)
+    return {
+        address: None if parts is None else _decide(address, parts, identities).identity
+        for address in addresses
+        for parts in [split_address(address)]
+    }
+
+
+def _identities(rows: list[tuple[Any, ...]]) -> list[Identity]:
+    return [sql.instance(Identity, row, 0)[0] for row in rows]
+
+
+def _decide(address: str, parts: tuple[str, str], rows: list[Identity]) -> Lookup:
+    """SES's rule over the candidate rows (extra rows for other addresses are ignored)."""
     email_name, domain = parts
     domains = domain_candidates(domain)
-    rows = list(
-        _in_scope(account, region).filter(
-            identity_type__in=[IdentityType.EMAIL_ADDRESS, IdentityType.DOMAIN],
-            name__in=[email_name, *domains],
-        )
-    )
     # The database may compare case-insensitively (MySQL, some collations): SES doesn't.
     email = [
         i for i in rows if i.identity_type == IdentityType.EMAIL_ADDRESS and i.name == email_name
@@ -85,6 +145,15 @@ def applicable_identity(
 ) -> Identity | None:
     """The verified identity whose settings apply to `address`, or None if none covers it."""
     return explain(account, region, address).identity
+
+
+def applicable_identities(
+    account: Account | str, region: Region | str, addresses: list[str]
+) -> dict[str, Identity | None]:
+    """`applicable_identity` for several addresses in one query (a send checks its senders
+    and, in the sandbox, its recipients: one round trip instead of one per address)."""
+    [rows] = sql.run_together([applicable_statement(account, region, addresses)])
+    return applicable_from(addresses, rows)
 
 
 def dkim_signing_identity(

@@ -20,6 +20,7 @@ from email import policy
 from email.header import Header
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
+from functools import cached_property
 
 from .errors import RefusalKind, SendRefused
 
@@ -88,7 +89,13 @@ class RawParts:
 
     fields: list[tuple[str, bytes]]
     body: bytes
-    parsed: Message  # the headers, readable
+    head: bytes  # the header section as given, LF line ends
+
+    @cached_property
+    def parsed(self) -> Message:
+        """The headers, readable. Parsed on first use: a Simple message, built here, never
+        asks, and parsing what was just serialised cost ~0.3 ms of each Simple send."""
+        return BytesHeaderParser(policy=policy.default).parsebytes(self.head + b"\n\n")
 
     def first(self, name: str) -> str | None:
         value = self.parsed.get(name)
@@ -247,8 +254,7 @@ def split_raw(raw: bytes) -> RawParts:
         if lower in SINGLETON_HEADERS and lower in seen:
             raise _refuse(f"Duplicate header '{name}'. It may appear only once in a message.")
         seen.add(lower)
-    parsed = BytesHeaderParser(policy=policy.default).parsebytes(head + b"\n\n")
-    return RawParts(fields=fields, body=body.replace(b"\n", b"\r\n"), parsed=parsed)
+    return RawParts(fields=fields, body=body.replace(b"\n", b"\r\n"), head=head)
 
 
 def control_headers(parts: RawParts) -> dict[str, str]:

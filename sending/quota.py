@@ -10,9 +10,10 @@ lock (`take`), so concurrent sends from many web processes cannot overspend.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
 from django.db import connection
-from django.db.models import Sum
 
 from accounts.models import Account, AccountRegion, Region
 from sesconsole import sql
@@ -28,21 +29,28 @@ DAILY_QUOTA_EXCEEDED = "Daily message quota exceeded."
 def sent_last_24_hours(account: Account | str, region: Region | str, now: datetime) -> int:
     account_id = account if isinstance(account, str) else account.pk
     region_id = region if isinstance(region, str) else region.pk
-    total = SendingUsage.objects.filter(
-        account_id=account_id, region_id=region_id, minute__gt=now - DAY
-    ).aggregate(total=Sum("recipients"))["total"]
+    [[(total,)]] = sql.run_together([_usage_since(account_id, region_id, now - DAY)])
     return int(total or 0)
 
 
-def locked(state: AccountRegion) -> AccountRegion:
-    """The account region's row again, locked until the transaction ends (inside atomic)."""
-    return AccountRegion.objects.select_for_update(no_key=True).get(pk=state.pk)
-
-
 def take(
-    state: AccountRegion, *, rate_recipients: int, daily_recipients: int, now: datetime
-) -> None:
-    """Spend the rate and the daily quota, or raise SendRefused (nothing spent)."""
+    account_state: AccountRegion,
+    *,
+    rate_recipients: int,
+    daily_recipients: int,
+    now: datetime,
+    then: sql.Statement,
+) -> list[tuple[Any, ...]]:
+    """Lock the account region's row until the transaction ends (call inside atomic), then
+    spend the rate and the daily quota, or raise SendRefused (nothing spent). `then` (the
+    message's INSERT) runs after the quota's writes, in the same round trip; its rows are
+    returned.
+
+    Two round trips however the send goes (measured on a send in production: five before,
+    each ~1 ms on the loaded development machine): the lock and the 24-hour sum together,
+    then the bucket's update, the minute's counter and `then` together (`sql.run_together`).
+    """
+    state, used = _locked(account_state, now - DAY, with_usage=bool(daily_recipients))
     quota = state.send_quota()
     tokens = None
     if quota.max_send_rate >= 0:
@@ -53,31 +61,113 @@ def take(
             tokens = min(capacity, state.rate_tokens + elapsed * quota.max_send_rate)
         if tokens < 1.0:
             raise SendRefused(RefusalKind.RATE_EXCEEDED, RATE_EXCEEDED)
-    if quota.max_24_hour_send >= 0 and daily_recipients:
-        used = sent_last_24_hours(state.account_id, state.region_id, now)
-        if used + daily_recipients > quota.max_24_hour_send:
-            raise SendRefused(RefusalKind.DAILY_QUOTA_EXCEEDED, DAILY_QUOTA_EXCEEDED)
+    limited = quota.max_24_hour_send >= 0 and daily_recipients
+    if limited and used + daily_recipients > quota.max_24_hour_send:
+        raise SendRefused(RefusalKind.DAILY_QUOTA_EXCEEDED, DAILY_QUOTA_EXCEEDED)
+    writes: list[sql.Statement] = []
     if tokens is not None:
-        state.rate_tokens = tokens - rate_recipients
-        state.rate_tokens_at = now
-        state.save(update_fields=["rate_tokens", "rate_tokens_at"])
+        writes.append(_spend_rate(state, tokens - rate_recipients, now))
     if daily_recipients:
-        _count(state, now.replace(second=0, microsecond=0), daily_recipients)
+        writes.append(_count(state, now.replace(second=0, microsecond=0), daily_recipients))
+    return sql.run_together([*writes, then])[-1]
 
 
-def _count(state: AccountRegion, minute: datetime, recipients: int) -> None:
-    """Add to the minute's counter in one statement (PostgreSQL and SQLite both upsert)."""
-    table = sql.table(SendingUsage)
-    account, region, at, count = (
-        sql.column(SendingUsage, name) for name in ("account", "region", "minute", "recipients")
+# The statements' text depends only on the models and the database, so each is written once
+# per process (@cache): building them from `_meta` on every send cost ~0.4 ms of a ~4 ms send
+# (cProfile: ~90 quote_name calls per message).
+def settings_statement(account: Account, region: Region) -> sql.Statement:
+    """The account's settings row in the region, for `send` to read with its identities in one
+    round trip (`sql.run_together`); `settings_from` reads it."""
+    return _settings_sql(), [account.pk, region.pk]
+
+
+@cache
+def _settings_sql() -> str:
+    table = sql.table(AccountRegion)
+    account, region = (sql.column(AccountRegion, n) for n in ("account", "region"))
+    return (
+        f"SELECT {sql.columns(AccountRegion, table)} FROM {table} "  # noqa: S608
+        f"WHERE {account} = %s AND {region} = %s"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({account}, {region}, {at}, {count}) VALUES (%s, %s, %s, %s) "  # noqa: S608
-            f"ON CONFLICT ({account}, {region}, {at}) DO UPDATE SET {count} = {table}.{count} + "
-            f"EXCLUDED.{count}",
-            [state.account_id, state.region_id, minute, recipients],
-        )
+
+
+def settings_from(rows: list[tuple[Any, ...]]) -> AccountRegion | None:
+    """None: the account has not used the region yet (Account.region_settings creates it)."""
+    return sql.instance(AccountRegion, rows[0], 0)[0] if rows else None
+
+
+def _locked(
+    state: AccountRegion, since: datetime, *, with_usage: bool
+) -> tuple[AccountRegion, int]:
+    """The account region's row read again under a no-key row lock, and (when asked) the
+    recipients counted since `since`, read after the lock was granted."""
+    statements: list[sql.Statement] = [(_locked_sql(), [state.pk])]
+    if with_usage:
+        statements.append(_usage_since(state.account_id, state.region_id, since))
+    results = sql.run_together(statements)
+    locked = settings_from(results[0])
+    assert locked is not None  # the caller read it; rows are not deleted while in use
+    return locked, int(results[1][0][0] or 0) if with_usage else 0
+
+
+@cache
+def _locked_sql() -> str:
+    table = sql.table(AccountRegion)
+    lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_no_key_update else ""
+    return (
+        f"SELECT {sql.columns(AccountRegion, table)} FROM {table} "  # noqa: S608
+        f"WHERE {sql.column(AccountRegion, 'id')} = %s{lock}"
+    )
+
+
+def _usage_since(account_id: str, region_id: str, since: datetime) -> sql.Statement:
+    return _usage_since_sql(), [
+        account_id,
+        region_id,
+        connection.ops.adapt_datetimefield_value(since),
+    ]
+
+
+@cache
+def _usage_since_sql() -> str:
+    table, account, region, at, count = _usage_names()
+    return (
+        f"SELECT SUM({count}) FROM {table} "  # noqa: S608
+        f"WHERE {account} = %s AND {region} = %s AND {at} > %s"
+    )
+
+
+def _spend_rate(state: AccountRegion, tokens: float, now: datetime) -> sql.Statement:
+    return _spend_rate_sql(), [tokens, connection.ops.adapt_datetimefield_value(now), state.pk]
+
+
+@cache
+def _spend_rate_sql() -> str:
+    table = sql.table(AccountRegion)
+    left, at, pk = (sql.column(AccountRegion, n) for n in ("rate_tokens", "rate_tokens_at", "id"))
+    return f"UPDATE {table} SET {left} = %s, {at} = %s WHERE {pk} = %s"  # noqa: S608
+
+
+def _count(state: AccountRegion, minute: datetime, recipients: int) -> sql.Statement:
+    """Add to the minute's counter in one statement (PostgreSQL and SQLite both upsert)."""
+    at = connection.ops.adapt_datetimefield_value(minute)
+    return _count_sql(), [state.account_id, state.region_id, at, recipients]
+
+
+@cache
+def _count_sql() -> str:
+    table, account, region, at, count = _usage_names()
+    return (
+        f"INSERT INTO {table} ({account}, {region}, {at}, {count}) VALUES (%s, %s, %s, %s) "  # noqa: S608
+        f"ON CONFLICT ({account}, {region}, {at}) DO UPDATE SET {count} = {table}.{count} + "
+        f"EXCLUDED.{count}"
+    )
+
+
+def _usage_names() -> tuple[str, ...]:
+    """SendingUsage's quoted table and its account, region, minute and recipients columns."""
+    names = ("account", "region", "minute", "recipients")
+    return (sql.table(SendingUsage), *(sql.column(SendingUsage, name) for name in names))
 
 
 def forget_old_usage(now: datetime) -> int:

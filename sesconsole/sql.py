@@ -15,9 +15,11 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, NamedTuple, TypeVar
 
+import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Field, Model
+from django.db.models.sql.subqueries import InsertQuery
 
 M = TypeVar("M", bound=Model)
 
@@ -28,6 +30,61 @@ def prepared_cursor() -> CursorWrapper:
     its own cache of compiled statements)."""
     prepared = getattr(connection, "prepared_cursor", None)
     return prepared() if prepared is not None else connection.cursor()
+
+
+Statement = tuple[str, Sequence[Any]]  # SQL with %s placeholders, and its parameters
+
+
+def run_together(statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
+    """Run `statements` in order in one round trip where the database allows it, and return
+    each one's rows (none for a write without RETURNING).
+
+    On PostgreSQL with Django's client-side binding (its default), the statements go as one
+    simple-protocol query. Under READ COMMITTED each statement of it still takes its own
+    snapshot, so a read that follows a row lock sees what the lock waited for, exactly as two
+    separate executes would. Elsewhere (SQLite, server-side binding) one execute each.
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and isinstance(cursor.cursor, psycopg.ClientCursor):
+            cursor.execute(
+                "; ".join(sql for sql, _ in statements),
+                [value for _, params in statements for value in params],
+            )
+            results = []
+            while True:
+                results.append(cursor.fetchall() if cursor.description else [])
+                if not cursor.nextset():
+                    return results
+        results = []
+        for sql, params in statements:
+            cursor.execute(sql, params)
+            results.append(cursor.fetchall() if cursor.description else [])
+        return results
+
+
+def insert_statement(instance: Model) -> Statement:
+    """The INSERT ... RETURNING pk that `instance.save()` would run for a new row, compiled by
+    the ORM's own insert compiler (field defaults, pre_save and value preparation as in a
+    save), for a caller that runs it with other statements; `inserted` records the answer.
+    Unlike save(), no pre_save/post_save signal is sent: use it for models nothing listens to.
+    """
+    model = type(instance)
+    meta = model._meta
+    fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
+    query = InsertQuery(model)
+    query.insert_values(fields, [instance])
+    compiler = query.get_compiler(using=DEFAULT_DB_ALIAS)
+    compiler.returning_fields = [meta.pk]
+    [(statement, params)] = compiler.as_sql()
+    return statement, list(params)
+
+
+def inserted(instance: Model, rows: list[tuple[Any, ...]]) -> None:
+    """Give `instance` the primary key `insert_statement`'s INSERT returned, as save() does."""
+    [(pk,)] = rows
+    instance.pk = pk
+    instance._state.adding = False
+    instance._state.db = DEFAULT_DB_ALIAS
 
 
 def quote(name: str) -> str:

@@ -70,7 +70,7 @@ def submit(login: SmtpLogin, mail_from: str, recipients: list[str], content: byt
     """
     outgoing = Outgoing(
         account=login.account,
-        region=login.region.code,
+        region=login.region,
         actor=actors.smtp(login.access_key_id),
         operation="SendRawEmail",
         raw=content,

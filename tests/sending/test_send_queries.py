@@ -1,0 +1,70 @@
+"""Pins the database round trips of a typical send, so the send path does not slowly regress
+(BENCHMARKS.md, "Send path"). A change that needs another query updates the number here and
+the table there, on purpose."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Account, Region
+from identities.models import Identity
+from sending.models import SendingUsage, SentMessage
+from sending.operations import send
+
+# Inside the test's transaction `transaction.atomic()` is a SAVEPOINT and its RELEASE; in a
+# request they are BEGIN and COMMIT, the same two round trips. The rest: the account region
+# settings with the identities (senders and sandbox recipients); the row lock with the 24-hour
+# sum; the rate bucket, the minute's counter and the message's INSERT. Before issue 15's send
+# path work: 9 in production, 10 in the sandbox.
+TYPICAL_SEND_QUERIES = 5
+# SQLite (development only) runs `sql.run_together`'s statements one execute each.
+SQLITE_EXECUTES = TYPICAL_SEND_QUERIES + 4
+
+
+RAW = (
+    b"From: Sender <sender@example.com>\r\nTo: {to}\r\nSubject: Hello\r\n"
+    b"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nHi there.\r\n"
+)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("content", ["simple", "raw"])
+@pytest.mark.parametrize("access", ["sandbox", "production"])
+def test_typical_send_query_count(
+    verified_domain: Callable[..., Identity],
+    outgoing: Callable[..., Any],
+    account: Account,
+    region: Region,
+    content: str,
+    access: str,
+) -> None:
+    domain = verified_domain("example.com")
+    to = "someone@example.com"  # a verified recipient: the sandbox lets it through
+    state = account.region_settings(region)  # exists once the account has used the region
+    if access == "production":
+        state.grant_production_access()
+        to = "someone@elsewhere.test"
+    given: dict[str, Any] = {"region": region, "to": [to]}
+    if content == "raw":
+        given |= {"simple": None, "from_address": None, "raw": RAW.replace(b"{to}", to.encode())}
+    with CaptureQueriesContext(connection) as queries:
+        message = send(outgoing(**given))
+    expected = TYPICAL_SEND_QUERIES if connection.vendor == "postgresql" else SQLITE_EXECUTES
+    assert len(queries.captured_queries) == expected, [
+        q["sql"][:60] for q in queries.captured_queries
+    ]
+    stored = SentMessage.objects.get(pk=message.pk)
+    assert (stored.identity_id, stored.recipients, stored.quota_recipients) == (
+        domain.pk,
+        [to],
+        1,
+    )
+    assert SendingUsage.objects.get(account=account, region=region).recipients == 1
+    state = account.region_settings(region)
+    capacity = state.send_quota().max_send_rate
+    assert state.rate_tokens == pytest.approx(capacity - 1)
