@@ -6,8 +6,27 @@ secret gives a different password in each region, so a login names its region: t
 whose derived password matches is the region the session sends in. Passwords are never
 stored; they are recomputed from the encrypted secret on every login.
 
-Failed logins are counted in the sign-in limiter's store (accounts.models.LoginAttempt), per
-client address and per access key id, so a guesser is stopped whichever of the two it varies.
+Failed logins are limited in the sign-in limiter's store (accounts.models.LoginAttempt rows:
+a name, a client address, a time). A key id is not secret (it is the SMTP username and shows
+in mail logs), so a limit that locked a key for everyone would let anyone who knows it stop
+its application's mail. The limits are therefore shaped so that failures only cost the
+addresses that fail, while guessing stays bounded however many addresses a guesser has:
+
+- Per client address: ADDRESS_FAILURE_LIMIT failures within ADDRESS_WINDOW, whatever key
+  they name, and that address is refused until the oldest ages out. One address can guess
+  at most 40 passwords an hour, and a success with the guesser's own key does not reset the
+  count (it clears only that key's failures from that address).
+- Per key, from every address: past KEY_FREE_FAILURES failures within KEY_WINDOW (more than
+  two addresses at their limit can make: a distributed guess), each further attempt waits
+  an exponential delay (capped at KEY_MAX_DELAY) after the key's latest failure. The delay
+  never applies to an address that logged in with the key within TRUSTED_FOR: the
+  legitimate application keeps sending while the key is under attack.
+- Attempts on one key take turns (its row is locked while the attempt is counted), so
+  parallel connections see each other's failures.
+
+Every login does the same work whether its key exists or not (a dummy secret is decrypted
+and derived for unknown ids) and compares passwords as bytes in constant time, so the answer
+time does not tell a guesser which key ids exist or which region matched.
 """
 
 from __future__ import annotations
@@ -15,9 +34,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
+import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import AccessKey, Account, LoginAttempt, Region
+from sesconsole import encryption
 
 # The derivation of SES SMTP passwords since 2019-01-10; the leading byte is its version.
 # Pre-2019 passwords (version 0x02, region-independent) are refused like a wrong password
@@ -33,12 +60,19 @@ REGIONS_WITHOUT_SMTP = frozenset(
     {"af-south-1", "ap-southeast-3", "eu-south-1", "il-central-1", "me-south-1"}
 )
 
-# Names under which SMTP logins are counted in LoginAttempt (the sign-in limiter's store, used
-# through its public begin/clear). Each (name, address) pair is its own counter there: one
-# counter per client address (the address in both parts) and one per key (a fixed address).
-_ADDRESS_SUBJECT = "smtp client {address}"
-_KEY_SUBJECT = "smtp key {access_key_id}"
-_KEY_ADDRESS = "smtp"
+ADDRESS_FAILURE_LIMIT = 10
+ADDRESS_WINDOW = timedelta(minutes=15)
+KEY_FREE_FAILURES = 100
+KEY_WINDOW = timedelta(hours=1)
+KEY_MAX_DELAY = timedelta(minutes=5)
+TRUSTED_FOR = timedelta(days=1)
+
+# The names under which SMTP logins are kept in LoginAttempt (its username column), each
+# row with the client's address: one row per attempt under the address name and under the
+# key's name, and one row per (key, address) that logged in, dated by its latest success.
+_ADDRESS_NAME = "smtp client"
+_KEY_NAME = "smtp key {access_key_id}"
+_TRUSTED_NAME = "smtp key {access_key_id} ok"
 
 
 def _sign(key: bytes, message: str) -> bytes:
@@ -76,8 +110,10 @@ class LoginRefused(Exception):
         self.temporary = temporary
 
 
-TOO_MANY_FAILURES = (
-    "Too many failed SMTP logins from this address or for this key; wait up to 15 minutes."
+ADDRESS_LIMITED = "Too many failed SMTP logins from this address; try again in {wait}."
+KEY_LIMITED = (
+    "Too many failed SMTP logins for this access key; try again in {wait}, or log in from an "
+    "address that has logged in with it before."
 )
 BAD_CREDENTIALS = "Authentication Credentials Invalid"
 
@@ -88,39 +124,131 @@ def still_active(login: SmtpLogin) -> bool:
     return AccessKey.objects.active().filter(access_key_id=login.access_key_id).exists()
 
 
+@lru_cache(maxsize=1)
+def _dummy_secret_encrypted() -> str:
+    # A secret nobody knows, encrypted like a real one: an unknown key id decrypts and
+    # derives it, doing what a known one does.
+    return encryption.encrypt(secrets.token_urlsafe(30)[:40])
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    key: AccessKey | None  # the active key the username names, if any
+    address_row: int  # the attempt's row under the address name
+
+
 def authenticate(username: str, password: str, client_address: str) -> SmtpLogin:
     """Check an SMTP login; the session's account, key and region, or LoginRefused.
 
-    1. Count the attempt for the client address and for the key name, refusing without looking
-       at the password once either has failed too often (accounts.models.LoginAttempt.begin:
-       the limiter's hard limit per pair and its back-off per name).
-    2. Find the active key named by the username; derive its password in every region with an
-       SMTP endpoint and compare each in constant time.
-    3. A match clears both counts (an application server logs in for every batch it sends)
-       and records the key's use; a miss leaves both attempts counted as failures.
+    1. Count the attempt for the client address and the key name (refused without looking
+       at the password when a limit applies: see the module docstring).
+    2. Derive the password of the named key (or of a dummy secret) in every region with an
+       SMTP endpoint and compare each, all of them, in constant time.
+    3. A match takes back this attempt, clears the key's failures from this address, marks
+       the address as trusted for the key and records the key's use; a miss leaves the
+       attempt counted as a failure.
     """
     # AUTH LOGIN carries any bytes; a key id is printable ASCII, and the store (PostgreSQL)
     # refuses NUL, so anything else is a wrong user name, counted under its printable part.
-    printable = username.isprintable()
-    key_name = username if printable else "".join(c for c in username if c.isprintable())
-    counters = (
-        (_ADDRESS_SUBJECT.format(address=client_address), client_address),
-        (_KEY_SUBJECT.format(access_key_id=key_name), _KEY_ADDRESS),
+    key_id = "".join(c for c in username if c.isprintable())
+    attempt = _begin(key_id, client_address)
+    key = attempt.key if key_id == username else None
+    region = _matching_region(key, password.encode("utf-8", errors="replace"))
+    if key is None or region is None:
+        raise LoginRefused(BAD_CREDENTIALS)
+    _succeeded(key.access_key_id, client_address, attempt)
+    key.touch()
+    return SmtpLogin(key.account, key.access_key_id, region)
+
+
+def _begin(key_id: str, address: str) -> _Attempt:
+    """Check the limits and count the attempt, as one step; LoginRefused when limited."""
+    now = timezone.now()
+    key_name = _KEY_NAME.format(access_key_id=key_id)[:150]
+    with transaction.atomic():
+        key = (
+            AccessKey.objects.active()
+            .select_related("account")
+            .select_for_update(of=("self",))
+            .filter(access_key_id=key_id)
+            .first()
+        )
+        wait = _address_wait(address, now)
+        if wait > 0:
+            raise LoginRefused(ADDRESS_LIMITED.format(wait=_in_words(wait)), temporary=True)
+        wait = _key_wait(key_id, key_name, address, now)
+        if wait > 0:
+            raise LoginRefused(KEY_LIMITED.format(wait=_in_words(wait)), temporary=True)
+        LoginAttempt.objects.filter(username=key_name, at__lte=now - KEY_WINDOW).delete()
+        LoginAttempt.objects.filter(
+            username=_ADDRESS_NAME, ip_address=address, at__lte=now - ADDRESS_WINDOW
+        ).delete()
+        LoginAttempt.objects.create(username=key_name, ip_address=address, at=now)
+        row = LoginAttempt.objects.create(username=_ADDRESS_NAME, ip_address=address, at=now)
+    return _Attempt(key, row.pk)
+
+
+def _address_wait(address: str, now: datetime) -> int:
+    """Seconds until the address may try again (0: now)."""
+    recent = LoginAttempt.objects.filter(
+        username=_ADDRESS_NAME, ip_address=address, at__gt=now - ADDRESS_WINDOW
     )
-    for subject, where in counters:
-        if LoginAttempt.begin(subject, where) is not None:
-            raise LoginRefused(TOO_MANY_FAILURES, temporary=True)
-    key = (
-        AccessKey.objects.active().select_related("account").filter(access_key_id=username).first()
-        if printable
-        else None
+    times = list(recent.order_by("at").values_list("at", flat=True)[:ADDRESS_FAILURE_LIMIT])
+    if len(times) < ADDRESS_FAILURE_LIMIT:
+        return 0
+    return _seconds(times[0] + ADDRESS_WINDOW - now)
+
+
+def _key_wait(key_id: str, key_name: str, address: str, now: datetime) -> int:
+    """Seconds until the key may be tried again from this address (0: now)."""
+    recent = LoginAttempt.objects.filter(username=key_name, at__gt=now - KEY_WINDOW)
+    failures = recent.count()
+    if failures < KEY_FREE_FAILURES:
+        return 0
+    trusted = LoginAttempt.objects.filter(
+        username=_TRUSTED_NAME.format(access_key_id=key_id)[:150],
+        ip_address=address,
+        at__gt=now - TRUSTED_FOR,
     )
-    if key is not None:
-        secret = key.secret()
-        for region in smtp_regions():
-            if hmac.compare_digest(smtp_password(secret, region.code).encode(), password.encode()):
-                for subject, where in counters:
-                    LoginAttempt.clear(subject, where)
-                key.touch()
-                return SmtpLogin(key.account, key.access_key_id, region)
-    raise LoginRefused(BAD_CREDENTIALS)
+    if trusted.exists():
+        return 0
+    latest = recent.order_by("-at").values_list("at", flat=True)[0]
+    exponent = min(failures - KEY_FREE_FAILURES, 20)
+    delay = min(timedelta(seconds=2**exponent), KEY_MAX_DELAY)
+    return _seconds(latest + delay - now)
+
+
+def _matching_region(key: AccessKey | None, password: bytes) -> Region | None:
+    """The region whose derived password is `password`, if any. Every region is derived and
+    compared, for an unknown key too (against a dummy secret), so the work is the same."""
+    if key is None:
+        key = AccessKey(secret_encrypted=_dummy_secret_encrypted())
+    secret = key.secret()
+    found = None
+    for region in smtp_regions():
+        expected = smtp_password(secret, region.code).encode("ascii")
+        if hmac.compare_digest(expected, password) and found is None:
+            found = region
+    return found
+
+
+def _succeeded(access_key_id: str, address: str, attempt: _Attempt) -> None:
+    key_name = _KEY_NAME.format(access_key_id=access_key_id)[:150]
+    trusted_name = _TRUSTED_NAME.format(access_key_id=access_key_id)[:150]
+    with transaction.atomic():
+        LoginAttempt.objects.filter(pk=attempt.address_row).delete()
+        LoginAttempt.objects.filter(username=key_name, ip_address=address).delete()
+        now = timezone.now()
+        LoginAttempt.objects.filter(username=trusted_name, at__lte=now - TRUSTED_FOR).delete()
+        LoginAttempt.objects.update_or_create(
+            username=trusted_name, ip_address=address, defaults={"at": now}
+        )
+
+
+def _seconds(delta: timedelta) -> int:
+    """Whole seconds, rounded up, never negative."""
+    return max(0, math.ceil(delta.total_seconds()))
+
+
+def _in_words(seconds: int) -> str:
+    return f"{seconds} second{'' if seconds == 1 else 's'}"

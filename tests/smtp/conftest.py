@@ -102,20 +102,32 @@ def connect(
     smtp_server: SmtpServer, client_tls: ssl.SSLContext
 ) -> Iterator[Callable[..., smtplib.SMTP]]:
     """`connect()`: an smtplib client on the STARTTLS port, EHLO done and upgraded to TLS
-    unless `starttls=False`; `connect(implicit=True)` for the implicit-TLS port."""
+    unless `starttls=False`; `connect(implicit=True)` for the implicit-TLS port;
+    `connect(source="127.0.0.2")` connects from another loopback address."""
     opened: list[smtplib.SMTP] = []
 
     def open_client(
-        *, starttls: bool = True, implicit: bool = False, server: SmtpServer | None = None
+        *,
+        starttls: bool = True,
+        implicit: bool = False,
+        server: SmtpServer | None = None,
+        source: str | None = None,
     ) -> smtplib.SMTP:
         target = server or smtp_server
+        source_address = (source, 0) if source else None
         client: smtplib.SMTP
         if implicit:
             client = smtplib.SMTP_SSL(
-                "localhost", target.config.tls_port, context=client_tls, timeout=10
+                "localhost",
+                target.config.tls_port,
+                context=client_tls,
+                timeout=10,
+                source_address=source_address,
             )
         else:
-            client = smtplib.SMTP("localhost", target.config.port, timeout=10)
+            client = smtplib.SMTP(
+                "localhost", target.config.port, timeout=10, source_address=source_address
+            )
         opened.append(client)
         client.ehlo("client.example")
         if starttls and not implicit:

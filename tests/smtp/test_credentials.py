@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.models import AccessKey, Account, LoginAttempt
+from accounts.models import AccessKey, Account
 from smtp.credentials import (
     BAD_CREDENTIALS,
-    TOO_MANY_FAILURES,
     LoginRefused,
     authenticate,
     smtp_password,
@@ -75,36 +74,3 @@ def test_authenticate_refuses_bad_credentials(account: Account, case: str) -> No
     with pytest.raises(LoginRefused) as refused:
         authenticate(username, password, "192.0.2.1")
     assert (refused.value.message, refused.value.temporary) == (BAD_CREDENTIALS, False)
-
-
-def test_authenticate_stops_checking_after_ten_failures_from_one_address(
-    account: Account,
-) -> None:
-    key, secret = AccessKey.issue(account)
-    for attempt in range(10):
-        with pytest.raises(LoginRefused):
-            authenticate(f"AKIAGUESS{attempt:011d}", "guess", "192.0.2.7")
-    with pytest.raises(LoginRefused) as refused:
-        authenticate(key.access_key_id, smtp_password(secret, "us-east-1"), "192.0.2.7")
-    assert (refused.value.message, refused.value.temporary) == (TOO_MANY_FAILURES, True)
-    # Another address is not affected.
-    assert authenticate(key.access_key_id, smtp_password(secret, "us-east-1"), "192.0.2.8")
-
-
-def test_authenticate_stops_checking_a_key_guessed_from_many_addresses(account: Account) -> None:
-    key, secret = AccessKey.issue(account)
-    for attempt in range(10):
-        with pytest.raises(LoginRefused):
-            authenticate(key.access_key_id, "guess", f"198.51.100.{attempt}")
-    with pytest.raises(LoginRefused) as refused:
-        authenticate(key.access_key_id, smtp_password(secret, "us-east-1"), "203.0.113.1")
-    assert refused.value.temporary is True
-    assert LoginAttempt.objects.filter(username=f"smtp key {key.access_key_id}").count() == 10
-
-
-def test_successful_login_clears_its_address_and_key_counts(account: Account) -> None:
-    """An application server logs in for every batch: its successes never add up to a limit."""
-    key, secret = AccessKey.issue(account)
-    for _ in range(15):
-        authenticate(key.access_key_id, smtp_password(secret, "us-east-1"), "192.0.2.9")
-    assert LoginAttempt.objects.count() == 0

@@ -135,10 +135,10 @@ def test_brute_force_is_stopped_per_client_address(
             client.login(f"AKIAGUESS{attempt:011d}", "B" + "A" * 43)
     with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
         client.login(credentials.username, credentials.password)
-    assert (refused.value.smtp_code, refused.value.smtp_error) == (
-        454,
-        b"Temporary authentication failure: Too many failed SMTP logins from this address or "
-        b"for this key; wait up to 15 minutes.",
+    assert refused.value.smtp_code == 454
+    assert refused.value.smtp_error.startswith(
+        b"Temporary authentication failure: Too many failed SMTP logins from this address; "
+        b"try again in "
     )
 
 
