@@ -12,10 +12,23 @@ from typing import Any
 
 from aiosmtpd.smtp import Envelope, Session
 
+from sending import addresses
+from sending.errors import SendRefused
+
 from . import replies, submission
 from .credentials import SmtpLogin
 
 log = logging.getLogger(__name__)
+
+
+def _well_formed(address: str, where: str) -> bool:
+    """Whether the send operation would take the address (sending.addresses.parse): an
+    address it would refuse after DATA is refused at once, with SES's 553 naming it."""
+    try:
+        addresses.parse(address, where)
+    except SendRefused:
+        return False
+    return True
 
 
 class Handler:
@@ -25,6 +38,8 @@ class Handler:
         # aiosmtpd hands the null reverse-path over as "<>"; SES refuses it.
         if address in ("", "<>"):
             return replies.NULL_SENDER
+        if not _well_formed(address, "MAIL FROM"):
+            return replies.invalid_address(address)
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return replies.OK
@@ -34,6 +49,8 @@ class Handler:
     ) -> str:
         if len(envelope.rcpt_tos) >= replies.MAX_COLLECTED_RECIPIENTS:
             return replies.TOO_MANY_COLLECTED
+        if not _well_formed(address, "RCPT TO"):
+            return replies.invalid_address(address)
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
         return replies.OK

@@ -23,7 +23,15 @@ AUTH_UNKNOWN_MECHANISM = "504 Unrecognized authentication type"
 OK = "250 Ok"
 ACCEPTED = "250 Ok {message_id}"
 NULL_SENDER = "501 Invalid MAIL FROM address provided"
-INVALID_ADDRESS = "553 Invalid email address"
+# SES names the address it refuses (ses-sending.md §12.4: "553 <addr> Invalid email address"
+# and "553 <addr> address unknown"). UNVERIFIED: whether SES puts angle brackets around it
+# and when it says "address unknown"; sesconsole shows the address as the client wrote it,
+# without brackets, and answers "Invalid email address" for every malformed MAIL FROM or
+# RCPT TO address.
+INVALID_ADDRESS = "553 {address} Invalid email address"
+# RFC 5321 §4.5.3.1.3: a path is at most 256 octets. A longer one is cut to this, so the
+# reply line stays well within RFC 5321's 512 octets whatever the client sent.
+MAX_SHOWN_ADDRESS = 256
 # A transaction may name more envelope recipients than SES's 50 (the send then fails after
 # DATA, as SES does, so no partial delivery happens), but not without bound: past this many
 # the server stops collecting them.
@@ -52,11 +60,27 @@ AIOSMTPD_TO_SES = {
     "504 5.5.4 Unrecognized authentication type": AUTH_UNKNOWN_MECHANISM,
     "552 Error: Too much mail data": TOO_LONG,
     "552 Error: message size exceeds fixed maximum message size": TOO_LONG,
-    "553 5.1.3 Error: malformed address": INVALID_ADDRESS,
     "250 OK": OK,
     "250 HELP": EHLO_LAST_LINE,
 }
 
 
+# aiosmtpd's reply to an address it cannot parse, which SmtpSession.push rewrites to
+# invalid_address() of the address the command named.
+AIOSMTPD_MALFORMED_ADDRESS = "553 5.1.3 Error: malformed address"
+
+
 def rewrite(reply: str) -> str:
     return AIOSMTPD_TO_SES.get(reply, reply)
+
+
+def invalid_address(address: str) -> str:
+    """The 553 reply naming `address`: ASCII only (anything else, and every control
+    character, shown as a backslash escape) and at most MAX_SHOWN_ADDRESS characters."""
+    shown = "".join(
+        character if " " < character < "\x7f" else character.encode("unicode_escape").decode()
+        for character in address
+    )
+    if len(shown) > MAX_SHOWN_ADDRESS:
+        shown = shown[: MAX_SHOWN_ADDRESS - 3] + "..."
+    return INVALID_ADDRESS.format(address=shown)

@@ -105,6 +105,16 @@ def is_loopback(peer: Any) -> bool:
         return False
 
 
+def written_address(argument: str) -> str:
+    """The address part of a MAIL FROM or RCPT TO argument as the client wrote it: what is
+    inside its angle brackets, or its first word, without the parameters after it."""
+    text = argument.strip()
+    if text.startswith("<"):
+        inside, _closing, _parameters = text[1:].partition(">")
+        return inside
+    return text.split(maxsplit=1)[0] if text else ""
+
+
 def _refuse_credentials(server: SMTP, session: Session, envelope: Envelope, *args: Any) -> Any:
     """aiosmtpd's synchronous authenticator hook: hand the decoded login back unchecked, so
     SmtpSession can check it off the event loop (it needs the database)."""
@@ -137,6 +147,7 @@ class SmtpSession(SMTP):
         self.state = state
         self._counted = False
         self._refused = False
+        self._unparsed_address = ""
 
     # -- connection limits and TLS policy --------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -174,7 +185,19 @@ class SmtpSession(SMTP):
         await super().smtp_DATA(arg)
 
     async def push(self, status: Any) -> None:
+        if status == replies.AIOSMTPD_MALFORMED_ADDRESS:
+            status = replies.invalid_address(self._unparsed_address)
         await super().push(replies.rewrite(status) if isinstance(status, str) else status)
+
+    # -- MAIL FROM and RCPT TO ---------------------------------------------------------------------
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """aiosmtpd's parse of a MAIL FROM or RCPT TO argument; what it cannot parse is kept
+        so that the 553 it answers names the address (SES's wording, replies.invalid_address).
+        """
+        address, rest = super()._getaddr(arg)
+        if address is None:
+            self._unparsed_address = written_address(arg)
+        return address, rest
 
     # -- AUTH PLAIN and LOGIN (aiosmtpd decodes, sesconsole checks) ------------------------------
     async def auth_PLAIN(self, _: Any, args: list[str]) -> AuthResult:

@@ -145,7 +145,7 @@ def test_brute_force_is_stopped_per_client_address(
 def test_malformed_address_is_refused(connect: Connect, credentials: SmtpCredentials) -> None:
     client = connect()
     client.login(credentials.username, credentials.password)
-    assert client.docmd("MAIL", "FROM:<a@b@c>") == (553, b"Invalid email address")
+    assert client.docmd("MAIL", "FROM:<a@b@c>") == (553, b"a@b@c Invalid email address")
 
 
 @pytest.mark.parametrize(
