@@ -9,12 +9,16 @@ addresses (127.0.0.x) so the server sees distinct clients.
 from __future__ import annotations
 
 import base64
+import contextlib
 import smtplib
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 
 from accounts.models import AccessKey, Account
 from smtp.credentials import (
@@ -94,6 +98,28 @@ def test_logins_that_succeed_never_add_up_to_a_limit(account: Account) -> None:
     with time_machine.travel(T0, tick=False):
         for _ in range(ADDRESS_FAILURE_LIMIT + 5):
             assert authenticate(key_id, password, "192.0.2.9").access_key_id == key_id
+
+
+def test_parallel_guesses_on_one_key_check_at_most_the_limit(account: Account) -> None:
+    """40 attempts at once from one address: attempts on a key take turns, so exactly
+    ADDRESS_FAILURE_LIMIT passwords are checked."""
+    key_id, _password = _issue(account)
+    barrier = threading.Barrier(8)
+
+    def attempt(_: int) -> str:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=10)
+        try:
+            authenticate(key_id, WRONG, "192.0.2.7")
+        except LoginRefused as refused:
+            return "limited" if refused.temporary else "checked"
+        finally:
+            connection.close()
+        return "accepted"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = sorted(pool.map(attempt, range(40)))
+    assert outcomes == ["checked"] * ADDRESS_FAILURE_LIMIT + ["limited"] * 30
 
 
 # -- per key -----------------------------------------------------------------------------------
