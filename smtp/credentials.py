@@ -240,9 +240,10 @@ def _succeeded(access_key_id: str, address: str, attempt: _Attempt) -> None:
         LoginAttempt.objects.filter(username=key_name, ip_address=address).delete()
         now = timezone.now()
         LoginAttempt.objects.filter(username=trusted_name, at__lte=now - TRUSTED_FOR).delete()
-        LoginAttempt.objects.update_or_create(
-            username=trusted_name, ip_address=address, defaults={"at": now}
-        )
+        # Replaced rather than updated: two logins at once may both write one, which is
+        # harmless (only its existence counts), where an update_or_create would then fail.
+        LoginAttempt.objects.filter(username=trusted_name, ip_address=address).delete()
+        LoginAttempt.objects.create(username=trusted_name, ip_address=address, at=now)
 
 
 def _seconds(delta: timedelta) -> int:

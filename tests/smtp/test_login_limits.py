@@ -122,6 +122,21 @@ def test_parallel_guesses_on_one_key_check_at_most_the_limit(account: Account) -
     assert outcomes == ["checked"] * ADDRESS_FAILURE_LIMIT + ["limited"] * 30
 
 
+def test_parallel_logins_from_one_address_all_succeed(account: Account) -> None:
+    """An application's workers on one host log in at once, again and again."""
+    key_id, password = _issue(account)
+
+    def attempt(_: int) -> str:
+        try:
+            return authenticate(key_id, password, "192.0.2.9").access_key_id
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        logins = list(pool.map(attempt, range(40)))
+    assert logins == [key_id] * 40
+
+
 # -- per key -----------------------------------------------------------------------------------
 def test_failures_naming_a_key_do_not_lock_it_for_other_addresses(account: Account) -> None:
     key_id, password = _issue(account)
