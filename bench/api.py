@@ -337,7 +337,9 @@ def main() -> None:
     tuning = {"workers": options.workers, "threads": options.threads}
     processes = [
         start_gunicorn(env, port, access_log, **tuning),
-        start_gunicorn(env, floor_port, Path(var_dir) / "floor.log", app="hello_wsgi", **tuning),
+        start_gunicorn(
+            env, floor_port, Path(var_dir) / "floor.log", app="bench.hello_wsgi", **tuning
+        ),
         start_moto(moto_port),
     ]
     log = AccessLog(access_log)

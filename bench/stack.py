@@ -11,7 +11,6 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 MANAGE = [PYTHON, str(ROOT / "manage.py")]
@@ -74,14 +73,14 @@ def start_gunicorn(
     threads: int | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start gunicorn on 127.0.0.1:`port` with the deployment's gunicorn.conf.py (workers and
-    threads as given, else as that file says) and wait until it accepts. `app` may also be a
-    module in bench/ (the bare WSGI app)."""
+    threads as given, else as that file says) and wait until it accepts. `app` may also be
+    `bench.hello_wsgi`, the bare WSGI app."""
     tuning = [
         *(["--workers", str(workers)] if workers else []),
         *(["--threads", str(threads)] if threads else []),
     ]
     process = subprocess.Popen(
-        [GUNICORN, app, "--config", str(ROOT / "gunicorn.conf.py"), "--pythonpath", str(BENCH),
+        [GUNICORN, app, "--config", str(ROOT / "gunicorn.conf.py"),
          "-b", f"127.0.0.1:{port}", *tuning,
          "--access-logfile", str(access_log), "--access-logformat", ACCESS_LOG_FORMAT],
         cwd=ROOT, env=env,
