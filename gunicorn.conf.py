@@ -11,7 +11,12 @@ from __future__ import annotations
 import os
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
-threads = int(os.environ.get("WEB_THREADS", "1"))
+# Threads (gunicorn's gthread worker) rather than plain sync workers: a sync worker closes the
+# connection after every response, so each boto3 call opened a new one, and a process sat idle
+# while its request waited on PostgreSQL or Redis. With 8 API clients on 2 CPUs, 3 workers x 4
+# threads served GetEmailIdentity at 1.5-1.6x the calls/s of 3 sync workers in the same run
+# (bench/web_workers.py, BENCHMARKS.md "Seventh session").
+threads = int(os.environ.get("WEB_THREADS", "4"))
 
 # The access log names each request's X-Request-Id, the id on the app's own log lines.
 accesslog = "-"

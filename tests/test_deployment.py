@@ -172,7 +172,7 @@ def gunicorn_settings(env: dict[str, str]) -> dict[str, Any]:
 def test_image_runs_gunicorn_with_the_benchmarked_configuration() -> None:
     # The image's gunicorn reads gunicorn.conf.py from /app, as bench/api.py's does.
     assert "gunicorn.conf.py" in dockerfile_copies()
-    assert gunicorn_settings({}) == {"workers": 3, "threads": 1, "accesslog": "-"}
+    assert gunicorn_settings({}) == {"workers": 3, "threads": 4, "accesslog": "-"}
     tuned = gunicorn_settings({"WEB_CONCURRENCY": "5", "WEB_THREADS": "4"})
     assert tuned == {"workers": 5, "threads": 4, "accesslog": "-"}
 
