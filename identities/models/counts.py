@@ -12,10 +12,11 @@ class IdentityCount(models.Model):
 
     Written only by triggers on the identity table (migration 0008): every inserted row adds one,
     every deleted row takes one off, however it was inserted or deleted (operations, bulk_create,
-    cascades). Counting instead took a COUNT(*) over the account's identities on every create,
-    the create's largest cost (BENCHMARKS.md, issue 19). The insert's trigger also locks this
-    row until the transaction ends: that lock is what makes concurrent creates in one account
-    and region queue for the limit check (identities.provisioning.check_identity_limit).
+    cascades); an identity's account and region never change (admin shows them read-only), so
+    updates need no trigger. Counting instead took a COUNT(*) over the account's identities on
+    every create, the create's largest cost (BENCHMARKS.md, issue 19). The insert's trigger also
+    locks this row until the transaction ends: that lock is what makes concurrent creates in one
+    account and region queue for the limit check (identities.provisioning.check_identity_limit).
     """
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
