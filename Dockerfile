@@ -21,16 +21,13 @@ COPY sending sending
 COPY smtp smtp
 COPY templates templates
 COPY static static
-COPY manage.py ./
+COPY manage.py gunicorn.conf.py ./
 RUN pip install --no-cache-dir . \
     && useradd --system --home-dir /app --shell /usr/sbin/nologin sesconsole \
     && mkdir -p /var/lib/sesconsole && chown sesconsole /var/lib/sesconsole \
     && SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
 USER sesconsole
 EXPOSE 8000 2587 2465
-# The access log names each request's X-Request-Id, the id on the app's own log lines.
-# WEB_CONCURRENCY sets gunicorn's worker processes (3 unless the environment says otherwise).
-ENV WEB_CONCURRENCY=3
-CMD ["gunicorn", "sesconsole.wsgi", "--bind", "0.0.0.0:8000", \
-     "--access-logfile", "-", \
-     "--access-logformat", "%(h)s \"%(r)s\" %(s)s %(b)s %(M)sms request=%({x-request-id}o)s"]
+# gunicorn.conf.py holds the web server's settings (workers, threads, the access log naming each
+# request's X-Request-Id); gunicorn reads it from the working directory. bench/api.py runs it too.
+CMD ["gunicorn", "sesconsole.wsgi", "--bind", "0.0.0.0:8000"]

@@ -71,9 +71,10 @@ class Account(models.Model):
         return settings_row
 
     def lock(self) -> None:
-        """Make this account's limited writes (creating identities or templates, sending
-        custom verification mails) wait for each other until the transaction ends, so a limit
-        check and the write it guards are one step. Call it inside transaction.atomic().
+        """Make this account's limited writes (creating templates, sending custom verification
+        mails, publishing runs) wait for each other until the transaction ends, so a limit check
+        and the write it guards are one step. Call it inside transaction.atomic(). (Identity
+        creates queue on their IdentityCount row instead: identities.provisioning.)
 
         A no-key row lock (PostgreSQL's FOR NO KEY UPDATE), the weakest two such writes
         conflict on: inserts elsewhere that reference the account take only FOR KEY SHARE for

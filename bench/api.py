@@ -1,26 +1,32 @@
 """Benchmark the SES v2 API as deployed (gunicorn, 2 workers, PostgreSQL, Redis) against moto.
 
-Run: .venv/bin/python bench/api.py   (needs PostgreSQL on 127.0.0.1:5432 and Redis on :6379)
+Run: .venv/bin/python bench/api.py [--redis-db N] [--workers N] [--threads N]
+     (needs PostgreSQL on 127.0.0.1:5432 and Redis on :6379)
 
 What users would run instead of sesconsole is moto's server, so that is the reference (issue 19's
-targets); a bare Django view answering `{}` (the ceiling) stays as the second reference.
+targets). Two more references bound what any code could reach on this stack: a bare Django view
+answering `{}` (the ceiling: the project's middleware and URL routing, no operation) and a bare
+WSGI app answering `{}` on the same gunicorn (the floor: bench/hello_wsgi.py, no Django at all).
 
 1. (Re)create the database sesconsole_bench, migrate, create the demo account and a key. The
    server gets the settings a deployment gets by default: only what the README's production
    section and docker-compose.yml set (database, broker, secrets), nothing tuned for the bench.
-2. Start gunicorn with SESCONSOLE_BENCH=1 (routes /_bench/noop) and an access log that records
-   each request's server time; start `moto_server` on another loopback port.
+2. Start gunicorn with the deployment's gunicorn.conf.py, SESCONSOLE_BENCH=1 (routes
+   /_bench/noop) and an access log that records each request's server time; a second gunicorn
+   with the same configuration serving bench/hello_wsgi.py; `moto_server` on another port.
 3. With boto3, sequentially and with 8 client threads, the same calls against both servers,
    alternating in rounds of 100 so that both see the same machine (a figure measured a minute
    apart from its reference moved by ±10 points): 1,000 CreateEmailIdentity for domains, 1,000
-   for email addresses, then 1,000 GetEmailIdentity (with the ceiling in the same rounds).
+   for email addresses, then 1,000 GetEmailIdentity (with the ceiling and the floor in the same
+   rounds).
 4. ListEmailIdentities: sesconsole paging over 10,000 identities with PageSize 1000; moto over
    the 100 identities it can list (it answers HTTP 500 past 100, or when PageSize is sent).
-5. Print calls/s, client p50, sesconsole's server p50 and the ratios; stop both servers by PID.
+5. Print calls/s, client p50, sesconsole's server p50 and the ratios; stop the servers by PID.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import queue
 import shutil
@@ -49,9 +55,8 @@ from stack import (
     vacuum_analyze,
 )
 
-DATABASE = "sesconsole_bench"
-DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
-BROKER_URL = "redis://127.0.0.1:6379/14"
+PG = "postgres://postgres@127.0.0.1:5432/"
+REDIS_URL = "redis://127.0.0.1:6379/{db}"
 ACCOUNT = "123456789012"
 KEY_ID = "AKIABENCHMARK0000001"
 SECRET = "bench-secret-bench-secret-bench-secret00"
@@ -62,12 +67,12 @@ TOTAL_IDENTITIES = 10_000
 MOTO_LISTABLE = 100  # moto_server 5.2.x answers HTTP 500 once it holds more identities than this
 
 
-def environment(var_dir: str) -> dict[str, str]:
+def environment(var_dir: str, database: str, broker_url: str) -> dict[str, str]:
     """What the README's production section and docker-compose.yml set, and nothing more."""
     return {
         **os.environ,
-        "DATABASE_URL": DATABASE_URL,
-        "CELERY_BROKER_URL": BROKER_URL,
+        "DATABASE_URL": PG + database,
+        "CELERY_BROKER_URL": broker_url,
         "SECRET_KEY": "bench-secret-key-bench-secret-key-bench-secret-key",
         "SESCONSOLE_BENCH": "1",
         "SESCONSOLE_VAR_DIR": var_dir,
@@ -89,6 +94,8 @@ def bulk_identities(env: dict[str, str], count: int) -> None:
 
 
 def client(url: str, noop: bool = False) -> Any:
+    """A boto3 SES v2 client for `url`; with `noop`, its GetAccount goes to /_bench/noop (the
+    ceiling: the same client, signing and parsing, but a bare Django view)."""
     ses = boto3.client(
         "sesv2",
         region_name="us-east-1",
@@ -98,7 +105,7 @@ def client(url: str, noop: bool = False) -> Any:
         config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
     )
     if noop:
-        # The ceiling: the same client, signing and parsing, but a bare Django view.
+
         def to_noop(request: Any, **kwargs: Any) -> None:
             request.url = url + "/_bench/noop"
 
@@ -186,14 +193,19 @@ class Phase:
         return statistics.median(self.latencies)
 
 
+# The two references GetEmailIdentity is measured against in the same rounds, each a GetAccount
+# redirected to an answer of `{}`: the project's no-op view, and the bare WSGI app.
+REFERENCES = ("ceiling (no-op Django view)", "floor (bare WSGI app)")
+
+
 @dataclass
 class Servers:
-    """The three targets of one thread count, each with its own prebuilt clients."""
+    """The targets of one thread count, each with its own prebuilt clients."""
 
     threads: int
     sesconsole: list[Any]
     moto: list[Any]
-    ceiling: list[Any]
+    references: dict[str, list[Any]]
     log: AccessLog
 
 
@@ -202,18 +214,18 @@ def alternate(
     name: str,
     calls: Callable[[list[str]], list[Callable[[Any], Any]]],
     names: list[str],
-    ceiling: Phase | None = None,
+    references: dict[str, Phase] | None = None,
 ) -> tuple[Phase, Phase]:
-    """Run `calls(names)` against sesconsole and moto in turns of PER_ROUND (and the ceiling's
+    """Run `calls(names)` against sesconsole and moto in turns of PER_ROUND (and the references'
     no-op in the same turns when given)."""
     ours = Phase(f"{name} sesconsole", servers.threads)
     theirs = Phase(f"{name} moto", servers.threads)
     for start in range(0, len(names), PER_ROUND):
         chunk = calls(names[start : start + PER_ROUND])
-        if ceiling is not None:
+        for reference, phase in (references or {}).items():
             noops = [lambda c: c.get_account()] * len(chunk)
-            ceiling.add(len(chunk), *run(noops, servers.ceiling, servers.threads), [])
-            servers.log.server_times_ms()  # the ceiling's own times are not reported
+            phase.add(len(chunk), *run(noops, servers.references[reference], servers.threads), [])
+        servers.log.server_times_ms()  # the ceiling's own times are not reported
         ours.add(len(chunk), *run(chunk, servers.sesconsole, servers.threads), [])
         ours.server += servers.log.server_times_ms()
         theirs.add(len(chunk), *run(chunk, servers.moto, servers.threads), [])
@@ -257,7 +269,9 @@ class Result:
         return "met" if self.ours.rate >= 2 * self.theirs.rate else "NOT met"
 
 
-def measure(servers: Servers, results: list[Result], ceilings: dict[int, Phase]) -> None:
+def measure(
+    servers: Servers, results: list[Result], references: dict[int, dict[str, Phase]]
+) -> None:
     threads = servers.threads
     domains = [f"t{threads}-{i}.example.com" for i in range(CALLS)]
     addresses = [f"sender{i}@t{threads}.example.org" for i in range(CALLS)]
@@ -265,15 +279,15 @@ def measure(servers: Servers, results: list[Result], ceilings: dict[int, Phase])
     results.append(Result("CreateEmailIdentity, domains", threads, ours, theirs, "p50"))
     ours, theirs = alternate(servers, "CreateEmailIdentity (email)", creates, addresses)
     results.append(Result("CreateEmailIdentity, email addresses", threads, ours, theirs, "p50"))
-    ceiling = ceilings[threads] = Phase("ceiling (noop view)", threads)
+    phases = references[threads] = {name: Phase(name, threads) for name in REFERENCES}
     mixed = [name for pair in zip(domains, addresses, strict=True) for name in pair][:CALLS]
-    ours, theirs = alternate(servers, "GetEmailIdentity", gets, mixed, ceiling)
+    ours, theirs = alternate(servers, "GetEmailIdentity", gets, mixed, phases)
     results.append(Result("GetEmailIdentity", threads, ours, theirs, "2x rate"))
 
 
 def measure_lists(env: dict[str, str], url: str, moto_url: str, log: AccessLog) -> list[str]:
     bulk_identities(env, TOTAL_IDENTITIES)
-    vacuum_analyze(DATABASE)
+    vacuum_analyze(env["DATABASE_URL"].rsplit("/", 1)[1])
     reset_moto(moto_url)
     moto = client(moto_url)
     for i in range(MOTO_LISTABLE):
@@ -297,20 +311,43 @@ def measure_lists(env: dict[str, str], url: str, moto_url: str, log: AccessLog) 
     return lines
 
 
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--redis-db", type=int, default=14, help="Redis database for the broker")
+    parser.add_argument(
+        "--database", default="sesconsole_bench", help="PostgreSQL database (dropped, recreated)"
+    )
+    parser.add_argument(
+        "--workers", type=int, help="gunicorn workers (default: gunicorn.conf.py's)"
+    )
+    parser.add_argument("--threads", type=int, help="gunicorn threads per worker (default: its)")
+    return parser.parse_args()
+
+
 def main() -> None:
+    options = arguments()
+    broker_url = REDIS_URL.format(db=options.redis_db)
     var_dir = tempfile.mkdtemp(prefix="sesconsole-bench-")
-    env = environment(var_dir)
-    prepare_database(DATABASE, env, account=ACCOUNT, key_id=KEY_ID, secret=SECRET)
-    port, moto_port = free_port(), free_port()
+    env = environment(var_dir, options.database, broker_url)
+    prepare_database(options.database, env, account=ACCOUNT, key_id=KEY_ID, secret=SECRET)
+    port, floor_port, moto_port = free_port(), free_port(), free_port()
     url, moto_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{moto_port}"
+    floor_url = f"http://127.0.0.1:{floor_port}"
     access_log = Path(var_dir) / "access.log"
-    gunicorn = start_gunicorn(env, port, access_log)
-    moto = start_moto(moto_port)
+    tuning = {"workers": options.workers, "threads": options.threads}
+    processes = [
+        start_gunicorn(env, port, access_log, **tuning),
+        start_gunicorn(
+            env, floor_port, Path(var_dir) / "floor.log", app="bench.hello_wsgi", **tuning
+        ),
+        start_moto(moto_port),
+    ]
     log = AccessLog(access_log)
     results: list[Result] = []
-    ceilings: dict[int, Phase] = {}
+    references: dict[int, dict[str, Phase]] = {}
     try:
-        run([lambda c: c.get_account()] * 20, [client(url)], 1)  # warm both workers
+        run([lambda c: c.get_account()] * 20, [client(url)], 1)  # warm the workers
+        run([lambda c: c.get_account()] * 20, [client(floor_url, noop=True)], 1)
         run(
             [lambda c: c.list_email_identities()] * 20, [client(moto_url)], 1
         )  # moto has no GetAccount
@@ -320,31 +357,41 @@ def main() -> None:
                 threads,
                 sesconsole=[client(url) for _ in range(threads)],
                 moto=[client(moto_url) for _ in range(threads)],
-                ceiling=[client(url, noop=True) for _ in range(threads)],
+                references={
+                    REFERENCES[0]: [client(url, noop=True) for _ in range(threads)],
+                    REFERENCES[1]: [client(floor_url, noop=True) for _ in range(threads)],
+                },
                 log=log,
             )
-            measure(servers, results, ceilings)
+            measure(servers, results, references)
         list_lines = measure_lists(env, url, moto_url, log)
     finally:
-        for process in (gunicorn, moto):
+        for process in processes:
             process.terminate()
             process.wait(timeout=30)
-        purge_broker()
+        purge_broker(broker_url)
         shutil.rmtree(var_dir, ignore_errors=True)
-    report(results, ceilings, list_lines)
+    report(results, references, list_lines, tuning)
 
 
-def purge_broker() -> None:
+def purge_broker(broker_url: str) -> None:
     """Drop the tasks the creates queued (nobody consumes them in the benchmark)."""
     import redis
 
-    connection = redis.Redis.from_url(BROKER_URL)
+    connection = redis.Redis.from_url(broker_url)
     connection.delete("celery", "_kombu.binding.celery", "_kombu.binding.celery.pidbox")
 
 
-def report(results: list[Result], ceilings: dict[int, Phase], list_lines: list[str]) -> None:
+def report(
+    results: list[Result],
+    references: dict[int, dict[str, Phase]],
+    list_lines: list[str],
+    tuning: dict[str, int | None],
+) -> None:
+    given = ", ".join(f"{k}={v}" for k, v in tuning.items() if v is not None)
+    print(f"\ngunicorn: gunicorn.conf.py{' with ' + given if given else ''}")
     print(
-        f"\n{'operation':38} {'threads':>7} {'ours/s':>8} {'moto/s':>8} {'rate x':>7} "
+        f"{'operation':38} {'threads':>7} {'ours/s':>8} {'moto/s':>8} {'rate x':>7} "
         f"{'our p50':>9} {'moto p50':>9} {'server p50':>10}  target"
     )
     for r in results:
@@ -354,14 +401,16 @@ def report(results: list[Result], ceilings: dict[int, Phase], list_lines: list[s
             f"{r.ours.rate / r.theirs.rate:>6.2f}x {r.ours.p50:>6.2f} ms {r.theirs.p50:>6.2f} ms "
             f"{statistics.median(r.ours.server):>7.2f} ms  {target}: {r.verdict()}"
         )
-    for threads, ceiling in ceilings.items():
+    for threads, phases in references.items():
         get = next(r for r in results if r.threads == threads and r.operation.startswith("Get"))
-        ratios = [g / n for g, n in zip(get.ours.round_rates, ceiling.round_rates, strict=True)]
-        print(
-            f"GetEmailIdentity vs the no-op ceiling ({ceiling.rate:.0f} calls/s), {threads} "
-            f"thread(s): {get.ours.rate / ceiling.rate:.0%} (rounds: median "
-            f"{statistics.median(ratios):.0%}, range {min(ratios):.0%}-{max(ratios):.0%})"
-        )
+        for name, phase in phases.items():
+            ratios = [g / n for g, n in zip(get.ours.round_rates, phase.round_rates, strict=True)]
+            print(
+                f"{name}, {threads} thread(s): {phase.rate:.0f} calls/s, p50 {phase.p50:.2f} ms, "
+                f"{phase.rate / get.theirs.rate:.2f}x moto; GetEmailIdentity reaches "
+                f"{get.ours.rate / phase.rate:.0%} of it (rounds: median "
+                f"{statistics.median(ratios):.0%}, range {min(ratios):.0%}-{max(ratios):.0%})"
+            )
     for line in list_lines:
         print(line)
     sys.stdout.flush()

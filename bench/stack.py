@@ -64,11 +64,24 @@ def vacuum_analyze_in_process() -> None:
 
 
 def start_gunicorn(
-    env: dict[str, str], port: int, access_log: Path, *, workers: int = 2
+    env: dict[str, str],
+    port: int,
+    access_log: Path,
+    *,
+    app: str = "sesconsole.wsgi",
+    workers: int | None = None,
+    threads: int | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start gunicorn on 127.0.0.1:`port` and wait until it accepts."""
+    """Start gunicorn on 127.0.0.1:`port` with the deployment's gunicorn.conf.py (workers and
+    threads as given, else as that file says) and wait until it accepts. `app` may also be
+    `bench.hello_wsgi`, the bare WSGI app."""
+    tuning = [
+        *(["--workers", str(workers)] if workers else []),
+        *(["--threads", str(threads)] if threads else []),
+    ]
     process = subprocess.Popen(
-        [GUNICORN, "sesconsole.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
+        [GUNICORN, app, "--config", str(ROOT / "gunicorn.conf.py"),
+         "-b", f"127.0.0.1:{port}", *tuning,
          "--access-logfile", str(access_log), "--access-logformat", ACCESS_LOG_FORMAT],
         cwd=ROOT, env=env,
     )  # fmt: skip

@@ -77,8 +77,8 @@ def create_identity(account: Account, region: Region, spec: NewIdentity, *, acto
     """Save a new identity as PENDING and queue its background work.
 
     1. in one transaction: check the configuration set, save the identity (uniqueness), its
-       tags and (BYODKIM) its key, record "created", then check the region limit under the
-       account's lock (provisioning.check_identity_limit);
+       tags and (BYODKIM) its key, record "created", then check the region limit on the count
+       the insert's trigger keeps, locked until commit (provisioning.check_identity_limit);
     2. after commit, queue its first work: a domain's Easy DKIM keys and first DNS check (or
        the publication of its records), an address's verification mail.
     """

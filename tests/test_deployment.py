@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import secrets
@@ -148,6 +149,32 @@ def test_pyproject_packages_every_local_app() -> None:
     assert include is not None
     packages = {name.strip(' "*') for name in include.group(1).split(",")}
     assert local_apps() - packages == set()
+
+
+def gunicorn_settings(env: dict[str, str]) -> dict[str, Any]:
+    """What gunicorn reads from gunicorn.conf.py under `env` (it executes the file)."""
+    code = (
+        "import runpy, json; c = runpy.run_path('gunicorn.conf.py'); "
+        "print(json.dumps({k: c[k] for k in ('workers', 'threads', 'accesslog')}))"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in ("WEB_CONCURRENCY", "WEB_THREADS")}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(result.stdout))
+
+
+def test_image_runs_gunicorn_with_the_benchmarked_configuration() -> None:
+    # The image's gunicorn reads gunicorn.conf.py from /app, as bench/api.py's does.
+    assert "gunicorn.conf.py" in dockerfile_copies()
+    assert gunicorn_settings({}) == {"workers": 3, "threads": 4, "accesslog": "-"}
+    tuned = gunicorn_settings({"WEB_CONCURRENCY": "5", "WEB_THREADS": "4"})
+    assert tuned == {"workers": 5, "threads": 4, "accesslog": "-"}
 
 
 def test_image_serves_manifest_static_files_at_runtime() -> None:

@@ -34,6 +34,7 @@ from .choices import (
     next_setup_status,
 )
 from .configuration_sets import ConfigurationSet
+from .counts import IdentityCount
 from .dkim_keys import DkimKey
 from .dns_servers import DnsPublishRun, DnsServer
 from .history import IdentityEvent
@@ -58,6 +59,7 @@ __all__ = [
     "DnsPublishRun",
     "DnsServer",
     "Identity",
+    "IdentityCount",
     "IdentityEvent",
     "IdentityNotifications",
     "IdentityPolicy",

@@ -216,6 +216,46 @@ def test_concurrent_creates_at_the_limit_let_only_one_in(
     assert Identity.objects.filter(account=account, region=region).count() == 2
 
 
+def test_identity_count_follows_every_insert_and_delete(
+    make_domain: Callable[..., Identity],
+    account: Account,
+    region: Region,
+    other_account: Account,
+) -> None:
+    # The triggers count rows however they come and go: operations, bulk_create, bulk delete,
+    # one delete, an account's cascade.
+    first = make_domain("a.example.com")
+    Identity.objects.bulk_create(
+        [
+            Identity(account=account, region=region, identity_type="DOMAIN", name=f"{i}.example")
+            for i in range(4)
+        ]
+    )
+    make_domain("b.example.com", acct=other_account)
+    after_inserts = provisioning.identity_count(account, region)
+    first.delete()
+    Identity.objects.filter(name__in=["0.example", "1.example"]).delete()
+    after_deletes = provisioning.identity_count(account, region)
+    other_account.delete()
+
+    assert (after_inserts, after_deletes) == (5, 2)
+    assert provisioning.identity_count(account, region) == 2
+    assert provisioning.identity_count(other_account, region) == 0
+
+
+def test_identity_count_ignores_a_create_that_failed(
+    make_domain: Callable[..., Identity], settings: Settings, account: Account, region: Region
+) -> None:
+    settings.MAX_IDENTITIES_PER_REGION = 1
+    make_domain("a.example.com")
+    with pytest.raises(LimitExceededError):
+        make_domain("b.example.com")
+    with pytest.raises(AlreadyExistsError):
+        make_domain("a.example.com")
+
+    assert provisioning.identity_count(account, region) == 1
+
+
 def test_identity_count_is_the_accounts_identities_in_the_region(
     make_domain: Callable[..., Identity],
     make_email: Callable[..., Identity],

@@ -1,0 +1,23 @@
+"""gunicorn's settings for the web service: the image runs `gunicorn sesconsole.wsgi` in /app,
+where gunicorn reads this file, and bench/api.py starts gunicorn with it, so the benchmarks
+measure what a deployment runs. Command-line flags override it.
+
+WEB_CONCURRENCY sets the worker processes, WEB_THREADS the threads per worker (README,
+"Production").
+"""
+
+from __future__ import annotations
+
+import os
+
+workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
+# Threads (gunicorn's gthread worker) rather than plain sync workers: a sync worker closes the
+# connection after every response, so each boto3 call opened a new one, and a process sat idle
+# while its request waited on PostgreSQL or Redis. With 8 API clients on 2 CPUs, 3 workers x 4
+# threads served GetEmailIdentity at 1.5-1.6x the calls/s of 3 sync workers in the same run
+# (bench/web_workers.py, BENCHMARKS.md "Seventh session").
+threads = int(os.environ.get("WEB_THREADS", "4"))
+
+# The access log names each request's X-Request-Id, the id on the app's own log lines.
+accesslog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request=%({x-request-id}o)s'
