@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import Account, Region
 from identities.models import Identity
 
-from .models import Status
+from .models import VERIFICATION_OPERATIONS, Status
 from .operations import Outgoing, Simple
 from .simulator import SCENARIOS, address_for
 
@@ -121,9 +121,22 @@ class TestEmailForm(forms.Form):
         )
 
 
+KIND_ACCOUNT = "account"
+KIND_VERIFICATION = "verification"
+
+
 class SentFilterForm(forms.Form):
     """Filters of the Sent messages list; every one maps to an indexed column or a prefix."""
 
+    kind = forms.ChoiceField(
+        required=False,
+        label="Kind",
+        choices=[
+            ("", "All outgoing mail"),
+            (KIND_ACCOUNT, "Sent by the account"),
+            (KIND_VERIFICATION, "Verification emails"),
+        ],
+    )
     sender = forms.CharField(required=False, max_length=320, label="From")
     recipient = forms.CharField(required=False, max_length=320, label="To")
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Status.choices])
@@ -133,6 +146,10 @@ class SentFilterForm(forms.Form):
 
     def filter(self, queryset: Any) -> Any:
         data = self.cleaned_data
+        if data.get("kind") == KIND_VERIFICATION:
+            queryset = queryset.filter(operation__in=VERIFICATION_OPERATIONS)
+        elif data.get("kind") == KIND_ACCOUNT:
+            queryset = queryset.exclude(operation__in=VERIFICATION_OPERATIONS)
         if data.get("sender"):
             queryset = queryset.filter(from_address__istartswith=data["sender"])
         if data.get("recipient"):

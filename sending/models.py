@@ -37,6 +37,12 @@ class Status(models.TextChoices):
 
 FINISHED = (Status.DELIVERED, Status.KEPT, Status.SIMULATED, Status.FAILED)
 
+# The operations of the mail sesconsole sends itself (sending.outbox); every other message is
+# one the account sent (SendEmail, SendRawEmail, SMTP, Send test email).
+VERIFICATION_EMAIL = "VerificationEmail"
+CUSTOM_VERIFICATION_EMAIL = "SendCustomVerificationEmail"
+VERIFICATION_OPERATIONS = (VERIFICATION_EMAIL, CUSTOM_VERIFICATION_EMAIL)
+
 
 class SentMessageQuerySet(models.QuerySet["SentMessage"]):
     def in_scope(self, account: Account | str, region: Region | str) -> SentMessageQuerySet:
@@ -62,7 +68,8 @@ class SentMessage(models.Model):
     # SES's MessageId; the Message-ID header is <message_id@...> (sending.message_ids).
     message_id = models.CharField(max_length=64, unique=True)
     actor = models.CharField(max_length=200)  # accounts.actors
-    operation = models.CharField(max_length=32)  # SendEmail / SendRawEmail (the ses: action)
+    # SendEmail / SendRawEmail (the ses: action), or a VERIFICATION_OPERATIONS one.
+    operation = models.CharField(max_length=32)
     raw_content = models.BooleanField(default=False)  # given as a MIME message, not Simple
 
     from_header = models.CharField(max_length=998)  # as given, display name included
@@ -126,6 +133,10 @@ class SentMessage(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED
+
+    @property
+    def is_verification_mail(self) -> bool:
+        return self.operation in VERIFICATION_OPERATIONS
 
     # --- delivery transitions (guarded conditional updates: one worker at a time) -------------
     def claim(self, now: datetime) -> bool:

@@ -7,9 +7,10 @@ import logging
 from celery import Task, shared_task
 from django.utils import timezone
 
+from verification.models import VerificationLink
 from verification.tasks import MAX_RETRIES, retry_delay
 
-from . import delivery, quota
+from . import delivery, outbox, quota
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,35 @@ def deliver_message(self: Task, *, sent_message_id: int) -> None:
         log.info("message %s stays queued for the sweep: %s", sent_message_id, exc)
         return
     log.info("message %s delivery: %s", sent_message_id, status or "nothing to do")
+
+
+@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
+def send_verification_email(self: Task, *, link_id: int) -> None:
+    """Send the mail of one verification link through the outbox (sending.outbox); retry a
+    transient relay failure, then record the failure on the link."""
+    link = (
+        VerificationLink.objects.select_related("account", "region", "template")
+        .filter(pk=link_id)
+        .first()
+    )
+    if link is not None and link.superseded_at is not None:
+        outbox.withdraw(link, "A newer verification email replaced this one.", timezone.now())
+    if link is None or not link.needs_sending or not link.claim_for_sending(timezone.now()):
+        log.info(
+            "no verification mail to send (gone, superseded, sent or being sent) link=%s", link_id
+        )
+        return
+    try:
+        status = outbox.send_verification_mail(link, timezone.now())
+    except delivery.TransientFailure as exc:
+        if self.request.retries < MAX_RETRIES:
+            log.info(
+                "verification mail link=%s retry=%d: %s", link_id, self.request.retries + 1, exc
+            )
+            raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
+        outbox.give_up(link, str(exc), timezone.now())
+        status = "FAILED"
+    log.info("verification mail identity=%s link=%s: %s", link.identity_id, link_id, status)
 
 
 @shared_task(acks_late=True)
