@@ -137,12 +137,28 @@ class SentFilterForm(forms.Form):
             (KIND_VERIFICATION, "Verification emails"),
         ],
     )
-    sender = forms.CharField(required=False, max_length=320, label="From")
-    recipient = forms.CharField(required=False, max_length=320, label="To")
+    sender = forms.CharField(
+        required=False,
+        max_length=320,
+        label="From",
+        help_text="An email address, or a domain for every address at it (case is ignored).",
+    )
+    recipient = forms.CharField(
+        required=False,
+        max_length=320,
+        label="To",
+        help_text="A recipient's address (To, Cc or Bcc), or a domain (case is ignored).",
+    )
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Status.choices])
     configuration_set = forms.CharField(required=False, max_length=64)
     since = forms.DateField(required=False, label="From date")
     until = forms.DateField(required=False, label="To date")
+
+    def clean_sender(self) -> tuple[str, str] | None:
+        return _address_or_domain(self.cleaned_data["sender"])
+
+    def clean_recipient(self) -> tuple[str, str] | None:
+        return _address_or_domain(self.cleaned_data["recipient"])
 
     def filter(self, queryset: Any) -> Any:
         data = self.cleaned_data
@@ -151,9 +167,17 @@ class SentFilterForm(forms.Form):
         elif data.get("kind") == KIND_ACCOUNT:
             queryset = queryset.exclude(operation__in=VERIFICATION_OPERATIONS)
         if data.get("sender"):
-            queryset = queryset.filter(from_address__istartswith=data["sender"])
+            kind, value = data["sender"]
+            queryset = (
+                queryset.from_address_is(value)
+                if kind == ADDRESS
+                else queryset.from_domain_is(value)
+            )
         if data.get("recipient"):
-            queryset = queryset.filter(recipients_text__icontains=data["recipient"])
+            kind, value = data["recipient"]
+            queryset = (
+                queryset.to_address_is(value) if kind == ADDRESS else queryset.to_domain_is(value)
+            )
         if data.get("status"):
             queryset = queryset.filter(status=data["status"])
         if data.get("configuration_set"):
@@ -163,6 +187,23 @@ class SentFilterForm(forms.Form):
         if data.get("until"):
             queryset = queryset.filter(accepted_at__lt=_start_of(data["until"], next_day=True))
         return queryset
+
+
+ADDRESS, DOMAIN = "address", "domain"
+
+
+def _address_or_domain(value: str) -> tuple[str, str] | None:
+    """("address", "jane@example.com") for an address, ("domain", "example.com") for
+    "example.com" or "@example.com"; lower-cased, as the filters compare without case."""
+    value = value.strip().lower()
+    if not value:
+        return None
+    local, _, domain = value.rpartition("@")
+    if not domain or " " in value:
+        raise forms.ValidationError(
+            "Enter an email address (jane@example.com) or a domain (example.com)."
+        )
+    return (ADDRESS, value) if local else (DOMAIN, domain)
 
 
 def _start_of(day: date, *, next_day: bool = False) -> datetime:
