@@ -38,6 +38,21 @@ from .models import (
 SENT = (Status.DELIVERED, Status.KEPT, Status.SIMULATED)
 
 
+def claim_verification_link(link_id: int, now: datetime) -> VerificationLink | None:
+    """The link whose mail this worker sends now, or None: gone, superseded (its stored mail,
+    if any, is withdrawn), sent already, or claimed by another worker."""
+    link = (
+        VerificationLink.objects.select_related("account", "region", "template")
+        .filter(pk=link_id)
+        .first()
+    )
+    if link is not None and link.superseded_at is not None:
+        withdraw(link, "A newer verification email replaced this one.", now)
+    if link is None or not link.needs_sending or not link.claim_for_sending(now):
+        return None
+    return link
+
+
 def send_verification_mail(link: VerificationLink, now: datetime) -> str:
     """Store the claimed link's mail (once) and deliver it; record the outcome on the link.
 
@@ -98,7 +113,7 @@ def _stored(link: VerificationLink, now: datetime) -> SentMessage:
         message_id=link.message_id,
         actor=actors.system("verification mail"),
         operation=CUSTOM_VERIFICATION_EMAIL if link.template_name else VERIFICATION_EMAIL,
-        raw_content=True,
+        raw_content=False,  # built by sesconsole: /_aws/ses shows its Subject and Body
         from_header=mail.from_email[:998],
         from_address=sender,
         subject=mail.subject[:998],

@@ -7,7 +7,6 @@ import logging
 from celery import Task, shared_task
 from django.utils import timezone
 
-from verification.models import VerificationLink
 from verification.tasks import MAX_RETRIES, retry_delay
 
 from . import delivery, outbox, quota
@@ -32,14 +31,8 @@ def deliver_message(self: Task, *, sent_message_id: int) -> None:
 def send_verification_email(self: Task, *, link_id: int) -> None:
     """Send the mail of one verification link through the outbox (sending.outbox); retry a
     transient relay failure, then record the failure on the link."""
-    link = (
-        VerificationLink.objects.select_related("account", "region", "template")
-        .filter(pk=link_id)
-        .first()
-    )
-    if link is not None and link.superseded_at is not None:
-        outbox.withdraw(link, "A newer verification email replaced this one.", timezone.now())
-    if link is None or not link.needs_sending or not link.claim_for_sending(timezone.now()):
+    link = outbox.claim_verification_link(link_id, timezone.now())
+    if link is None:
         log.info(
             "no verification mail to send (gone, superseded, sent or being sent) link=%s", link_id
         )

@@ -38,7 +38,7 @@ def copy_mailbox(apps, schema_editor):
             message_id=message_id,
             actor="system (verification mail)",
             operation="VerificationEmail" if default_mail else "SendCustomVerificationEmail",
-            raw_content=True,
+            raw_content=False,
             from_header=kept.from_address[:998],
             from_address=sender[:320],
             subject=kept.subject[:998],

@@ -179,6 +179,21 @@ def test_the_message_page_lists_the_link_to_click(
     assert outsider_client.get(message_url(message)).status_code == 404
 
 
+def test_localstack_endpoint_shows_the_mail_with_its_link(
+    owner_client: Client, issue_link: Callable[..., VerificationLink], settings: Any
+) -> None:
+    settings.SES_MESSAGES_ENDPOINT = True
+    link = issue_link("mine@example.com")
+    token = link.token()
+    send_verification_email.apply(kwargs={"link_id": link.pk})
+
+    [shown] = owner_client.get("/_aws/ses", {"id": link.message_id}).json()["messages"]
+
+    assert shown["Destination"] == {"ToAddresses": ["mine@example.com"]}
+    assert shown["Subject"].startswith("sesconsole – Email Address Verification Request")
+    assert f"/verify/{token}/" in shown["Body"]["text_part"]
+
+
 @pytest.mark.parametrize("path", ["/mailbox/", "/mailbox/12/", "/mailbox/12/html/"])
 def test_the_old_mailbox_pages_redirect_to_sent_messages(
     owner_client: Client, client: Client, path: str, region: Region
