@@ -7,6 +7,8 @@ stored key is what the published record should contain).
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -18,12 +20,20 @@ from identities.models import DkimKey
 
 from .models import SentMessage
 
+_HREF = re.compile(r"""href=["'](https?://[^"']+)["']""", re.IGNORECASE)
+
 
 @dataclass(frozen=True)
 class Parts:
     headers: list[tuple[str, str]]
     text: str
     html: str
+
+    @property
+    def links(self) -> list[str]:
+        """The web links of the HTML body, once each: the console lists them so that a
+        verification link can be opened from the page (the body itself is in a sandbox)."""
+        return list(dict.fromkeys(html.unescape(url) for url in _HREF.findall(self.html)))
 
 
 def parts(message: SentMessage) -> Parts:

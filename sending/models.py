@@ -12,8 +12,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import models
-from django.db.models import F, Q
+from django.db import connection, models
+from django.db.models import BooleanField, F, Q, Value
+from django.db.models.expressions import Combinable, RawSQL
+from django.db.models.functions import Concat, Lower, StrIndex, Substr
 from django.utils import timezone
 
 from accounts.models import Account, Region
@@ -37,8 +39,58 @@ class Status(models.TextChoices):
 
 FINISHED = (Status.DELIVERED, Status.KEPT, Status.SIMULATED, Status.FAILED)
 
+# The operations of the mail sesconsole sends itself (sending.outbox); every other message is
+# one the account sent (SendEmail, SendRawEmail, SMTP, Send test email).
+VERIFICATION_EMAIL = "VerificationEmail"
+CUSTOM_VERIFICATION_EMAIL = "SendCustomVerificationEmail"
+VERIFICATION_OPERATIONS = (VERIFICATION_EMAIL, CUSTOM_VERIFICATION_EMAIL)
+
+
+def sender_domain() -> Combinable:
+    """The From address's domain, lower-cased: what the "from: domain" filter and its index
+    both compute (the same expression, so PostgreSQL and SQLite use the index)."""
+    return Lower(Substr("from_address", StrIndex("from_address", Value("@")) + 1))
+
+
+# PostgreSQL: every recipient lower-cased, and "@<domain>" for each, as one array per message:
+# a GIN index on it answers "to: address" and "to: domain" (migration 0004).
+RECIPIENT_KEYS_SQL = 'sent_recipient_keys("sending_sentmessage"."recipients") @> ARRAY[%s]::text[]'
+
+
+def has_recipient_keys() -> bool:
+    """Whether the database has the sent_recipient_keys function and index (migration 0004)."""
+    return connection.vendor == "postgresql"
+
 
 class SentMessageQuerySet(models.QuerySet["SentMessage"]):
+    def from_address_is(self, address: str) -> SentMessageQuerySet:
+        """The From address, ignoring case (`address` lower-cased)."""
+        return self.alias(sender=Lower("from_address")).filter(sender=address)
+
+    def from_domain_is(self, domain: str) -> SentMessageQuerySet:
+        """From an address at exactly this domain (`domain` lower-cased, no subdomains)."""
+        return self.alias(sender_domain=sender_domain()).filter(sender_domain=domain)
+
+    def to_address_is(self, address: str) -> SentMessageQuerySet:
+        """A recipient (To, Cc or Bcc) is this address, ignoring case (`address` lower-cased)."""
+        return self._recipient_key(address)
+
+    def to_domain_is(self, domain: str) -> SentMessageQuerySet:
+        """A recipient is at exactly this domain (`domain` lower-cased)."""
+        return self._recipient_key(f"@{domain}")
+
+    def _recipient_key(self, key: str) -> SentMessageQuerySet:
+        if has_recipient_keys():
+            # A constant SQL text; the key is a bound parameter.
+            contains = RawSQL(RECIPIENT_KEYS_SQL, (key,), output_field=BooleanField())  # noqa: S611
+            return self.filter(contains)
+        # Elsewhere (SQLite) the same answer from the ", "-joined text, without an index.
+        joined = Concat(
+            Value(", "), Lower("recipients_text"), Value(", "), output_field=models.TextField()
+        )
+        pattern = f", {key}, " if not key.startswith("@") else f"{key}, "
+        return self.alias(joined_recipients=joined).filter(joined_recipients__contains=pattern)
+
     def in_scope(self, account: Account | str, region: Region | str) -> SentMessageQuerySet:
         account_id = account if isinstance(account, str) else account.pk
         region_id = region if isinstance(region, str) else region.pk
@@ -62,7 +114,8 @@ class SentMessage(models.Model):
     # SES's MessageId; the Message-ID header is <message_id@...> (sending.message_ids).
     message_id = models.CharField(max_length=64, unique=True)
     actor = models.CharField(max_length=200)  # accounts.actors
-    operation = models.CharField(max_length=32)  # SendEmail / SendRawEmail (the ses: action)
+    # SendEmail / SendRawEmail (the ses: action), or a VERIFICATION_OPERATIONS one.
+    operation = models.CharField(max_length=32)
     raw_content = models.BooleanField(default=False)  # given as a MIME message, not Simple
 
     from_header = models.CharField(max_length=998)  # as given, display name included
@@ -112,6 +165,23 @@ class SentMessage(models.Model):
                 F("account"), F("region"), F("status"), F("accepted_at").desc(),
                 name="sent_scope_status",
             ),
+            # The list's other filters, each newest first within its value (keyset pages).
+            models.Index(
+                F("account"), F("region"), Lower("from_address"), F("accepted_at").desc(),
+                F("id").desc(), name="sent_scope_from",
+            ),
+            models.Index(
+                F("account"), F("region"), sender_domain(), F("accepted_at").desc(),
+                F("id").desc(), name="sent_scope_from_domain",
+            ),
+            models.Index(
+                F("account"), F("region"), F("configuration_set_name"), F("accepted_at").desc(),
+                F("id").desc(), name="sent_scope_set",
+            ),
+            models.Index(
+                F("account"), F("region"), F("operation"), F("accepted_at").desc(),
+                name="sent_scope_operation",
+            ),
             models.Index(fields=["status", "claimed_at"], name="sent_status_claimed"),
         ]  # fmt: skip
 
@@ -126,6 +196,10 @@ class SentMessage(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED
+
+    @property
+    def is_verification_mail(self) -> bool:
+        return self.operation in VERIFICATION_OPERATIONS
 
     # --- delivery transitions (guarded conditional updates: one worker at a time) -------------
     def claim(self, now: datetime) -> bool:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from verification.tasks import MAX_RETRIES, retry_delay
 
-from . import delivery, quota
+from . import delivery, outbox, quota
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,29 @@ def deliver_message(self: Task, *, sent_message_id: int) -> None:
         log.info("message %s stays queued for the sweep: %s", sent_message_id, exc)
         return
     log.info("message %s delivery: %s", sent_message_id, status or "nothing to do")
+
+
+@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
+def send_verification_email(self: Task, *, link_id: int) -> None:
+    """Send the mail of one verification link through the outbox (sending.outbox); retry a
+    transient relay failure, then record the failure on the link."""
+    link = outbox.claim_verification_link(link_id, timezone.now())
+    if link is None:
+        log.info(
+            "no verification mail to send (gone, superseded, sent or being sent) link=%s", link_id
+        )
+        return
+    try:
+        status = outbox.send_verification_mail(link, timezone.now())
+    except delivery.TransientFailure as exc:
+        if self.request.retries < MAX_RETRIES:
+            log.info(
+                "verification mail link=%s retry=%d: %s", link_id, self.request.retries + 1, exc
+            )
+            raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
+        outbox.give_up(link, str(exc), timezone.now())
+        status = "FAILED"
+    log.info("verification mail identity=%s link=%s: %s", link.identity_id, link_id, status)
 
 
 @shared_task(acks_late=True)

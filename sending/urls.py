@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -13,6 +13,9 @@ urlpatterns = [
     path(f"{MESSAGE}/", views.message, name="message"),
     path(f"{MESSAGE}/html/", views.message_html, name="message_html"),
     path(f"{MESSAGE}/raw.eml", views.message_eml, name="message_eml"),
+    # The Mailbox pages (/mailbox/, /mailbox/<pk>/, /mailbox/<pk>/html/) from before
+    # verification mails became sent messages: redirects to the list.
+    re_path(r"^mailbox/(?:[0-9]+/(?:html/)?)?$", views.mailbox, name="mailbox"),
     path(
         "<slug:region>/verified-identities/<path:name>/send-test-email/",
         views.send_test_email,

@@ -9,16 +9,18 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import actors
 from accounts.access import Scope, console_scope
+from accounts.regions import DEFAULT_REGION
 from identities.models import ConfigurationSet, Identity
 from sesconsole.sandbox import sandboxed_html
 
 from . import inspect
 from .errors import SendRefused
-from .forms import SentFilterForm, TestEmailForm
+from .forms import KIND_VERIFICATION, SentFilterForm, TestEmailForm
 from .models import SentMessage
 from .operations import send
 
@@ -77,7 +79,7 @@ def sent_messages(request: HttpRequest, region: str) -> HttpResponse:
     rows = list(
         queryset.order_by("-accepted_at", "-id").only(
             "message_id", "accepted_at", "from_address", "recipients_text", "subject", "status",
-            "configuration_set_name",
+            "configuration_set_name", "operation",
         )[: PAGE_SIZE + 1]
     )  # fmt: skip
     older = rows[PAGE_SIZE] if len(rows) > PAGE_SIZE else None
@@ -98,6 +100,16 @@ def sent_messages(request: HttpRequest, region: str) -> HttpResponse:
     if getattr(request, "htmx", False):
         template += "#results"
     return render(request, template, context)
+
+
+@require_GET
+@login_required
+def mailbox(request: HttpRequest) -> HttpResponse:
+    """The old Mailbox pages (/mailbox/, /mailbox/<pk>/...): verification mails are sent
+    messages now, listed on the Sent messages page of the region the user last chose."""
+    region = request.session.get("region", DEFAULT_REGION)
+    list_url = reverse("sending:list", kwargs={"region": region})
+    return redirect(f"{list_url}?kind={KIND_VERIFICATION}", permanent=True)
 
 
 def _cursor(value: str) -> tuple[datetime, int] | None:

@@ -1,8 +1,8 @@
 """Settings for sesconsole, read from the environment.
 
 Every variable is documented in README.md. The defaults make the embedded mode work with
-no configuration at all: SQLite, a Celery broker on a SQLite file, mail kept in the
-console's Mailbox. Production sets DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY and friends.
+no configuration at all: SQLite, a Celery broker on a SQLite file, mail kept on the console's
+Sent messages page. Production sets DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY and friends.
 """
 
 from __future__ import annotations
@@ -249,13 +249,14 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 
 # --- Mail ------------------------------------------------------------------------------------
-# Embedded mode keeps sent mail in the console's Mailbox; production uses SMTP.
-# Without EMAIL_HOST, mail goes to the Mailbox page; with it, to that SMTP server.
+# With EMAIL_HOST, outgoing mail (the account's sends and verification mails) is relayed to
+# that SMTP server; without it (the embedded mode) it is kept on the console's Sent messages
+# page: sending.delivery relays only through Django's SMTP backend and keeps mail otherwise.
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
     default="django.core.mail.backends.smtp.EmailBackend"
     if env.str("EMAIL_HOST", default="")
-    else "verification.mailbox_backend.MailboxBackend",
+    else "django.core.mail.backends.dummy.EmailBackend",
 )
 EMAIL_HOST = env.str("EMAIL_HOST", default="127.0.0.1")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)

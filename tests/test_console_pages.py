@@ -108,7 +108,6 @@ def test_region_selector_sends_the_current_page(
         ("identities:dns_servers", "DNS servers"),
         ("identities:dns_server_create", "Add DNS server"),
         ("access_keys", "API access keys"),
-        ("verification:mailbox", "Mailbox"),
     ],
 )
 def test_pages_outside_a_region_have_breadcrumbs(

@@ -43,7 +43,8 @@ def test_policy_allows_no_inline_script_or_style() -> None:
         "/us-east-1/verified-identities/example.com/",
         "/us-east-1/custom-verification-templates/",
         "/us-east-1/account/",
-        "/mailbox/",
+        "/us-east-1/sent-messages/",
+        "/mailbox/",  # redirects to Sent messages
         "/access-keys/",
         "/dns-servers/",
     ],
@@ -187,22 +188,23 @@ def test_scanner_catches_what_it_looks_for() -> None:
 def test_sandboxed_previews_get_their_own_stricter_policy(
     owner_client: Client, mails_fixture: Any
 ) -> None:
-    response = owner_client.get(f"/mailbox/{mails_fixture.pk}/html/")
+    response = owner_client.get(f"/us-east-1/sent-messages/{mails_fixture.message_id}/html/")
     assert response["Content-Security-Policy"].startswith("default-src 'none';")
     assert "script-src" not in response["Content-Security-Policy"]
 
 
 @pytest.fixture
 def mails_fixture(account: Any, region: Any) -> Any:
-    from verification.models import MailboxMessage
+    from sending.models import SentMessage
 
-    return MailboxMessage.objects.create(
+    return SentMessage.objects.create(
         account=account,
         region=region,
+        message_id="preview",
+        operation="VerificationEmail",
         from_address="no-reply@x",
-        to_addresses="a@example.com",
+        envelope_from="no-reply@x",
+        recipients=["a@example.com"],
         subject="Hi",
-        text_body="x",
-        html_body="<p>x</p>",
-        raw="Subject: hi\r\n\r\nx",
+        mime=b"Content-Type: text/html\r\n\r\n<p>x</p>",
     )

@@ -1,4 +1,4 @@
-"""Read-only admin for verification links and the Mailbox: the system owns these rows.
+"""Read-only admin for verification links: the system owns these rows.
 
 A link's token (and its encrypted copy) never appears; operators see who, when and how the
 mail went, and can queue a link's mail again.
@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from sesconsole.enqueue import send_now
 
 from . import flows
-from .models import MailboxMessage, MailStatus, VerificationLink
+from .models import MailStatus, VerificationLink
 
 
 class _ReadOnly(admin.ModelAdmin):
@@ -68,12 +68,3 @@ class VerificationLinkAdmin(_ReadOnly):
         ]
         queued = sum(send_now(flows.SEND_VERIFICATION_EMAIL, link_id=link_id) for link_id in links)
         self.message_user(request, f"Queued {queued} verification mails.", messages.SUCCESS)
-
-
-@admin.register(MailboxMessage)
-class MailboxMessageAdmin(_ReadOnly):
-    list_display = ["subject", "to_addresses", "from_address", "account", "created_at"]
-    list_filter = ["created_at", "region"]
-    search_fields = ["to_addresses", "subject", "from_address", "account__id"]
-    list_select_related = ["account"]
-    date_hierarchy = "created_at"

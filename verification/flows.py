@@ -60,8 +60,9 @@ class MessageRejectedError(ValidationError):
 
 
 # --- requesting a mail ------------------------------------------------------------------------
-# Queued by name: the tasks module imports this one (sesconsole.enqueue).
-SEND_VERIFICATION_EMAIL = "verification.tasks.send_verification_email"
+# Queued by name (sesconsole.enqueue): the mail goes out through the account's outbox, the
+# sending app above this one (sending.outbox), whose task renders, stores and delivers it.
+SEND_VERIFICATION_EMAIL = "sending.tasks.send_verification_email"
 
 
 def queue_mail(link: VerificationLink) -> None:

@@ -1,7 +1,8 @@
-"""Render, DKIM-sign and send one verification mail through Django's email backend.
+"""Render one verification mail, and the DKIM and SMTP helpers every outgoing mail uses.
 
-This is the one module that talks to the mail server, so tests point it at a real local SMTP
-server (aiosmtpd) and the embedded mode at the Mailbox backend. The default mail mirrors SES's
+The mail is built here and handed to the account's outbox (`sending.outbox`), which stores it
+as a sent message and delivers it like any other: DKIM-signed with `signer_for_address`, to the
+relay or kept for the console's Sent messages page. The default mail mirrors SES's
 ("… – Email Address Verification Request in region <Region name>"); a custom template's mail
 is its subject and HTML, then our link, then SES's fixed footer, which templates can't remove
 (FAQ Q10). Embedded base64 images become inline attachments (FAQ Q4). No tracking and no
@@ -18,12 +19,11 @@ import smtplib
 from dataclasses import dataclass, field
 from email.mime.image import MIMEImage
 from html.parser import HTMLParser
-from typing import Any
 from urllib.parse import urlsplit
 
 import dkim
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -278,62 +278,16 @@ def dkim_signature(raw: bytes, signer: DkimSigner) -> bytes:
     )
 
 
-class _SignedMessage:
-    """The MIME message with a DKIM-Signature prepended to the exact bytes that were signed.
-
-    Setting the header on the MIME object would let the email package re-fold it; prepending
-    to the serialised bytes keeps the signed and the sent message identical.
-    """
-
-    def __init__(self, mime: Any, signer: DkimSigner) -> None:
-        self._mime = mime
-        raw = mime.as_bytes(linesep="\r\n")
-        self._bytes = dkim_signature(raw, signer) + raw
-
-    def as_bytes(self, unixfrom: bool = False, linesep: str = "\n") -> bytes:
-        return self._bytes if linesep == "\r\n" else self._bytes.replace(b"\r\n", linesep.encode())
-
-    def as_string(self, unixfrom: bool = False, linesep: str = "\n") -> str:
-        return self.as_bytes(linesep=linesep).decode("utf-8", errors="replace")
-
-    def __getitem__(self, name: str) -> Any:
-        return self._mime[name]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._mime, name)
-
-
-class VerificationEmail(EmailMultiAlternatives):
-    """An EmailMultiAlternatives that signs itself, and knows whose mail it is (Mailbox)."""
-
-    def __init__(
-        self, *args: Any, signer: DkimSigner | None = None, account_id: str | None = None,
-        region_id: str | None = None, **kwargs: Any,
-    ) -> None:  # fmt: skip
-        super().__init__(*args, **kwargs)
-        self.signer = signer
-        self.account_id = account_id
-        self.region_id = region_id
-
-    def message(self, *args: Any, **kwargs: Any) -> Any:
-        mime = super().message(*args, **kwargs)
-        return mime if self.signer is None else _SignedMessage(mime, self.signer)
-
-
-def build(
-    link: VerificationLink, mail: RenderedMail, signer: DkimSigner | None
-) -> VerificationEmail:
+def build(link: VerificationLink, mail: RenderedMail) -> EmailMultiAlternatives:
+    """The MIME message, unsigned: sending.delivery signs it when it leaves."""
     host = urlsplit(settings.PUBLIC_BASE_URL).hostname or "sesconsole.localhost"
-    message = VerificationEmail(
+    message = EmailMultiAlternatives(
         subject=mail.subject,
         body=mail.text,
         from_email=mail.from_email,
         to=[mail.to],
         # Set here so Django doesn't look up the machine's FQDN, which can block for seconds.
         headers={"Message-ID": f"<{link.message_id}@{host}>", "Date": email.utils.formatdate()},
-        signer=signer,
-        account_id=link.account_id,
-        region_id=link.region_id,
     )
     message.attach_alternative(mail.html, "text/html")
     if mail.images:
@@ -349,11 +303,3 @@ def build(
             )
             message.attach(part)
     return message
-
-
-def send(link: VerificationLink, token: str) -> None:
-    """Render, sign and hand the mail to the email backend. Raises what the backend raises."""
-    mail = render(link, token)
-    message = build(link, mail, signer_for(link, mail.from_email))
-    with get_connection(fail_silently=False) as connection:
-        connection.send_messages([message])

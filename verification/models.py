@@ -1,4 +1,4 @@
-"""Verification links (the 24-hour link in a verification mail) and the embedded Mailbox.
+"""Verification links (the 24-hour link in a verification mail).
 
 Only a SHA-256 hash of a link's token identifies it. The plain token must reach the mail, and
 the mail is rendered by a Celery task that may retry for half an hour while an SMTP server is
@@ -262,27 +262,3 @@ class VerificationLink(models.Model):
         if self.mail_error:
             return f"Sending the verification email… (retrying: {self.mail_error})"
         return "Sending the verification email…"
-
-
-class MailboxMessage(models.Model):
-    """A message the embedded mode kept instead of sending it (see mailbox_backend)."""
-
-    account = models.ForeignKey(
-        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    region = models.ForeignKey(
-        Region, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    from_address = models.CharField(max_length=998)
-    to_addresses = models.TextField()  # comma-separated, as in the To header
-    subject = models.CharField(max_length=998, blank=True)
-    text_body = models.TextField(blank=True)
-    html_body = models.TextField(blank=True)
-    raw = models.TextField(help_text="The RFC 5322 source, as an SMTP server would receive it.")
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.subject} → {self.to_addresses}"

@@ -1,36 +1,29 @@
-"""The verification link landing, Resend and the mail status box, the Mailbox, and the
-"Which identity applies?" lookup."""
+"""The verification link landing, Resend and the mail status box, and the "Which identity
+applies?" lookup. The mails themselves are on the Sent messages page (sending.views)."""
 
 from __future__ import annotations
-
-import html
-import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.access import console_account, console_scope
+from accounts.access import console_scope
 from identities.hierarchy import explain
 from identities.models import Identity, IdentityType
-from sesconsole.sandbox import sandboxed_html
 
 from . import flows
 from .forms import WhichIdentityForm
-from .models import LinkOutcome, MailboxMessage
+from .models import LinkOutcome
 from .templatetags.verification_tags import box_context
 
 
 def _htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))
 
-
-_HREF = re.compile(r"""href=["'](https?://[^"']+)["']""", re.IGNORECASE)
 
 FAILURE_REASONS = {
     LinkOutcome.EXPIRED: (
@@ -107,36 +100,6 @@ def mail_status(request: HttpRequest, region: str, name: str) -> HttpResponse:
     if not _htmx(request):
         return redirect("identities:detail", region=identity.region_id, name=identity.name)
     return render(request, "verification/_email_verification.html", box_context(identity))
-
-
-@require_GET
-@login_required
-def mailbox(request: HttpRequest) -> HttpResponse:
-    account = console_account(request)
-    messages_qs = MailboxMessage.objects.filter(account=account).only(
-        "pk", "to_addresses", "subject", "created_at", "from_address"
-    )
-    page = Paginator(messages_qs, 50).get_page(request.GET.get("page"))
-    return render(request, "verification/mailbox.html", {"page": page, "nav": "mailbox"})
-
-
-@require_GET
-@login_required
-def mailbox_message(request: HttpRequest, pk: int) -> HttpResponse:
-    message = get_object_or_404(MailboxMessage, pk=pk, account=console_account(request))
-    links = list(dict.fromkeys(html.unescape(url) for url in _HREF.findall(message.html_body)))
-    context = {"message": message, "links": links, "nav": "mailbox"}
-    return render(request, "verification/mailbox_message.html", context)
-
-
-@require_GET
-@login_required
-def mailbox_message_html(request: HttpRequest, pk: int) -> HttpResponse:
-    """The message's HTML body as a document of its own, for a sandboxed iframe."""
-    message = get_object_or_404(MailboxMessage, pk=pk, account=console_account(request))
-    # Links open in a new tab: the console itself can't be framed.
-    body = '<base target="_blank">' + message.html_body
-    return sandboxed_html(body, sandbox_flags="allow-popups allow-popups-to-escape-sandbox")
 
 
 @require_GET

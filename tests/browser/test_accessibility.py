@@ -14,9 +14,9 @@ from django.urls import reverse
 
 from accounts.models import Account, Region
 from identities.models import ConfigurationSet, Identity, IdentityPolicy
+from sending.models import SentMessage
 from templates_app.models import CustomVerificationEmailTemplate
 from tests.browser.test_console_smoke import sign_in
-from verification.models import MailboxMessage
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
 
@@ -62,14 +62,18 @@ def console_pages(
         success_redirection_url="https://example.com/ok",
         failure_redirection_url="https://example.com/no",
     )
-    message = MailboxMessage.objects.create(
+    message = SentMessage.objects.create(
         account=account,
+        region=region,
+        message_id="verification-mail",
+        operation="VerificationEmail",
         from_address="no-reply@sesconsole.localhost",
-        to_addresses="news@example.com",
+        envelope_from="no-reply@sesconsole.localhost",
+        recipients=["news@example.com"],
+        recipients_text="news@example.com",
         subject="Verify",
-        text_body="Hello",
-        html_body="<p>Hello</p>",
-        raw="Subject: Verify\r\n\r\nHello\r\n",
+        mime=b"Subject: Verify\r\nContent-Type: text/html\r\n\r\n"
+        b'<p>Hello <a href="http://127.0.0.1/verify/x/">verify</a></p>\r\n',
     )
     r = region.code
     identity = {"region": r, "name": domain.name}
@@ -111,8 +115,8 @@ def console_pages(
         reverse("access_keys"),
         reverse("identities:dns_servers"),
         reverse("identities:dns_server_create"),
-        reverse("verification:mailbox"),
-        reverse("verification:mailbox_message", kwargs={"pk": message.pk}),
+        reverse("sending:list", kwargs={"region": r}) + "?kind=verification",
+        reverse("sending:message", kwargs={"region": r, "message_id": message.message_id}),
         "/no/such/page/",
     ]
 

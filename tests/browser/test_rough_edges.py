@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,9 @@ from playwright.sync_api import expect
 
 from accounts.models import Account, Region
 from identities.models import Identity
+from sending.models import SentMessage
 from tests.browser.test_console_smoke import sign_in
 from verification.flows import start_identity_verification
-from verification.models import MailboxMessage
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
 
@@ -45,21 +46,29 @@ def test_which_identity_shows_an_error_without_a_reload(
     assert page.evaluate("window.__sameDocument") is True  # htmx, not a reload
 
 
-def test_mailbox_message_frame_is_wide_and_text_wraps(
-    page: Any, live_server: Any, transactional_db: None, owner: Any, account: Account
-) -> None:
+def test_sent_message_frame_is_wide_and_text_wraps(
+    page: Any, live_server: Any, transactional_db: None, owner: Any, account: Account,
+    region: Region,
+) -> None:  # fmt: skip
     long_line = "https://example.com/" + "x" * 600
-    message = MailboxMessage.objects.create(
+    mime = EmailMessage()
+    mime["Subject"] = "Verify"
+    mime.set_content(f"Open this link:\n{long_line}\n")
+    mime.add_alternative("<p>Hello</p>", subtype="html")
+    message = SentMessage.objects.create(
         account=account,
+        region=region,
+        message_id="verification-mail",
+        operation="VerificationEmail",
         from_address="no-reply@sesconsole.localhost",
-        to_addresses="owner@example.com",
+        envelope_from="no-reply@sesconsole.localhost",
+        recipients=["owner@example.com"],
         subject="Verify",
-        text_body=f"Open this link:\n{long_line}\n",
-        html_body="<p>Hello</p>",
-        raw="Subject: Verify\r\n\r\nHello\r\n",
+        mime=mime.as_bytes(),
     )
     sign_in(page, live_server, owner.username)
-    page.goto(live_server.url + reverse("verification:mailbox_message", kwargs={"pk": message.pk}))
+    kwargs = {"region": region.code, "message_id": message.message_id}
+    page.goto(live_server.url + reverse("sending:message", kwargs=kwargs))
     frame = page.locator("iframe.mail-preview").evaluate(
         "e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; }"
     )
@@ -69,7 +78,7 @@ def test_mailbox_message_frame_is_wide_and_text_wraps(
     # The header list is a styled grid, not the browser's indented <dl>.
     assert page.locator("dl.key-values").evaluate("e => getComputedStyle(e).display") == "grid"
     crumbs = page.get_by_role("navigation", name="Breadcrumbs")
-    assert crumbs.inner_text().split("\n")[:2] == ["Amazon SES", "Mailbox"]
+    assert crumbs.inner_text().split("\n")[:2] == ["Amazon SES", "Sent messages"]
 
 
 def test_resend_row_sits_under_the_summary_header(
@@ -236,7 +245,6 @@ def test_navigation_is_grouped_as_in_ses(
         "Mail",
         "Sent messages",
         "SMTP settings",
-        "Mailbox",
         "Access and DNS",
         "API access keys",
         "DNS servers",

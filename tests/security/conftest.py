@@ -38,7 +38,7 @@ from sending.models import SentMessage
 from sesconsole import validators
 from templates_app.models import CustomVerificationEmailTemplate
 from tests.support import keys
-from verification.models import MailboxMessage, VerificationLink
+from verification.models import VerificationLink
 
 REGION = "us-east-1"
 TSIG_SECRET = "c2VzY29uc29sZS10c2lnLXNlY3JldC1kby1ub3Qtc2hvdw=="  # base64, 32 bytes
@@ -61,7 +61,6 @@ class World:
     access_key_secret: str
     dns_server: DnsServer
     publish_run: DnsPublishRun
-    mailbox_message: MailboxMessage
     link: VerificationLink
     token: str
     byodkim_private_key: str
@@ -137,16 +136,6 @@ def _make_world(account: Account, region: Region) -> World:
     dns_server.set_secret(TSIG_SECRET)
     dns_server.save()
     publish_run = DnsPublishRun.objects.create(identity=domain, account=account, actor="owner")
-    mailbox_message = MailboxMessage.objects.create(
-        account=account,
-        region=region,
-        from_address="no-reply@sesconsole.localhost",
-        to_addresses="owner.sender@owner-only.example",
-        subject="Owner mailbox subject",
-        text_body="Owner mailbox body",
-        html_body="<p>Owner mailbox body</p>",
-        raw="Subject: Owner mailbox subject\n\nOwner mailbox body",
-    )
     link = VerificationLink.issue(
         account=account, region=region, email_address=email.name, identity=email
     )
@@ -180,7 +169,6 @@ def _make_world(account: Account, region: Region) -> World:
         access_key_secret=secret,
         dns_server=dns_server,
         publish_run=publish_run,
-        mailbox_message=mailbox_message,
         link=link,
         token=link.token(),
         byodkim_private_key=private,
@@ -193,7 +181,7 @@ def _make_world(account: Account, region: Region) -> World:
             "OwnerTemplate",
             access_key.access_key_id,
             "owner-zone.example",
-            "Owner mailbox subject",
+            "Owner sent subject",
             "owner-tag-key",
             "OwnerPolicy",
         ],
@@ -235,7 +223,6 @@ def owner_snapshot(account: Account) -> dict[str, list[dict[str, Any]]]:
         "policies": IdentityPolicy.objects.filter(identity__account=account),
         "events": IdentityEvent.objects.filter(identity__account=account),
         "links": VerificationLink.objects.filter(account=account),
-        "mailbox": MailboxMessage.objects.filter(account=account),
         "sent_messages": SentMessage.objects.filter(account=account),
         "account_regions": AccountRegion.objects.filter(account=account),
         "memberships": Membership.objects.filter(account=account),
@@ -328,11 +315,9 @@ def url_kwargs(url: ConsoleUrl, world: World) -> dict[str, str | int]:
         "identities:configuration_set_detail": {**region, "name": world.config_set.name},
         "identities:dns_server_delete": {"pk": world.dns_server.pk},
         "identities:publish_run": {**region, "name": world.domain.name, "pk": world.publish_run.pk},
-        "verification:mailbox_message": {"pk": world.mailbox_message.pk},
         "sending:message": {**region, "message_id": world.sent_message.message_id},
         "sending:message_html": {**region, "message_id": world.sent_message.message_id},
         "sending:message_eml": {**region, "message_id": world.sent_message.message_id},
-        "verification:mailbox_message_html": {"pk": world.mailbox_message.pk},
         # Never the real token here: the matrix must not consume it (tokens have own tests).
         "verification:confirm": {"token": "not-a-real-token"},
     }

@@ -236,7 +236,8 @@ GETS = st.one_of(
         "sort": choice("name", "-name", "status", "-status"), "page": page_value})),
     st.tuples(st.just(f"/{REGION}/verified-identities/which/"), form({"address": text})),
     st.tuples(st.just("/switch-region/"), form({"region": choice("eu-west-1")})),
-    st.tuples(st.just("/mailbox/"), form({"page": page_value})),
+    st.tuples(st.just(f"/{REGION}/sent-messages/"), form({"kind": choice("verification", "account"), "sender": text,
+        "recipient": text, "status": choice("KEPT"), "since": text, "before": text})),
     st.tuples(st.just("/dns-servers/signing-zone/"), form({"zone": text})),
     st.tuples(st.just("/login/"), form({"next": text})),
 )  # fmt: skip
@@ -256,7 +257,7 @@ PATHS = st.one_of(
     segment.map(lambda s: f"/{REGION}/custom-verification-templates/{s}/preview/"),
     segment.map(lambda s: f"/{REGION}/configuration-sets/{s}/delete/"),
     segment.map(lambda s: f"/access-keys/{s}/delete/"),
-    segment.map(lambda s: f"/mailbox/{s}/"),
+    segment.map(lambda s: f"/{REGION}/sent-messages/{s}/"),
     segment.map(lambda s: f"/verify/{s}/"),
 )  # fmt: skip
 

@@ -1,6 +1,6 @@
 """XSS: payloads in every user-controlled string are escaped on every page, whether the input
 was stored (access key descriptions, DNS servers, template subjects, addresses) or rejected
-with a message that echoes it; template previews and Mailbox messages can't run script."""
+with a message that echoes it; template previews and sent messages can't run script."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from identities.models import DnsServer, Identity, VerificationStatus
+from sending.models import SentMessage
 from templates_app.models import CustomVerificationEmailTemplate
 from tests.security.conftest import TSIG_SECRET, World, allowed_methods, console_urls, url_for
 from tests.verification.conftest import eager_celery  # noqa: F401  (mail tasks run inline)
-from verification.models import MailboxMessage
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
@@ -101,11 +101,13 @@ def _store_payloads(world: World, client: Client) -> list[str]:
         paths.append(reverse("templates_app:detail", kwargs={"region": REGION, "name": f"Xss{i}"}))
         paths.append(reverse("templates_app:edit", kwargs={"region": REGION, "name": f"Xss{i}"}))
         paths.append(reverse("templates_app:preview", kwargs={"region": REGION, "name": f"Xss{i}"}))
-        message = MailboxMessage.objects.create(
-            account=world.account, from_address="a@example.com", to_addresses="b@example.com",
-            subject=payload, text_body=payload, raw=payload,
+        message = SentMessage.objects.create(
+            account=world.account, region=world.region, message_id=f"xss-{i}", actor=payload,
+            operation="SendEmail", from_header=payload, from_address=payload, subject=payload,
+            envelope_from=payload, recipients=[payload], recipients_text=payload,
+            mime=f"Subject: x\r\n\r\n{payload}".encode(),
         )  # fmt: skip
-        paths.append(reverse("verification:mailbox_message", kwargs={"pk": message.pk}))
+        paths.append(message_path(message))
     _legacy_dns_server(world, zone=SCRIPT, key_name="k")
     for address in ADDRESSES:
         response = client.post(
@@ -138,7 +140,7 @@ def test_stored_payloads_are_escaped_on_every_page(world: World, owner_client: C
             assert_escaped(html, payload, path)
         shown += escape(SCRIPT) in html
     # The payloads did reach the pages (escaped): the access keys, DNS servers, templates and
-    # Mailbox lists, each template's page and form, each message, the dashboard.
+    # Sent messages lists, each template's page and form, each message, the dashboard.
     assert shown >= 8
     addresses = owner_client.get(reverse("identities:list", kwargs={"region": REGION}))
     assert escape(ADDRESSES[0]) in addresses.content.decode()  # shown as typed, not "49"
@@ -295,11 +297,16 @@ def test_template_preview_of_stored_script_is_cleaned(world: World, owner_client
     assert "onerror" not in preview.content.decode()
 
 
-def test_mailbox_html_view_cannot_run_script(
+def message_path(message: SentMessage, view: str = "message") -> str:
+    kwargs = {"region": message.region_id, "message_id": message.message_id}
+    return reverse(f"sending:{view}", kwargs=kwargs)
+
+
+def test_verification_mail_html_view_cannot_run_script(
     world: World, owner_client: Client, settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    """A real verification mail from a template, kept in the Mailbox, shown sandboxed."""
-    settings.EMAIL_BACKEND = "verification.mailbox_backend.MailboxBackend"
+    """A real verification mail from a template, kept as a sent message, shown sandboxed."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"  # the embedded mode
     world.account.region_settings(world.region).grant_production_access()
     Identity.objects.filter(pk=world.domain.pk).update(
         verification_status=VerificationStatus.SUCCESS
@@ -316,29 +323,26 @@ def test_mailbox_html_view_cannot_run_script(
             reverse("templates_app:send_test", kwargs=kwargs), {"email_address": "a@example.com"}
         )
     assert response.status_code == 302, response.content.decode()
-    message = MailboxMessage.objects.get(to_addresses="a@example.com")
-    page = owner_client.get(reverse("verification:mailbox_message", kwargs={"pk": message.pk}))
-    document = owner_client.get(
-        reverse("verification:mailbox_message_html", kwargs={"pk": message.pk})
-    )
+    message = SentMessage.objects.get(recipients=["a@example.com"])
+    page = owner_client.get(message_path(message))
+    document = owner_client.get(message_path(message, "message_html"))
 
     assert len(_sandbox_flags(page.content.decode())) == 1
     assert all("allow-scripts" not in flags for flags in _sandbox_flags(page.content.decode()))
     _assert_sandboxed_document(document)
-    assert_no_live_markup(document.content.decode(), "the Mailbox HTML view")
+    assert_no_live_markup(document.content.decode(), "the sent message HTML view")
 
 
-def test_mailbox_html_view_keeps_even_a_hostile_message_sandboxed(
+def test_message_html_view_keeps_even_a_hostile_message_sandboxed(
     world: World, owner_client: Client
 ) -> None:
-    message = MailboxMessage.objects.create(
-        account=world.account, from_address="a@example.com", to_addresses="b@example.com",
-        subject="s", html_body=f"<p>x</p>{SCRIPT}", raw="x",
+    message = SentMessage.objects.create(
+        account=world.account, region=world.region, message_id="hostile", actor="a",
+        operation="SendEmail", from_address="a@example.com", envelope_from="a@example.com",
+        recipients=["b@example.com"], mime=f"Content-Type: text/html\r\n\r\n<p>x</p>{SCRIPT}".encode(),
     )  # fmt: skip
 
-    document = owner_client.get(
-        reverse("verification:mailbox_message_html", kwargs={"pk": message.pk})
-    )
+    document = owner_client.get(message_path(message, "message_html"))
 
     policy = document.headers["Content-Security-Policy"]
     assert "sandbox" in policy

@@ -12,11 +12,11 @@ from accounts.models import Account, Region
 from identities.models import Identity, KeyLength, VerificationStatus
 from identities.provisioning import EasyDkim
 from identities.tasks import generate_easy_dkim_keys
+from sending.tasks import send_verification_email
 from sesconsole.celery import app as celery_app
 from templates_app.models import CustomVerificationEmailTemplate
 from tests.support.smtp_server import SmtpSink, relay_for_django
 from verification.models import VerificationLink
-from verification.tasks import send_verification_email
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Admin for verification links and Mailbox messages: read-only, never the token."""
+"""Admin for verification links: read-only, never the token."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.test import Client
 from django.urls import reverse
 
-from verification.models import MailboxMessage, VerificationLink
+from verification.models import VerificationLink
 
 
 def test_link_admin_is_read_only_and_hides_the_token(
@@ -34,27 +34,6 @@ def test_link_admin_is_read_only_and_hides_the_token(
     )
     link.refresh_from_db()
     assert link.email_address == "someone@example.com"
-
-
-def test_mailbox_admin(operator_client: Client, account: object) -> None:
-    message = MailboxMessage.objects.create(
-        account=account,
-        from_address="a@x",
-        to_addresses="b@x",
-        subject="Hi",
-        raw="Subject: Hi\r\n\r\n",
-    )
-    assert (
-        operator_client.get(reverse("admin:verification_mailboxmessage_changelist")).status_code
-        == 200
-    )
-    assert (
-        operator_client.get(
-            reverse("admin:verification_mailboxmessage_change", args=[message.pk])
-        ).status_code
-        == 200
-    )
-    assert operator_client.get(reverse("admin:verification_mailboxmessage_add")).status_code == 403
 
 
 def test_admin_is_for_staff_only(owner_client: Client) -> None:

@@ -12,15 +12,12 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import Account, Region
 from identities.models import Identity, IdentityType, VerificationStatus
+from sending.tasks import send_verification_email
 from sesconsole.validators import NotFoundError
 from templates_app.models import CustomVerificationEmailTemplate
 from verification import flows
 from verification.models import LinkOutcome, MailStatus, VerificationLink
-from verification.tasks import (
-    expire_verification_requests,
-    send_verification_email,
-    start_identity_verification,
-)
+from verification.tasks import expire_verification_requests, start_identity_verification
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
@@ -163,14 +160,14 @@ def test_resend_refuses_verified_identities_and_domains(
 def test_creating_an_email_identity_queues_the_mail(
     make_email: Callable[..., Identity], django_capture_on_commit_callbacks: Any, settings: Any
 ) -> None:
-    from verification.models import MailboxMessage
+    from sending.models import SentMessage
 
-    settings.EMAIL_BACKEND = "verification.mailbox_backend.MailboxBackend"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"  # the embedded mode
     with django_capture_on_commit_callbacks(execute=True):
         identity = make_email("fresh@example.com")
     link = VerificationLink.objects.get(identity=identity)
     assert link.mail_status == MailStatus.SENT
-    assert MailboxMessage.objects.get().to_addresses == "fresh@example.com"
+    assert SentMessage.objects.get(message_id=link.message_id).recipients == ["fresh@example.com"]
 
 
 # --- SendCustomVerificationEmail -------------------------------------------------------------
@@ -238,7 +235,7 @@ def test_custom_link_click_creates_the_identity_verified(
     make_template: Callable[..., CustomVerificationEmailTemplate],
     django_capture_on_commit_callbacks: Any,
 ) -> None:  # fmt: skip
-    from verification.models import MailboxMessage
+    from sending.models import SentMessage
 
     make_template()
     link, token = custom_link(account, region, "New.User@example.org")
@@ -251,7 +248,7 @@ def test_custom_link_click_creates_the_identity_verified(
     assert identity.verification_status == VerificationStatus.SUCCESS
     # Created already verified: no default verification mail goes out for it.
     assert not VerificationLink.objects.filter(identity=identity).exists()
-    assert MailboxMessage.objects.count() == 0
+    assert not SentMessage.objects.filter(recipients=["New.User@example.org"]).exists()
 
 
 def test_custom_link_click_verifies_the_pending_identity(

@@ -12,13 +12,14 @@ import pytest
 from celery.exceptions import Retry
 
 from identities.models import Identity, VerificationStatus
+from sending.tasks import send_verification_email
 from templates_app.models import CustomVerificationEmailTemplate
 from tests.support.smtp_server import SmtpSink
 from tests.verification.conftest import run_as_worker
 from verification import flows
 from verification.mailer import FOOTER_TEXT
 from verification.models import MailStatus, VerificationLink
-from verification.tasks import retry_delay, send_verification_email
+from verification.tasks import retry_delay
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from accounts.models import Account, AccountRegion, Region
 from identities.models import Identity, VerificationStatus
-from verification.models import MailboxMessage, VerificationLink
+from verification.models import VerificationLink
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -138,93 +138,6 @@ def test_mail_status_matrix(
     assert outsider_client.get(status_url(identity), **HTMX).status_code == 404
     assert client.get(status_url(identity), **HTMX).status_code == 302
     assert owner_client.post(status_url(identity), **HTMX).status_code == 405
-
-
-# --- mailbox ----------------------------------------------------------------------------------
-@pytest.fixture
-def mails(account: Account, other_account: Account, region: Region) -> list[MailboxMessage]:
-    def make(acct: Account, to: str) -> MailboxMessage:
-        return MailboxMessage.objects.create(
-            account=acct, region=region, from_address="no-reply@x", to_addresses=to,
-            subject=f"Hello {to}", text_body="Open http://x/verify/abc/",
-            html_body='<p><a href="http://x/verify/abc/">link</a></p><script>alert(1)</script>',
-            raw="Subject: hi\r\n\r\nbody",
-        )  # fmt: skip
-
-    return [make(account, "mine@example.com"), make(other_account, "theirs@example.com")]
-
-
-def test_mailbox_lists_only_the_accounts_messages(
-    owner_client: Client, mails: list[MailboxMessage]
-) -> None:
-    response = owner_client.get(reverse("verification:mailbox"))
-    assert response.status_code == 200
-    assert b"Hello mine@example.com" in response.content
-    assert b"theirs@example.com" not in response.content
-
-
-def test_mailbox_query_count(
-    owner_client: Client, mails: list[MailboxMessage], django_assert_max_num_queries: Any
-) -> None:
-    with django_assert_max_num_queries(8):
-        owner_client.get(reverse("verification:mailbox"))
-
-
-def test_mailbox_message_page(owner_client: Client, mails: list[MailboxMessage]) -> None:
-    url = reverse("verification:mailbox_message", kwargs={"pk": mails[0].pk})
-    response = owner_client.get(url)
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert 'sandbox="allow-popups allow-popups-to-escape-sandbox"' in html
-    assert "<script>" not in html  # the body is a document of its own (next test)
-    assert '<a href="http://x/verify/abc/" class="mailbox-link">' in html
-
-
-def test_mailbox_message_html_is_sandboxed(
-    owner_client: Client,
-    teammate_client: Client,
-    outsider_client: Client,
-    client: Client,
-    mails: list[MailboxMessage],
-) -> None:
-    url = reverse("verification:mailbox_message_html", kwargs={"pk": mails[0].pk})
-    response = owner_client.get(url)
-    assert response.status_code == 200
-    assert response.content.decode() == (
-        '<!doctype html><meta charset="utf-8"><base target="_blank">' + mails[0].html_body
-    )
-    assert response["Content-Security-Policy"] == (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; "
-        "base-uri 'none'; form-action 'none'; frame-ancestors 'self'; "
-        "sandbox allow-popups allow-popups-to-escape-sandbox"
-    )
-    assert response["X-Frame-Options"] == "SAMEORIGIN"
-    assert teammate_client.get(url).status_code == 200
-    assert outsider_client.get(url).status_code == 404
-    assert client.get(url).status_code == 302
-    assert owner_client.post(url).status_code == 405
-
-
-def test_mailbox_backend_stores_messages(
-    settings: Any, account: Account, region: Region, identity: Identity
-) -> None:
-    from verification.tasks import send_verification_email
-
-    settings.EMAIL_BACKEND = "verification.mailbox_backend.MailboxBackend"
-    link = VerificationLink.issue(
-        account=account, region=region, email_address=identity.name, identity=identity
-    )
-    send_verification_email.apply(kwargs={"link_id": link.pk})
-    message = MailboxMessage.objects.get()
-    assert (message.account_id, message.region_id, message.to_addresses) == (
-        account.pk,
-        region.pk,
-        identity.name,
-    )
-    assert message.subject.startswith("sesconsole – Email Address Verification Request")
-    assert "/verify/" in message.text_body
-    assert "/verify/" in message.html_body
-    assert message.raw.startswith("Content-Type: multipart/alternative;")
 
 
 # --- which identity applies? --------------------------------------------------------------------
