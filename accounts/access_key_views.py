@@ -10,7 +10,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from sesconsole import deletes
 
 from .access import console_account
 from .models import AccessKey
@@ -75,10 +78,28 @@ def access_key_activate(request: HttpRequest, access_key_id: str) -> HttpRespons
     return redirect("access_keys")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def access_key_delete(request: HttpRequest, access_key_id: str) -> HttpResponse:
     key = _key_for_user(request, access_key_id)
-    key.delete()
-    messages.success(request, f"Access key {access_key_id} was deleted.")
-    return redirect("access_keys")
+    form = deletes.confirm_form(request, key.access_key_id)
+    keys_url = reverse("access_keys")
+    if form.is_valid():
+        key.delete()
+        messages.success(request, f"Access key {access_key_id} was deleted.")
+        return deletes.deleted(request, keys_url)
+    return deletes.confirm_page(
+        request,
+        form,
+        title=f"Delete access key {key.access_key_id}?",
+        heading="Delete access key",
+        warning="API calls signed with this key fail from now on. Deactivate the key instead "
+        "if you may need it again. This can't be undone.",
+        form_url=request.path,
+        cancel_url=keys_url,
+        crumbs="_crumbs.html",
+        section="API access keys",
+        section_url=keys_url,
+        current="Delete",
+        nav="access_keys",
+    )

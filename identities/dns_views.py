@@ -22,6 +22,7 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from accounts import actors
 from accounts.access import console_account, console_scope, may_verify_without_dns
+from sesconsole import deletes
 
 from . import operations, publishing, signing_zone
 from .dns_forms import DnsServerForm
@@ -140,13 +141,31 @@ def dns_server_create(request: HttpRequest) -> HttpResponse:
     return render(request, "identities/dns_server_form.html", _servers_context(form=form))
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def dns_server_delete(request: HttpRequest, pk: int) -> HttpResponse:
     server = get_object_or_404(console_account(request).dns_servers, pk=pk)
-    server.delete()
-    messages.success(request, f"The DNS server for {server.zone} was deleted.")
-    return redirect(reverse("identities:dns_servers"))
+    form = deletes.confirm_form(request, server.zone)
+    servers_url = reverse("identities:dns_servers")
+    if form.is_valid():
+        server.delete()
+        messages.success(request, f"The DNS server for {server.zone} was deleted.")
+        return deletes.deleted(request, servers_url)
+    return deletes.confirm_page(
+        request,
+        form,
+        title=f"Delete the DNS server for {server.zone}?",
+        heading="Delete DNS server",
+        warning=f"Publish DNS records can no longer update {server.zone} from the console. "
+        "Records already published stay on the server. This can't be undone.",
+        form_url=request.path,
+        cancel_url=servers_url,
+        crumbs="_crumbs.html",
+        section="DNS servers",
+        section_url=servers_url,
+        current="Delete",
+        **_servers_context(),
+    )
 
 
 @require_GET

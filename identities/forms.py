@@ -524,45 +524,6 @@ class FeedbackForwardingForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
-class ConfirmNameForm(forms.Form):
-    """Deleting asks for the resource's name typed exactly (or, for several at once, the word
-    "delete", as the SES console asks), so it is never a slip. The expected text is also in the
-    input's data-expected: console.js keeps the Delete button disabled until it matches."""
-
-    confirm = forms.CharField(
-        label="To confirm deletion, enter the name", required=False, strip=False
-    )
-
-    def __init__(
-        self, *args: Any, expected: str, noun: str = "name", target: str = "it", **kwargs: Any
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.expected = expected
-        self.noun = noun
-        self.target = target
-        self.fields["confirm"].label = f"To confirm deletion, enter {expected}"
-        self.fields["confirm"].widget.attrs.update(
-            {"data-expected": expected, "autocomplete": "off", "spellcheck": "false"}
-        )
-
-    def clean_confirm(self) -> str:
-        value = self.cleaned_data.get("confirm", "")
-        if value != self.expected:
-            raise ValidationError(
-                f"The {self.noun} you entered doesn't match. Enter {self.expected} exactly as "
-                f"shown to delete {self.target}."
-            )
-        return value
-
-
-BULK_DELETE_WORD = "delete"
-
-
-def bulk_delete_form(data: Any = None) -> ConfirmNameForm:
-    """The typed confirmation of a bulk delete: the word "delete"."""
-    return ConfirmNameForm(data, expected=BULK_DELETE_WORD, noun="text", target="them")
-
-
 # --- List filters and configuration sets ----------------------------------------------------------
 SORTS = {"name", "-name", "status", "-status"}
 

@@ -14,14 +14,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import actors
 from accounts.access import Scope, console_scope
-from sesconsole import validators
+from sesconsole import deletes, validators
 
 from . import operations
-from .forms import ConfirmNameForm
 from .models import Identity, IdentityPolicy
 from .policy_forms import PolicyCreateForm, PolicyEditForm, pretty
 
@@ -112,10 +112,24 @@ def policy_edit(request: HttpRequest, region: str, name: str, policy: str) -> Ht
 def policy_delete(request: HttpRequest, region: str, name: str, policy: str) -> HttpResponse:
     scope, identity = _identity(request, region, name)
     row = get_object_or_404(identity.policies, name=policy)
-    form = ConfirmNameForm(request.POST or None, expected=row.name)
-    if request.method == "POST" and form.is_valid():
+    form = deletes.confirm_form(request, row.name)
+    tab_url = reverse(
+        "identities:tab_authorization", kwargs={"region": identity.region_id, "name": identity.name}
+    )
+    if form.is_valid():
         operations.delete_policy(identity, row.name, actor=actors.console(request.user))
         messages.success(request, f"The policy {row.name} was deleted.")
-        return _to_tab(identity)
-    context = _context(scope, identity, policy=row, form=form)
-    return render(request, "identities/policy_delete.html", context)
+        return deletes.deleted(request, tab_url)
+    return deletes.confirm_page(
+        request,
+        form,
+        title=f"Delete {row.name}?",
+        heading="Delete policy",
+        warning=f"The accounts and users this policy allows can no longer send from "
+        f"{identity.name} once it is deleted. This can't be undone.",
+        form_url=request.path,
+        cancel_url=tab_url,
+        crumbs="identities/_breadcrumbs.html",
+        current="Delete policy",
+        **_context(scope, identity, policy=row),
+    )

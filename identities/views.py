@@ -25,11 +25,12 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
+from django_htmx.http import HttpResponseClientRefresh
 
 from accounts import actors
 from accounts.access import Scope, console_scope
-from sesconsole import validators
+from sesconsole import deletes, validators
+from sesconsole.deletes import partial_wanted
 
 from . import forms, hierarchy, operations, policy_views, provisioning, records
 from .models import ConfigurationSet, Identity, VerificationStatus
@@ -38,23 +39,15 @@ TABS = ("authentication", "authorization", "configuration_set", "tags", "notific
 
 
 # --- helpers ----------------------------------------------------------------------------------
-def _partial_wanted(request: HttpRequest) -> bool:
-    # A history-restore request after a cache miss needs the whole page, not a fragment.
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx and not htmx.history_restore_request)
-
-
 def _render(
     request: HttpRequest, template: str, context: dict[str, Any], part: str
 ) -> HttpResponse:
-    name = f"{template}#{part}" if _partial_wanted(request) else template
+    name = f"{template}#{part}" if partial_wanted(request) else template
     return render(request, name, context)
 
 
 def _redirect(request: HttpRequest, url: str) -> HttpResponse:
-    if _partial_wanted(request):
-        return HttpResponseClientRedirect(url)
-    return redirect(url)
+    return deletes.deleted(request, url)
 
 
 def _identity(scope: Scope, name: str) -> Identity:
@@ -84,6 +77,12 @@ def _is_settling(identity: Identity) -> bool:
 
 def _page_context(scope: Scope, identity: Identity | None = None, **extra: Any) -> dict[str, Any]:
     return {"region": scope.region, "nav": "identities", "identity": identity, **extra}
+
+
+IDENTITY_DELETE_WARNING = (
+    "Deleting an identity removes its DKIM keys, tags and settings, and you can no longer send "
+    "from it. This can't be undone."
+)
 
 
 # --- list and bulk delete -----------------------------------------------------------------------
@@ -148,10 +147,23 @@ def bulk_delete(request: HttpRequest, region: str) -> HttpResponse:
     if not selected:
         messages.error(request, "Select at least one identity to delete, then choose Delete.")
         return _redirect(request, list_url)
-    form = forms.bulk_delete_form(request.POST if "confirm" in request.POST else None)
+    form = deletes.bulk_delete_form(request.POST if "confirm" in request.POST else None)
     if not form.is_valid():
-        context = _page_context(scope, selected=selected, form=form)
-        return _render(request, "identities/bulk_delete.html", context, "confirm")
+        count = len(selected)
+        noun = "identity" if count == 1 else "identities"
+        return deletes.confirm_page(
+            request,
+            form,
+            title=f"Delete {count} {noun}?",
+            heading=f"Delete {count} {noun}",
+            warning=IDENTITY_DELETE_WARNING,
+            form_url=request.path,
+            cancel_url=list_url,
+            crumbs="identities/_breadcrumbs.html",
+            details="identities/_bulk_delete_selection.html",
+            current="Delete identities",
+            **_page_context(scope, selected=selected),
+        )
     count = operations.delete_identities(selected, actor=_actor(request))
     noun = "identity" if count == 1 else "identities"
     messages.success(request, f"Deleted {count} {noun}.")
@@ -243,7 +255,7 @@ def status(request: HttpRequest, region: str, name: str) -> HttpResponse:
     """The summary's status, polled by htmx while the identity is pending."""
     scope = console_scope(request, region)
     identity = _identity(scope, name)
-    if not _partial_wanted(request):
+    if not partial_wanted(request):
         return redirect(_url("detail", identity))
     if not _is_settling(identity):
         # Settled: reload once so every container shows the new state; the new page no
@@ -386,13 +398,24 @@ def edit_feedback(request: HttpRequest, region: str, name: str) -> HttpResponse:
 def delete(request: HttpRequest, region: str, name: str) -> HttpResponse:
     scope = console_scope(request, region)
     identity = _identity(scope, name)
-    data = request.POST if request.method == "POST" else None
-    form = forms.ConfirmNameForm(data, expected=identity.name)
+    form = deletes.confirm_form(request, identity.name)
     if form.is_valid():
         operations.delete_identity(identity, actor=_actor(request))
         messages.success(request, f"The identity {identity.name} was deleted.")
         return _redirect(request, reverse("identities:list", kwargs={"region": scope.region.code}))
-    return _render_edit(request, scope, identity, form, "delete.html")
+    return deletes.confirm_page(
+        request,
+        form,
+        title=f"Delete {identity.name}?",
+        heading="Delete identity",
+        warning=f"Deleting {identity.name} removes its DKIM keys, tags and settings, and you can "
+        "no longer send from it. This can't be undone.",
+        form_url=request.path,
+        cancel_url=_url("detail", identity),
+        crumbs="identities/_breadcrumbs.html",
+        current="Delete",
+        **_page_context(scope, identity),
+    )
 
 
 def _download_name(identity: Identity, suffix: str) -> str:
@@ -487,9 +510,22 @@ def configuration_set_delete(request: HttpRequest, region: str, name: str) -> Ht
         ConfigurationSet.objects.filter(account=scope.account, region=scope.region), name=name
     )
     users = list(config_set.identities_using_as_default().only("name", "region_id"))
-    if request.method == "POST":
+    form = deletes.confirm_form(request, config_set.name)
+    if form.is_valid():
         config_set.delete()
         messages.success(request, f"The configuration set {name} was deleted.")
         return _redirect(request, _sets_url(scope))
-    context = _set_context(scope, config_set=config_set, users=users)
-    return _render(request, "identities/configuration_set_delete.html", context, "confirm")
+    return deletes.confirm_page(
+        request,
+        form,
+        title=f"Delete {config_set.name}?",
+        heading="Delete configuration set",
+        warning="Deleting a configuration set can't be undone.",
+        form_url=request.path,
+        cancel_url=_sets_url(scope),
+        crumbs="identities/_breadcrumbs.html",
+        details="identities/_configuration_set_users.html",
+        submit="Delete anyway" if users else "Delete",
+        current="Delete set",
+        **_set_context(scope, config_set=config_set, users=users),
+    )

@@ -9,12 +9,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import Scope, console_scope
 from identities.forms import TagsForm
-from sesconsole import validators
+from sesconsole import deletes, validators
 from sesconsole.sandbox import sandboxed_html
 from verification.flows import send_custom_verification_email
 
@@ -172,8 +173,21 @@ def send_test(request: HttpRequest, region: str, name: str) -> HttpResponse:
 @login_required
 def delete(request: HttpRequest, region: str, name: str) -> HttpResponse:
     scope, template = _template(request, region, name)
-    if request.method == "POST":
+    form = deletes.confirm_form(request, template.name)
+    if form.is_valid():
         rules.delete_template(template)
         messages.success(request, f"The template {name} was deleted.")
-        return redirect("templates_app:list", region=region)
-    return render(request, "templates_app/delete.html", _context(scope, template=template))
+        return deletes.deleted(request, reverse("templates_app:list", kwargs={"region": region}))
+    return deletes.confirm_page(
+        request,
+        form,
+        title=f"Delete {template.name}?",
+        heading="Delete template",
+        warning="Verification emails already sent with this template keep working; new ones "
+        "can't use it. This can't be undone.",
+        form_url=request.path,
+        cancel_url=reverse("templates_app:detail", kwargs={"region": region, "name": name}),
+        crumbs="templates_app/_breadcrumbs.html",
+        current="Delete",
+        **_context(scope, template=template),
+    )

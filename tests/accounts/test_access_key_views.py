@@ -60,12 +60,13 @@ def test_actions_matrix(
     client: Client,
 ) -> None:
     url = reverse(action, args=[key.access_key_id])
+    data = {"confirm": key.access_key_id}  # what a delete needs; the others ignore it
 
-    assert outsider_client.post(url).status_code == 404
-    assert client.post(url).status_code == 302
+    assert outsider_client.post(url, data).status_code == 404
+    assert client.post(url, data).status_code == 302
     assert AccessKey.objects.filter(pk=key.pk).exists()
-    assert owner_client.get(url).status_code == 405
-    assert teammate_client.post(url).status_code == 302
+    assert owner_client.put(url).status_code == 405
+    assert teammate_client.post(url, data).status_code == 302
 
 
 def test_deactivate_then_activate(owner_client: Client, key: AccessKey) -> None:
@@ -79,8 +80,20 @@ def test_deactivate_then_activate(owner_client: Client, key: AccessKey) -> None:
 
 
 def test_delete_removes_the_key(owner_client: Client, key: AccessKey) -> None:
-    response = owner_client.post(reverse("access_key_delete", args=[key.access_key_id]))
+    url = reverse("access_key_delete", args=[key.access_key_id])
 
+    page = owner_client.get(url)
+    refused = owner_client.post(url, {"confirm": "AKIA"})
+    assert AccessKey.objects.filter(pk=key.pk).exists()
+    response = owner_client.post(url, {"confirm": key.access_key_id})
+
+    assert page.context["form"].fields["confirm"].label == (
+        f"To confirm deletion, enter {key.access_key_id}"
+    )
+    assert refused.context["form"].errors["confirm"] == [
+        f"The name you entered doesn't match. Enter {key.access_key_id} exactly as shown to "
+        "delete it."
+    ]
     assert response.status_code == 302
     assert not AccessKey.objects.filter(pk=key.pk).exists()
 

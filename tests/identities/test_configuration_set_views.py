@@ -184,22 +184,39 @@ def test_delete_anyway_leaves_the_default_dangling(
 ) -> None:
     make_domain("a.example", configuration_set_name="marketing")
 
-    response = owner_client.post(delete_url("marketing"))
+    response = owner_client.post(delete_url("marketing"), {"confirm": "marketing"})
 
     assert response["Location"] == LIST_URL
     assert not ConfigurationSet.objects.exists()
     assert Identity.objects.get().configuration_set_name == "marketing"
 
 
+def test_delete_without_the_typed_name_keeps_the_set(
+    owner_client: Client, marketing: ConfigurationSet
+) -> None:
+    response = owner_client.post(delete_url("marketing"), {"confirm": ""})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["confirm"] == [
+        "The name you entered doesn't match. Enter marketing exactly as shown to delete it."
+    ]
+    assert ConfigurationSet.objects.exists()
+
+
 def test_delete_teammate_can_delete(teammate_client: Client, marketing: ConfigurationSet) -> None:
-    teammate_client.post(delete_url("marketing"))
+    teammate_client.post(delete_url("marketing"), {"confirm": "marketing"})
 
     assert not ConfigurationSet.objects.exists()
 
 
 def test_delete_htmx(owner_client: Client, marketing: ConfigurationSet) -> None:
     page = owner_client.get(delete_url("marketing"), **HTMX)
-    done = owner_client.post(delete_url("marketing"), **HTMX)
+    wrong = owner_client.post(delete_url("marketing"), {"confirm": "Marketing"}, **HTMX)
+    done = owner_client.post(delete_url("marketing"), {"confirm": "marketing"}, **HTMX)
 
     assert page.content.decode().lstrip().startswith("<form")
+    assert wrong.context["form"].errors["confirm"] == [
+        "The name you entered doesn't match. Enter marketing exactly as shown to delete it."
+    ]
+    assert wrong.content.decode().lstrip().startswith("<form")
     assert done["HX-Redirect"] == LIST_URL

@@ -383,9 +383,19 @@ def test_dns_servers_are_per_account(
         "example.net" not in outsider_client.get(reverse("identities:dns_servers")).content.decode()
     )
     delete_url = reverse("identities:dns_server_delete", kwargs={"pk": server.pk})
-    assert outsider_client.post(delete_url).status_code == 404
-    assert owner_client.get(delete_url).status_code == 405
-    assert teammate_client.post(delete_url).status_code == 302
+    assert outsider_client.post(delete_url, {"confirm": "example.net"}).status_code == 404
+    assert outsider_client.get(delete_url).status_code == 404
+    assert owner_client.put(delete_url).status_code == 405
+    page = owner_client.get(delete_url)
+    assert page.status_code == 200
+    assert page.context["form"].fields["confirm"].label == "To confirm deletion, enter example.net"
+    refused = teammate_client.post(delete_url, {"confirm": "example.com"})
+    assert refused.context["form"].errors["confirm"] == [
+        "The name you entered doesn't match. Enter example.net exactly as shown to delete it."
+    ]
+    assert DnsServer.objects.count() == 1
+    done = teammate_client.post(delete_url, {"confirm": "example.net"}, HTTP_HX_REQUEST="true")
+    assert done["HX-Redirect"] == reverse("identities:dns_servers")
     assert DnsServer.objects.count() == 0
 
 

@@ -164,11 +164,18 @@ def test_delete(
     client: Client,
     template: CustomVerificationEmailTemplate,
 ) -> None:
-    assert outsider_client.post(url("delete", name="Welcome")).status_code == 404
-    assert client.post(url("delete", name="Welcome")).status_code == 302
+    confirmed = {"confirm": "Welcome"}
+    assert outsider_client.post(url("delete", name="Welcome"), confirmed).status_code == 404
+    assert client.post(url("delete", name="Welcome"), confirmed).status_code == 302
     assert owner_client.get(url("delete", name="Welcome")).status_code == 200
+    refused = owner_client.post(url("delete", name="Welcome"), {"confirm": "welcome"})
+    assert refused.context["form"].errors["confirm"] == [
+        "The name you entered doesn't match. Enter Welcome exactly as shown to delete it."
+    ]
+    dialog = owner_client.get(url("delete", name="Welcome"), HTTP_HX_REQUEST="true")
+    assert dialog.content.decode().lstrip().startswith("<form")
     assert CustomVerificationEmailTemplate.objects.exists()
-    assert owner_client.post(url("delete", name="Welcome"))["Location"] == url("list")
+    assert owner_client.post(url("delete", name="Welcome"), confirmed)["Location"] == url("list")
     assert not CustomVerificationEmailTemplate.objects.exists()
 
 
