@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from sesconsole import deletes
+from sesconsole import deletes, listing
 
 from .access import console_account
+from .forms import AccessKeyFilterForm
 from .models import AccessKey
 
 MAX_DESCRIPTION_LENGTH = 256
@@ -34,12 +36,18 @@ def _key_for_user(request: HttpRequest, access_key_id: str) -> AccessKey:
 @login_required
 def access_keys(request: HttpRequest) -> HttpResponse:
     account = console_account(request)
-    keys = AccessKey.objects.filter(account=account)
-    return render(
-        request,
-        "accounts/access_keys.html",
-        {"keys": keys, "account": account, "nav": "access_keys"},
-    )
+    filters = AccessKeyFilterForm(request.GET)
+    keys = AccessKey.objects.filter(account=account).order_by("-created_at", "-pk")
+    if q := filters.value("q"):
+        keys = keys.filter(Q(access_key_id__icontains=q) | Q(description__icontains=q))
+    if status := filters.value("status"):
+        keys = keys.filter(status=status)
+    context = {"filters": filters, "account": account, "nav": "access_keys"}
+    context.update(listing.paginate(request, keys, "access_keys"))
+    template = "accounts/access_keys.html"
+    if deletes.partial_wanted(request):
+        template += "#results"
+    return render(request, template, context)
 
 
 @require_POST

@@ -22,10 +22,10 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from accounts import actors
 from accounts.access import console_account, console_scope, may_verify_without_dns
-from sesconsole import deletes
+from sesconsole import deletes, listing
 
 from . import operations, publishing, signing_zone
-from .dns_forms import DnsServerForm
+from .dns_forms import DnsServerFilterForm, DnsServerForm
 from .models import Identity
 
 CONSOLE_SKIP_DNS_MESSAGE = (
@@ -125,8 +125,15 @@ def _servers_context(**extra: Any) -> dict[str, Any]:
 @require_GET
 @login_required
 def dns_servers(request: HttpRequest) -> HttpResponse:
-    servers = list(console_account(request).dns_servers.all())
-    return render(request, "identities/dns_servers.html", _servers_context(servers=servers))
+    filters = DnsServerFilterForm(request.GET)
+    servers = console_account(request).dns_servers.order_by("zone", "pk")
+    if q := filters.value("q"):
+        servers = servers.filter(zone__icontains=q)
+    context = _servers_context(filters=filters, **listing.paginate(request, servers, "dns_servers"))
+    template = "identities/dns_servers.html"
+    if deletes.partial_wanted(request):
+        template += "#results"
+    return render(request, template, context)
 
 
 @require_http_methods(["GET", "POST"])

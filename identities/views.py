@@ -15,7 +15,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Case, Count, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
@@ -29,7 +28,7 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from accounts import actors
 from accounts.access import Scope, console_scope
-from sesconsole import deletes, validators
+from sesconsole import deletes, listing, validators
 from sesconsole.deletes import partial_wanted
 
 from . import forms, hierarchy, operations, policy_views, provisioning, records
@@ -99,7 +98,7 @@ def _filtered_identities(scope: Scope, filters: forms.IdentityFilterForm) -> Que
     queryset = Identity.objects.in_scope(scope.account, scope.region).only(
         "id", "name", "identity_type", "verification_status"
     )
-    if q := filters.value("q").strip():
+    if q := filters.value("q"):
         queryset = queryset.filter(name__icontains=q)
     if identity_type := filters.value("type"):
         queryset = queryset.filter(identity_type=identity_type)
@@ -118,19 +117,15 @@ def _filtered_identities(scope: Scope, filters: forms.IdentityFilterForm) -> Que
 def identity_list(request: HttpRequest, region: str) -> HttpResponse:
     scope = console_scope(request, region)
     filters = forms.IdentityFilterForm(request.GET)
-    # The paginator counts once (cached); the page is one sliced query, whatever the size.
-    size = filters.page_size(request.session)
-    paginator = Paginator(_filtered_identities(scope, filters), size)
-    page = paginator.get_page(request.GET.get("page"))
-    rows = list(page.object_list)
+    listed = listing.paginate(request, _filtered_identities(scope, filters), "identities")
     context = _page_context(
         scope,
         filters=filters,
-        page=page,
-        rows=rows,
         sort=filters.value("sort", "name"),
-        page_range=paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
-        any_pending=any(row.verification_status == VerificationStatus.PENDING for row in rows),
+        any_pending=any(
+            row.verification_status == VerificationStatus.PENDING for row in listed["rows"]
+        ),
+        **listed,
     )
     return _render(request, "identities/list.html", context, "results")
 
@@ -472,14 +467,13 @@ def configuration_sets(request: HttpRequest, region: str) -> HttpResponse:
         .annotate(count=Count("pk"))
         .values("count")
     )
-    sets = list(
-        ConfigurationSet.objects.filter(account=scope.account, region=scope.region).annotate(
-            identity_count=Coalesce(Subquery(users), Value(0))
-        )
-    )
-    return _render(
-        request, "identities/configuration_sets.html", _set_context(scope, sets=sets), "table"
-    )
+    filters = forms.ConfigurationSetFilterForm(request.GET)
+    sets = ConfigurationSet.objects.filter(account=scope.account, region=scope.region)
+    if q := filters.value("q"):
+        sets = sets.filter(name__icontains=q)
+    sets = sets.annotate(identity_count=Coalesce(Subquery(users), Value(0))).order_by("name")
+    context = _set_context(scope, filters=filters, **listing.paginate(request, sets, "sets"))
+    return _render(request, "identities/configuration_sets.html", context, "results")
 
 
 @require_http_methods(["GET", "POST"])

@@ -15,12 +15,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.access import Scope, console_scope
 from identities.forms import TagsForm
-from sesconsole import deletes, validators
+from sesconsole import deletes, listing, validators
 from sesconsole.sandbox import sandboxed_html
 from verification.flows import send_custom_verification_email
 
 from . import rules
-from .forms import SendTestForm, TemplateForm
+from .forms import SendTestForm, TemplateFilterForm, TemplateForm
 from .models import MAX_TEMPLATES_PER_REGION, CustomVerificationEmailTemplate
 
 
@@ -51,14 +51,24 @@ def _context(scope: Scope, **extra: Any) -> dict[str, Any]:
 @login_required
 def template_list(request: HttpRequest, region: str) -> HttpResponse:
     scope = console_scope(request, region)
+    filters = TemplateFilterForm(request.GET)
     templates = CustomVerificationEmailTemplate.objects.filter(
         account=scope.account, region=scope.region
     ).only("name", "from_email_address", "subject", "updated_at")
+    total = templates.count()  # against the region's limit, whatever the filter
+    if q := filters.value("q"):
+        templates = templates.filter(name__icontains=q)
     production = scope.account.region_settings(scope.region).production_access_enabled
     context = _context(
-        scope, templates=templates, limit=MAX_TEMPLATES_PER_REGION, production=production
+        scope,
+        filters=filters,
+        total=total,
+        limit=MAX_TEMPLATES_PER_REGION,
+        production=production,
+        **listing.paginate(request, templates.order_by("name"), "templates"),
     )
-    return render(request, "templates_app/list.html", context)
+    template = "templates_app/list.html#results" if _htmx(request) else "templates_app/list.html"
+    return render(request, template, context)
 
 
 def _save(request: HttpRequest, form: TemplateForm) -> CustomVerificationEmailTemplate | None:

@@ -26,9 +26,29 @@ def test_list_shows_the_accounts_keys_only(
     response = owner_client.get(reverse("access_keys"))
 
     assert response.status_code == 200
-    assert [k.access_key_id for k in response.context["keys"]] == [key.access_key_id]
+    assert [k.access_key_id for k in response.context["rows"]] == [key.access_key_id]
     assert foreign.access_key_id not in response.content.decode()
     assert key.secret() not in response.content.decode()
+
+
+def test_list_filters_and_page_size_are_kept_in_the_url(
+    owner_client: Client, account: Account
+) -> None:
+    keys = [AccessKey.issue(account, description=f"deploy {i}")[0] for i in range(12)]
+    keys[0].deactivate()
+    url = reverse("access_keys")
+
+    inactive = owner_client.get(url, {"status": "Inactive"})
+    deploy = owner_client.get(url, {"q": "DEPLOY", "size": "10"})
+    remembered = owner_client.get(url)
+    partial = owner_client.get(url, {"q": keys[3].access_key_id}, HTTP_HX_REQUEST="true")
+
+    assert [k.pk for k in inactive.context["rows"]] == [keys[0].pk]
+    assert len(deploy.context["rows"]) == 10
+    assert "?q=DEPLOY&amp;size=10&amp;page=2" in deploy.content.decode()
+    assert len(remembered.context["rows"]) == 10
+    assert partial.content.decode().lstrip().startswith('<div id="key-results" class="results">')
+    assert [k.pk for k in partial.context["rows"]] == [keys[3].pk]
 
 
 def test_create_shows_the_secret_once(owner_client: Client, account: Account) -> None:

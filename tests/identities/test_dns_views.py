@@ -399,6 +399,26 @@ def test_dns_servers_are_per_account(
     assert DnsServer.objects.count() == 0
 
 
+def test_dns_servers_filter_and_page_size_are_kept_in_the_url(
+    owner_client: Client, account: Account
+) -> None:
+    for i in range(11):
+        server = DnsServer(account=account, zone=f"z{i:02}.example", server="192.0.2.1")
+        server.key_name = "k"
+        server.set_secret("c2VjcmV0")
+        server.save()
+    url = reverse("identities:dns_servers")
+
+    page = owner_client.get(url, {"q": "Z1", "size": "10"})
+    sized = owner_client.get(url, {"page": "2"})
+    partial = owner_client.get(url, {"q": "nothing"}, HTTP_HX_REQUEST="true").content.decode()
+
+    assert [s.zone for s in page.context["rows"]] == ["z10.example"]
+    assert [s.zone for s in sized.context["rows"]] == ["z10.example"]
+    assert partial.lstrip().startswith('<div id="server-results" class="results">')
+    assert "No DNS server matches the filter." in partial
+
+
 def test_dns_servers_anonymous_and_methods(client: Client, owner_client: Client) -> None:
     response = client.get(reverse("identities:dns_servers"))
     assert (response.status_code, response["Location"].startswith(reverse("login"))) == (302, True)
