@@ -23,7 +23,7 @@ from sesconsole import deletes, validators
 
 from . import operations
 from .models import Identity, IdentityPolicy
-from .policy_forms import PolicyCreateForm, PolicyEditForm, pretty
+from .policy_forms import PolicyCreateForm, PolicyEditForm, PolicyGenerator, pretty
 
 
 def _identity(request: HttpRequest, region: str, name: str) -> tuple[Scope, Identity]:
@@ -56,23 +56,46 @@ def _add_operation_error(form: Any, exc: ValidationError, document_field: str | 
         form.add_error(document_field, exc)
 
 
+def _new_policy_document(
+    form: PolicyCreateForm, generator: PolicyGenerator, identity: Identity
+) -> str | None:
+    """The document to create, or None while the form or the generator has errors."""
+    valid = form.is_valid()
+    if not form.uses_generator:
+        return str(form.cleaned_data["document"]) if valid else None
+    # The statements are checked even when the name is wrong: every error shows at once.
+    generated = generator.is_valid()
+    return generator.document(identity.arn) if valid and generated else None
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def policy_create(request: HttpRequest, region: str, name: str) -> HttpResponse:
     scope, identity = _identity(request, region, name)
-    form = PolicyCreateForm(request.POST or None, identity=identity)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+    data = request.POST if request.method == "POST" else None
+    generator = PolicyGenerator(data)
+    # "Add statement" and the like only re-render the form: nothing to check yet.
+    form = PolicyCreateForm(None if generator.edited else data, initial=_initial(data))
+    document = None
+    if data is not None and not generator.edited:
+        document = _new_policy_document(form, generator, identity)
+    if document is not None:
         try:
             operations.create_policy(
-                identity, data["name"], data["document"], actor=actors.console(request.user)
+                identity, form.cleaned_data["name"], document, actor=actors.console(request.user)
             )
         except ValidationError as exc:
-            _add_operation_error(form, exc, "document" if data["mode"] == "json" else None)
+            _add_operation_error(form, exc, None if form.uses_generator else "document")
         else:
-            messages.success(request, f"The policy {data['name']} was created.")
+            messages.success(request, f"The policy {form.cleaned_data['name']} was created.")
             return _to_tab(identity)
-    return render(request, "identities/policy_create.html", _context(scope, identity, form=form))
+    context = _context(scope, identity, form=form, generator=generator)
+    return render(request, "identities/policy_create.html", context)
+
+
+def _initial(data: Any) -> dict[str, Any]:
+    # After an edit button, the form shows what was typed, unvalidated.
+    return {key: data.get(key) for key in ("name", "mode", "document")} if data else {}
 
 
 @require_GET
