@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from sesconsole import deletes, listing
+from sesconsole import deletes, htmx_responses, listing
 
 from .access import console_account
 from .forms import AccessKeyFilterForm
@@ -45,7 +45,7 @@ def access_keys(request: HttpRequest) -> HttpResponse:
     context = {"filters": filters, "account": account, "nav": "access_keys"}
     context.update(listing.paginate(request, keys, "access_keys"))
     template = "accounts/access_keys.html"
-    if deletes.partial_wanted(request):
+    if htmx_responses.partial_wanted(request):
         template += "#results"
     return render(request, template, context)
 
@@ -95,7 +95,7 @@ def access_key_delete(request: HttpRequest, access_key_id: str) -> HttpResponse:
     if form.is_valid():
         key.delete()
         messages.success(request, f"Access key {access_key_id} was deleted.")
-        return deletes.deleted(request, keys_url)
+        return htmx_responses.redirect_after_post(request, keys_url)
     return deletes.confirm_page(
         request,
         form,

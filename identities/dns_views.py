@@ -22,7 +22,7 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from accounts import actors
 from accounts.access import console_account, console_scope, may_verify_without_dns
-from sesconsole import deletes, listing
+from sesconsole import deletes, htmx_responses, listing
 
 from . import operations, publishing, signing_zone
 from .dns_forms import DnsServerFilterForm, DnsServerForm
@@ -131,7 +131,7 @@ def dns_servers(request: HttpRequest) -> HttpResponse:
         servers = servers.filter(zone__icontains=q)
     context = _servers_context(filters=filters, **listing.paginate(request, servers, "dns_servers"))
     template = "identities/dns_servers.html"
-    if deletes.partial_wanted(request):
+    if htmx_responses.partial_wanted(request):
         template += "#results"
     return render(request, template, context)
 
@@ -157,7 +157,7 @@ def dns_server_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         server.delete()
         messages.success(request, f"The DNS server for {server.zone} was deleted.")
-        return deletes.deleted(request, servers_url)
+        return htmx_responses.redirect_after_post(request, servers_url)
     return deletes.confirm_page(
         request,
         form,

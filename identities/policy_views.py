@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import actors
 from accounts.access import Scope, console_scope
-from sesconsole import deletes, validators
+from sesconsole import deletes, htmx_responses, validators
 
 from . import operations
 from .models import Identity, IdentityPolicy
@@ -142,7 +142,7 @@ def policy_delete(request: HttpRequest, region: str, name: str, policy: str) -> 
     if form.is_valid():
         operations.delete_policy(identity, row.name, actor=actors.console(request.user))
         messages.success(request, f"The policy {row.name} was deleted.")
-        return deletes.deleted(request, tab_url)
+        return htmx_responses.redirect_after_post(request, tab_url)
     return deletes.confirm_page(
         request,
         form,

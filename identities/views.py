@@ -29,7 +29,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from accounts import actors
 from accounts.access import Scope, console_scope
 from sesconsole import deletes, listing, validators
-from sesconsole.deletes import partial_wanted
+from sesconsole.htmx_responses import partial_wanted, redirect_after_post
 
 from . import forms, hierarchy, operations, policy_views, provisioning, records
 from .models import ConfigurationSet, Identity, VerificationStatus
@@ -43,10 +43,6 @@ def _render(
 ) -> HttpResponse:
     name = f"{template}#{part}" if partial_wanted(request) else template
     return render(request, name, context)
-
-
-def _redirect(request: HttpRequest, url: str) -> HttpResponse:
-    return deletes.deleted(request, url)
 
 
 def _identity(scope: Scope, name: str) -> Identity:
@@ -141,7 +137,7 @@ def bulk_delete(request: HttpRequest, region: str) -> HttpResponse:
     selected = list(Identity.objects.in_scope(scope.account, scope.region).filter(name__in=names))
     if not selected:
         messages.error(request, "Select at least one identity to delete, then choose Delete.")
-        return _redirect(request, list_url)
+        return redirect_after_post(request, list_url)
     form = deletes.bulk_delete_form(request.POST if "confirm" in request.POST else None)
     if not form.is_valid():
         count = len(selected)
@@ -162,7 +158,7 @@ def bulk_delete(request: HttpRequest, region: str) -> HttpResponse:
     count = operations.delete_identities(selected, actor=_actor(request))
     noun = "identity" if count == 1 else "identities"
     messages.success(request, f"Deleted {count} {noun}.")
-    return _redirect(request, list_url)
+    return redirect_after_post(request, list_url)
 
 
 # --- create ----------------------------------------------------------------------------------------
@@ -189,7 +185,7 @@ def create(request: HttpRequest, region: str) -> HttpResponse:
                     "Its DNS records are being published to your DNS server; the History "
                     "below shows the outcome.",
                 )
-            return _redirect(request, _url("detail", identity))
+            return redirect_after_post(request, _url("detail", identity))
     return _render(request, "identities/create.html", _page_context(scope, form=form), "form")
 
 
@@ -301,7 +297,7 @@ def edit_dkim(request: HttpRequest, region: str, name: str) -> HttpResponse:
             if form.parsed_key is not None and form.parsed_key.cleaned:
                 messages.info(request, validators.BYODKIM_CLEANED_NOTICE)
             messages.success(request, "The DKIM settings were saved.")
-            return _redirect(request, _url("detail", identity))
+            return redirect_after_post(request, _url("detail", identity))
     return _render_edit(request, scope, identity, form, "edit_dkim.html")
 
 
@@ -323,7 +319,7 @@ def edit_mail_from(request: HttpRequest, region: str, name: str) -> HttpResponse
             if domain
             else "Custom MAIL FROM domain removed.",
         )
-        return _redirect(request, _url("detail", identity))
+        return redirect_after_post(request, _url("detail", identity))
     return _render_edit(request, scope, identity, form, "edit_mail_from.html")
 
 
@@ -344,14 +340,14 @@ def edit_configuration_set(request: HttpRequest, region: str, name: str) -> Http
             return _render_edit(request, scope, identity, form, "edit_configuration_set.html")
         if not changed:
             messages.info(request, "The default configuration set is unchanged.")
-            return _redirect(request, _url("tab_configuration_set", identity))
+            return redirect_after_post(request, _url("tab_configuration_set", identity))
         messages.success(
             request,
             f"Default configuration set set to {chosen}."
             if chosen
             else "Default configuration set removed.",
         )
-        return _redirect(request, _url("tab_configuration_set", identity))
+        return redirect_after_post(request, _url("tab_configuration_set", identity))
     return _render_edit(request, scope, identity, form, "edit_configuration_set.html")
 
 
@@ -366,7 +362,7 @@ def edit_tags(request: HttpRequest, region: str, name: str) -> HttpResponse:
         pairs = [(tag.key, tag.value) for tag in tags]
         operations.set_tags(identity, pairs, actor=_actor(request))
         messages.success(request, f"Tags saved: {len(tags)} tag{'' if len(tags) == 1 else 's'}.")
-        return _redirect(request, _url("tab_tags", identity))
+        return redirect_after_post(request, _url("tab_tags", identity))
     return _render_edit(request, scope, identity, form, "edit_tags.html")
 
 
@@ -383,7 +379,7 @@ def edit_feedback(request: HttpRequest, region: str, name: str) -> HttpResponse:
         messages.success(
             request, f"Email feedback forwarding {'enabled' if enabled else 'disabled'}."
         )
-        return _redirect(request, _url("tab_notifications", identity))
+        return redirect_after_post(request, _url("tab_notifications", identity))
     return _render_edit(request, scope, identity, form, "edit_notifications.html")
 
 
@@ -397,7 +393,9 @@ def delete(request: HttpRequest, region: str, name: str) -> HttpResponse:
     if form.is_valid():
         operations.delete_identity(identity, actor=_actor(request))
         messages.success(request, f"The identity {identity.name} was deleted.")
-        return _redirect(request, reverse("identities:list", kwargs={"region": scope.region.code}))
+        return redirect_after_post(
+            request, reverse("identities:list", kwargs={"region": scope.region.code})
+        )
     return deletes.confirm_page(
         request,
         form,
@@ -491,7 +489,7 @@ def configuration_set_create(request: HttpRequest, region: str) -> HttpResponse:
             form.add_error("name", ValidationError(forms.already_exists_message(name, scope)))
         else:
             messages.success(request, f"The configuration set {name} was created.")
-            return _redirect(request, _sets_url(scope))
+            return redirect_after_post(request, _sets_url(scope))
     context = _set_context(scope, form=form)
     return _render(request, "identities/configuration_set_create.html", context, "form")
 
@@ -508,7 +506,7 @@ def configuration_set_delete(request: HttpRequest, region: str, name: str) -> Ht
     if form.is_valid():
         config_set.delete()
         messages.success(request, f"The configuration set {name} was deleted.")
-        return _redirect(request, _sets_url(scope))
+        return redirect_after_post(request, _sets_url(scope))
     return deletes.confirm_page(
         request,
         form,

@@ -4,7 +4,8 @@ anything.
 
 With JavaScript the confirmation opens in the page's dialog (the Delete link or form carries
 `hx-get`/`hx-post` into `#console-dialog-body`, see `templates/_delete_trigger.html`); without
-it the same URL is a page of its own. Either way the server checks the typed text.
+it the same URL is a page of its own. Either way the server checks the typed text. After the
+delete, views answer with `htmx_responses.redirect_after_post`.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django_htmx.http import HttpResponseClientRedirect
+from django.shortcuts import render
+
+from .htmx_responses import partial_wanted
 
 CONFIRM_TEMPLATE = "confirm_delete.html"
 BULK_DELETE_WORD = "delete"
@@ -61,13 +63,6 @@ def confirm_form(request: HttpRequest, expected: str) -> ConfirmNameForm:
     return ConfirmNameForm(request.POST if request.method == "POST" else None, expected=expected)
 
 
-def partial_wanted(request: HttpRequest) -> bool:
-    """An htmx request that wants a fragment. A history-restore request after a cache miss
-    needs the whole page."""
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx and not htmx.history_restore_request)
-
-
 def confirm_page(
     request: HttpRequest,
     form: ConfirmNameForm,
@@ -95,10 +90,3 @@ def confirm_page(
         crumbs=crumbs,
     )
     return render(request, template, context)
-
-
-def deleted(request: HttpRequest, url: str) -> HttpResponse:
-    """After the delete: POST/redirect/GET; from the dialog, htmx sends the whole page there."""
-    if partial_wanted(request):
-        return HttpResponseClientRedirect(url)
-    return redirect(url)

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.access import Scope, console_scope
 from identities.forms import TagsForm
-from sesconsole import deletes, listing, validators
+from sesconsole import deletes, htmx_responses, listing, validators
 from sesconsole.sandbox import sandboxed_html
 from verification.flows import send_custom_verification_email
 
@@ -187,7 +187,9 @@ def delete(request: HttpRequest, region: str, name: str) -> HttpResponse:
     if form.is_valid():
         rules.delete_template(template)
         messages.success(request, f"The template {name} was deleted.")
-        return deletes.deleted(request, reverse("templates_app:list", kwargs={"region": region}))
+        return htmx_responses.redirect_after_post(
+            request, reverse("templates_app:list", kwargs={"region": region})
+        )
     return deletes.confirm_page(
         request,
         form,
