@@ -14,16 +14,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Embedded mode: SQLite, a Celery worker + beat on a SQLite-file broker, mail kept in the
-# console's Mailbox. Prints the demo login, then serves http://127.0.0.1:8000/.
-# Ctrl-C: honcho (scripts/run_processes.py) stops both processes; the worker uses a thread
-# pool, as a prefork pool's children would get honcho's group-wide SIGTERM mid-task. honcho
-# then exits 130, which is how a Ctrl-C'd run ends, not a failure. make still prints its own
-# "Interrupt" line: it receives the terminal's Ctrl-C too, and no recipe can change that.
+# Embedded mode: SQLite, a Celery worker (prefork pool, so task time limits hold) + beat on a
+# SQLite-file broker, mail kept in the console's Mailbox. Prints the demo login, then serves
+# http://127.0.0.1:8000/ (CONSOLE_PORT). Ctrl-C stops every process cleanly and exits 0:
+# scripts/run_processes.py takes the terminal's Ctrl-C for itself (make never sees it) and
+# scripts/run_worker.py turns the stop into the worker's warm shutdown.
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo_setup
-	$(BIN)/python scripts/run_processes.py start -f Procfile || [ $$? -eq 130 ]
+	$(BIN)/python scripts/run_processes.py start -f Procfile
 
 test: install
 	scripts/test

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from sesconsole import deletes, htmx_responses, listing
 
 from .access import console_account
+from .forms import AccessKeyFilterForm
 from .models import AccessKey
 
 MAX_DESCRIPTION_LENGTH = 256
@@ -31,12 +36,18 @@ def _key_for_user(request: HttpRequest, access_key_id: str) -> AccessKey:
 @login_required
 def access_keys(request: HttpRequest) -> HttpResponse:
     account = console_account(request)
-    keys = AccessKey.objects.filter(account=account)
-    return render(
-        request,
-        "accounts/access_keys.html",
-        {"keys": keys, "account": account, "nav": "access_keys"},
-    )
+    filters = AccessKeyFilterForm(request.GET)
+    keys = AccessKey.objects.filter(account=account).order_by("-created_at", "-pk")
+    if q := filters.value("q"):
+        keys = keys.filter(Q(access_key_id__icontains=q) | Q(description__icontains=q))
+    if status := filters.value("status"):
+        keys = keys.filter(status=status)
+    context = {"filters": filters, "account": account, "nav": "access_keys"}
+    context.update(listing.paginate(request, keys, "access_keys"))
+    template = "accounts/access_keys.html"
+    if htmx_responses.partial_wanted(request):
+        template += "#results"
+    return render(request, template, context)
 
 
 @require_POST
@@ -75,10 +86,28 @@ def access_key_activate(request: HttpRequest, access_key_id: str) -> HttpRespons
     return redirect("access_keys")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def access_key_delete(request: HttpRequest, access_key_id: str) -> HttpResponse:
     key = _key_for_user(request, access_key_id)
-    key.delete()
-    messages.success(request, f"Access key {access_key_id} was deleted.")
-    return redirect("access_keys")
+    form = deletes.confirm_form(request, key.access_key_id)
+    keys_url = reverse("access_keys")
+    if form.is_valid():
+        key.delete()
+        messages.success(request, f"Access key {access_key_id} was deleted.")
+        return htmx_responses.redirect_after_post(request, keys_url)
+    return deletes.confirm_page(
+        request,
+        form,
+        title=f"Delete access key {key.access_key_id}?",
+        heading="Delete access key",
+        warning="API calls signed with this key fail from now on. Deactivate the key instead "
+        "if you may need it again. This can't be undone.",
+        form_url=request.path,
+        cancel_url=keys_url,
+        crumbs="_crumbs.html",
+        section="API access keys",
+        section_url=keys_url,
+        current="Delete",
+        nav="access_keys",
+    )

@@ -9,8 +9,11 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
+from sesconsole import listing
+
 from .models import (
     MAX_ADDITIONAL_CONTACTS,
+    AccessKey,
     AccountRegion,
     LoginAttempt,
     LoginRefusal,
@@ -105,4 +108,11 @@ def _refusal_message(refusal: LoginRefusal) -> str:
     return (
         "Too many failed sign-in attempts for this user name. Wait "
         f"{seconds} second{'' if seconds == 1 else 's'} and try again."
+    )
+
+
+class AccessKeyFilterForm(listing.ListFilterForm):
+    q = forms.CharField(label="Find access keys", required=False, max_length=320)
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Any status"), *AccessKey.Status.choices]
     )

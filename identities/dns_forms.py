@@ -10,6 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.models import Account
+from sesconsole import listing
 from sesconsole.validators import validate_dns_name
 
 from .dns_destinations import DestinationRefused, Destinations
@@ -88,3 +89,7 @@ class DnsServerForm(forms.ModelForm):
         if commit:
             server.save()
         return server
+
+
+class DnsServerFilterForm(listing.ListFilterForm):
+    q = forms.CharField(label="Find zones", required=False, max_length=320)

@@ -22,9 +22,10 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from accounts import actors
 from accounts.access import console_account, console_scope, may_verify_without_dns
+from sesconsole import deletes, htmx_responses, listing
 
 from . import operations, publishing, signing_zone
-from .dns_forms import DnsServerForm
+from .dns_forms import DnsServerFilterForm, DnsServerForm
 from .models import Identity
 
 CONSOLE_SKIP_DNS_MESSAGE = (
@@ -124,8 +125,15 @@ def _servers_context(**extra: Any) -> dict[str, Any]:
 @require_GET
 @login_required
 def dns_servers(request: HttpRequest) -> HttpResponse:
-    servers = list(console_account(request).dns_servers.all())
-    return render(request, "identities/dns_servers.html", _servers_context(servers=servers))
+    filters = DnsServerFilterForm(request.GET)
+    servers = console_account(request).dns_servers.order_by("zone", "pk")
+    if q := filters.value("q"):
+        servers = servers.filter(zone__icontains=q)
+    context = _servers_context(filters=filters, **listing.paginate(request, servers, "dns_servers"))
+    template = "identities/dns_servers.html"
+    if htmx_responses.partial_wanted(request):
+        template += "#results"
+    return render(request, template, context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -140,13 +148,31 @@ def dns_server_create(request: HttpRequest) -> HttpResponse:
     return render(request, "identities/dns_server_form.html", _servers_context(form=form))
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def dns_server_delete(request: HttpRequest, pk: int) -> HttpResponse:
     server = get_object_or_404(console_account(request).dns_servers, pk=pk)
-    server.delete()
-    messages.success(request, f"The DNS server for {server.zone} was deleted.")
-    return redirect(reverse("identities:dns_servers"))
+    form = deletes.confirm_form(request, server.zone)
+    servers_url = reverse("identities:dns_servers")
+    if form.is_valid():
+        server.delete()
+        messages.success(request, f"The DNS server for {server.zone} was deleted.")
+        return htmx_responses.redirect_after_post(request, servers_url)
+    return deletes.confirm_page(
+        request,
+        form,
+        title=f"Delete the DNS server for {server.zone}?",
+        heading="Delete DNS server",
+        warning=f"Publish DNS records can no longer update {server.zone} from the console. "
+        "Records already published stay on the server. This can't be undone.",
+        form_url=request.path,
+        cancel_url=servers_url,
+        crumbs="_crumbs.html",
+        section="DNS servers",
+        section_url=servers_url,
+        current="Delete",
+        **_servers_context(),
+    )
 
 
 @require_GET

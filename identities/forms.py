@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.access import Scope
-from sesconsole import validators
+from sesconsole import listing, validators
 
 from . import provisioning, publishing
 from .models import (
@@ -524,55 +524,11 @@ class FeedbackForwardingForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
-class ConfirmNameForm(forms.Form):
-    """Deleting asks for the resource's name typed exactly (or, for several at once, the word
-    "delete", as the SES console asks), so it is never a slip. The expected text is also in the
-    input's data-expected: console.js keeps the Delete button disabled until it matches."""
-
-    confirm = forms.CharField(
-        label="To confirm deletion, enter the name", required=False, strip=False
-    )
-
-    def __init__(
-        self, *args: Any, expected: str, noun: str = "name", target: str = "it", **kwargs: Any
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.expected = expected
-        self.noun = noun
-        self.target = target
-        self.fields["confirm"].label = f"To confirm deletion, enter {expected}"
-        self.fields["confirm"].widget.attrs.update(
-            {"data-expected": expected, "autocomplete": "off", "spellcheck": "false"}
-        )
-
-    def clean_confirm(self) -> str:
-        value = self.cleaned_data.get("confirm", "")
-        if value != self.expected:
-            raise ValidationError(
-                f"The {self.noun} you entered doesn't match. Enter {self.expected} exactly as "
-                f"shown to delete {self.target}."
-            )
-        return value
-
-
-BULK_DELETE_WORD = "delete"
-
-
-def bulk_delete_form(data: Any = None) -> ConfirmNameForm:
-    """The typed confirmation of a bulk delete: the word "delete"."""
-    return ConfirmNameForm(data, expected=BULK_DELETE_WORD, noun="text", target="them")
-
-
 # --- List filters and configuration sets ----------------------------------------------------------
 SORTS = {"name", "-name", "status", "-status"}
 
 
-PAGE_SIZES = (10, 25, 50, 100)
-DEFAULT_PAGE_SIZE = 50
-PAGE_SIZE_KEY = "identities_page_size"
-
-
-class IdentityFilterForm(forms.Form):
+class IdentityFilterForm(listing.ListFilterForm):
     q = forms.CharField(label="Find identities", required=False, max_length=320)
     type = forms.ChoiceField(
         label="Identity type",
@@ -583,32 +539,14 @@ class IdentityFilterForm(forms.Form):
         label="Status", required=False, choices=[("", "Any status"), *VerificationStatus.choices]
     )
     sort = forms.CharField(required=False, widget=forms.HiddenInput)
-    size = forms.TypedChoiceField(
-        label="Page size",
-        required=False,
-        coerce=int,
-        choices=[(n, f"{n} per page") for n in PAGE_SIZES],
-    )
-
-    def page_size(self, session: Any) -> int:
-        """The page size in the URL (then remembered in the session, as the SES console keeps
-        its table preferences), else the remembered one, else 50."""
-        self.is_valid()
-        size = self.cleaned_data.get("size")
-        if size in PAGE_SIZES:
-            session[PAGE_SIZE_KEY] = size
-            return int(size)
-        remembered = session.get(PAGE_SIZE_KEY)
-        return int(remembered) if remembered in PAGE_SIZES else DEFAULT_PAGE_SIZE
 
     def clean_sort(self) -> str:
         sort = self.cleaned_data.get("sort") or "name"
         return sort if sort in SORTS else "name"
 
-    def value(self, name: str, default: str = "") -> str:
-        """The cleaned value, or the default when the field was invalid (ignored, not shown)."""
-        self.is_valid()
-        return self.cleaned_data.get(name) or default
+
+class ConfigurationSetFilterForm(listing.ListFilterForm):
+    q = forms.CharField(label="Find configuration sets", required=False, max_length=320)
 
 
 class ConfigurationSetCreateForm(forms.Form):

@@ -1,5 +1,6 @@
 """Forms of the identity page's Authorization tab: a sending authorization policy from the
-policy generator (effect, principals, actions, one condition) or pasted as JSON, and the JSON
+policy generator (statements, each with an effect, principals, actions and conditions) or
+pasted as JSON, and the JSON
 editor. The documents they produce are validated by the policy operations, as the API's are."""
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from sesconsole import validators
-
-from .models import Identity
 
 ACTIONS = [
     ("ses:SendEmail", "SendEmail"),
@@ -40,14 +39,10 @@ PRINCIPAL = re.compile(
 )
 
 
-GENERATOR_FIELDS = (
-    "effect",
-    "principals",
-    "actions",
-    "condition_key",
-    "condition_operator",
-    "condition_values",
-)
+MAX_STATEMENTS = 10
+MAX_CONDITIONS = 10  # per statement
+# The submit buttons that change the generator's shape instead of creating the policy.
+EDIT_BUTTONS = ("add_statement", "remove_statement", "add_condition", "remove_condition")
 
 
 def _split(value: str) -> list[str]:
@@ -55,6 +50,9 @@ def _split(value: str) -> list[str]:
 
 
 class PolicyCreateForm(forms.Form):
+    """The policy's name and how it is written; the generator's statements are
+    `PolicyGenerator`'s, a pasted document is this form's."""
+
     name = forms.CharField(
         label="Policy name",
         max_length=64,
@@ -66,11 +64,35 @@ class PolicyCreateForm(forms.Form):
         widget=forms.RadioSelect,
         initial="generator",
     )
+    document = forms.CharField(
+        label="Policy document (JSON)",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false", "class": "code-input"}),
+        help_text="A sending authorization policy of at most 4 KB.",
+    )
+
+    def clean_name(self) -> str:
+        return validators.validate_policy_name(self.cleaned_data.get("name", ""))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("mode") == "json" and not (data.get("document") or "").strip():
+            self.add_error("document", "Paste the policy document, a JSON object.")
+        return data
+
+    @property
+    def uses_generator(self) -> bool:
+        return self.cleaned_data.get("mode") != "json"
+
+
+class StatementForm(forms.Form):
+    """One statement of the generator: who (principals) may do what (actions), or may not."""
+
     effect = forms.ChoiceField(
         label="Effect",
         choices=[("Allow", "Allow"), ("Deny", "Deny")],
         initial="Allow",
-        required=False,
         widget=forms.RadioSelect,
     )
     principals = forms.CharField(
@@ -86,29 +108,6 @@ class PolicyCreateForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         initial=["ses:SendEmail", "ses:SendRawEmail"],
     )
-    condition_key = forms.ChoiceField(label="Condition key", choices=CONDITION_KEYS, required=False)
-    condition_operator = forms.ChoiceField(
-        label="Condition operator", choices=CONDITION_OPERATORS, required=False
-    )
-    condition_values = forms.CharField(
-        label="Condition values",
-        required=False,
-        help_text="One or more values, separated by commas, for example *@example.com.",
-    )
-    document = forms.CharField(
-        label="Policy document (JSON)",
-        required=False,
-        strip=False,
-        widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false", "class": "code-input"}),
-        help_text="A sending authorization policy of at most 4 KB.",
-    )
-
-    def __init__(self, *args: Any, identity: Identity, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.identity = identity
-
-    def clean_name(self) -> str:
-        return validators.validate_policy_name(self.cleaned_data.get("name", ""))
 
     def clean_principals(self) -> list[str]:
         principals = _split(self.cleaned_data.get("principals", ""))
@@ -118,42 +117,203 @@ class PolicyCreateForm(forms.Form):
                 f"“{bad[0]}” is not an AWS account ID or IAM ARN. Enter 12-digit account IDs "
                 "or ARNs such as arn:aws:iam::123456789012:user/sender."
             )
+        if not principals:
+            raise ValidationError("Enter at least one AWS account ID or IAM ARN.")
         return principals
+
+    def clean_actions(self) -> list[str]:
+        actions: list[str] = self.cleaned_data.get("actions") or []
+        if not actions:
+            raise ValidationError("Choose at least one action.")
+        return actions
+
+
+class ConditionForm(forms.Form):
+    """One condition of a statement; a row left on "No condition" adds nothing."""
+
+    key = forms.ChoiceField(label="Condition key", choices=CONDITION_KEYS, required=False)
+    operator = forms.ChoiceField(
+        label="Condition operator", choices=CONDITION_OPERATORS, required=False
+    )
+    values = forms.CharField(
+        label="Condition values",
+        required=False,
+        help_text="One or more values, separated by commas, for example *@example.com.",
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("mode") == "json":
-            # The generator's inputs are ignored for a pasted policy, their errors too.
-            for field in GENERATOR_FIELDS:
-                self.errors.pop(field, None)
-            if not (data.get("document") or "").strip():
-                self.add_error("document", "Paste the policy document, a JSON object.")
-            return data
-        if not data.get("principals") and "principals" not in self.errors:
-            self.add_error("principals", "Enter at least one AWS account ID or IAM ARN.")
-        if not data.get("actions"):
-            self.add_error("actions", "Choose at least one action.")
-        values = _split(data.get("condition_values", ""))
-        if data.get("condition_key") and not values:
-            self.add_error("condition_values", "Enter the values the condition compares with.")
-        if not self.errors:
-            data["document"] = self.generated_document(data, values)
+        data["values"] = _split(data.get("values", ""))
+        if data.get("key") and not data["values"]:
+            self.add_error("values", "Enter the values the condition compares with.")
         return data
 
-    def generated_document(self, data: dict[str, Any], values: list[str]) -> str:
-        """The policy the generator's choices describe, on this identity's ARN only."""
-        effect = data.get("effect") or "Allow"
+
+def _count(data: Any, name: str, default: int, high: int) -> int:
+    try:
+        return max(0, min(int(data.get(name, default)), high))
+    except (TypeError, ValueError):
+        return default
+
+
+class GeneratorStatement:
+    """A statement's form and its conditions' forms, numbered for the page (s0, s0-c1…)."""
+
+    def __init__(
+        self, index: int, data: Any, initial: dict[str, Any] | None, conditions: list[Any]
+    ) -> None:
+        self.index = index
+        self.prefix = f"s{index}"
+        self.form = StatementForm(data, initial=initial, prefix=self.prefix)
+        self.conditions = [
+            ConditionForm(data, initial=row, prefix=f"{self.prefix}-c{j}")
+            for j, row in enumerate(conditions)
+        ]
+
+    @property
+    def number(self) -> int:
+        return self.index + 1
+
+    def is_valid(self) -> bool:
+        results = [self.form.is_valid()] + [c.is_valid() for c in self.conditions]
+        return all(results) and self._conditions_are_distinct()
+
+    def _conditions_are_distinct(self) -> bool:
+        # {operator: {key: values}}: the same key twice under one operator can't be written.
+        seen: set[tuple[str, str]] = set()
+        for condition in self.conditions:
+            pair = (condition.cleaned_data["operator"], condition.cleaned_data["key"])
+            if pair[1] and pair in seen:
+                condition.add_error(
+                    "key",
+                    f"This statement already has a {pair[0]} condition on {pair[1]}. Put all "
+                    "the values in that condition, separated by commas.",
+                )
+                return False
+            seen.add(pair)
+        return True
+
+    def statement(self, resource: str) -> dict[str, Any]:
+        data = self.form.cleaned_data
         statement: dict[str, Any] = {
-            "Sid": f"{effect}{''.join(a.split(':')[1] for a in data['actions'])}"[:100],
-            "Effect": effect,
+            "Sid": f"{data['effect']}{''.join(a.split(':')[1] for a in data['actions'])}"[:90],
+            "Effect": data["effect"],
             "Principal": {"AWS": data["principals"]},
             "Action": data["actions"],
-            "Resource": self.identity.arn,
+            "Resource": resource,
         }
-        if data.get("condition_key"):
-            operator = data.get("condition_operator") or "StringEquals"
-            statement["Condition"] = {operator: {data["condition_key"]: values}}
-        return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, indent=2)
+        condition: dict[str, dict[str, list[str]]] = {}
+        for row in (c.cleaned_data for c in self.conditions if c.cleaned_data["key"]):
+            operator = row["operator"] or "StringEquals"
+            condition.setdefault(operator, {})[row["key"]] = row["values"]
+        if condition:
+            statement["Condition"] = condition
+        return statement
+
+
+class PolicyGenerator:
+    """The policy generator's statements, each with its conditions, as plain posted fields so
+    that it works without JavaScript: "Add statement", "Add condition" and the Remove buttons
+    are submit buttons that re-render the form with one more or one fewer (`edit`), keeping
+    everything typed; "Create policy" validates every statement (`is_valid`)."""
+
+    def __init__(self, data: Any = None) -> None:
+        self.data = data
+        self.edited = False
+        self.added: str = ""  # the prefix of a statement or condition just added, for focus
+        rows = self._rows(data) if data is not None else [_blank_statement()]
+        self.statements = self._forms(rows, data)
+        if data is not None and any(button in data for button in EDIT_BUTTONS):
+            self.edited = True
+            self.statements = self._forms(self._edit(rows, data), None)
+            self._focus_added()
+
+    @staticmethod
+    def _rows(data: Any) -> list[dict[str, Any]]:
+        """What was posted, as plain values: the forms' initial data after an edit."""
+        rows = []
+        for i in range(_count(data, "statements", 1, MAX_STATEMENTS) or 1):
+            p = f"s{i}"
+            conditions = [
+                {
+                    "key": data.get(f"{p}-c{j}-key", ""),
+                    "operator": data.get(f"{p}-c{j}-operator", ""),
+                    "values": data.get(f"{p}-c{j}-values", ""),
+                }
+                for j in range(_count(data, f"{p}-conditions", 0, MAX_CONDITIONS))
+            ]
+            rows.append(
+                {
+                    "effect": data.get(f"{p}-effect") or "Allow",
+                    "principals": data.get(f"{p}-principals", ""),
+                    "actions": data.getlist(f"{p}-actions"),
+                    "conditions": conditions,
+                }
+            )
+        return rows
+
+    def _edit(self, rows: list[dict[str, Any]], data: Any) -> list[dict[str, Any]]:
+        def position(name: str) -> list[int]:
+            return [int(n) for n in re.findall(r"\d+", data.get(name, ""))]
+
+        if "add_statement" in data and len(rows) < MAX_STATEMENTS:
+            rows.append(_blank_statement())
+            self.added = f"s{len(rows) - 1}"
+        elif "remove_statement" in data and len(rows) > 1:
+            (i,) = position("remove_statement")[:1] or [len(rows) - 1]
+            del rows[min(i, len(rows) - 1)]
+        elif "add_condition" in data:
+            (i,) = position("add_condition")[:1] or [0]
+            conditions = rows[min(i, len(rows) - 1)]["conditions"]
+            if len(conditions) < MAX_CONDITIONS:
+                conditions.append({"key": "", "operator": "", "values": ""})
+                self.added = f"s{min(i, len(rows) - 1)}-c{len(conditions) - 1}"
+        elif "remove_condition" in data:
+            i, j = [*position("remove_condition"), 0, 0][:2]
+            conditions = rows[min(i, len(rows) - 1)]["conditions"]
+            if j < len(conditions):
+                del conditions[j]
+        return rows
+
+    @staticmethod
+    def _forms(rows: list[dict[str, Any]], data: Any) -> list[GeneratorStatement]:
+        """Bound to the POST (to validate it), or unbound showing `rows` (a GET, an edit)."""
+        return [
+            GeneratorStatement(i, data, None if data is not None else row, row["conditions"])
+            for i, row in enumerate(rows)
+        ]
+
+    def _focus_added(self) -> None:
+        # The page comes back (or htmx swaps the section) with the new row's first input
+        # focused, so a keyboard user goes on typing where they added.
+        for statement in self.statements:
+            if statement.prefix == self.added:
+                statement.form.fields["principals"].widget.attrs["autofocus"] = True
+            for condition in statement.conditions:
+                if condition.prefix == self.added:
+                    condition.fields["key"].widget.attrs["autofocus"] = True
+
+    def is_valid(self) -> bool:
+        results = [s.is_valid() for s in self.statements]  # every statement's errors at once
+        return not self.edited and all(results)
+
+    def document(self, resource: str) -> str:
+        """The policy the statements describe, on this identity's ARN only (call after
+        `is_valid`)."""
+        statements = [s.statement(resource) for s in self.statements]
+        for i, statement in enumerate(statements):
+            if [s["Sid"] for s in statements].count(statement["Sid"]) > 1:
+                statement["Sid"] += str(i + 1)  # Sids are unique within a policy
+        return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)
+
+
+def _blank_statement() -> dict[str, Any]:
+    return {
+        "effect": "Allow",
+        "principals": "",
+        "actions": ["ses:SendEmail", "ses:SendRawEmail"],
+        "conditions": [{"key": "", "operator": "", "values": ""}],
+    }
 
 
 class PolicyEditForm(forms.Form):

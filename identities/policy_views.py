@@ -14,16 +14,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import actors
 from accounts.access import Scope, console_scope
-from sesconsole import validators
+from sesconsole import deletes, htmx_responses, validators
 
 from . import operations
-from .forms import ConfirmNameForm
 from .models import Identity, IdentityPolicy
-from .policy_forms import PolicyCreateForm, PolicyEditForm, pretty
+from .policy_forms import PolicyCreateForm, PolicyEditForm, PolicyGenerator, pretty
 
 
 def _identity(request: HttpRequest, region: str, name: str) -> tuple[Scope, Identity]:
@@ -56,23 +56,46 @@ def _add_operation_error(form: Any, exc: ValidationError, document_field: str | 
         form.add_error(document_field, exc)
 
 
+def _new_policy_document(
+    form: PolicyCreateForm, generator: PolicyGenerator, identity: Identity
+) -> str | None:
+    """The document to create, or None while the form or the generator has errors."""
+    valid = form.is_valid()
+    if not form.uses_generator:
+        return str(form.cleaned_data["document"]) if valid else None
+    # The statements are checked even when the name is wrong: every error shows at once.
+    generated = generator.is_valid()
+    return generator.document(identity.arn) if valid and generated else None
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def policy_create(request: HttpRequest, region: str, name: str) -> HttpResponse:
     scope, identity = _identity(request, region, name)
-    form = PolicyCreateForm(request.POST or None, identity=identity)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+    data = request.POST if request.method == "POST" else None
+    generator = PolicyGenerator(data)
+    # "Add statement" and the like only re-render the form: nothing to check yet.
+    form = PolicyCreateForm(None if generator.edited else data, initial=_initial(data))
+    document = None
+    if data is not None and not generator.edited:
+        document = _new_policy_document(form, generator, identity)
+    if document is not None:
         try:
             operations.create_policy(
-                identity, data["name"], data["document"], actor=actors.console(request.user)
+                identity, form.cleaned_data["name"], document, actor=actors.console(request.user)
             )
         except ValidationError as exc:
-            _add_operation_error(form, exc, "document" if data["mode"] == "json" else None)
+            _add_operation_error(form, exc, None if form.uses_generator else "document")
         else:
-            messages.success(request, f"The policy {data['name']} was created.")
+            messages.success(request, f"The policy {form.cleaned_data['name']} was created.")
             return _to_tab(identity)
-    return render(request, "identities/policy_create.html", _context(scope, identity, form=form))
+    context = _context(scope, identity, form=form, generator=generator)
+    return render(request, "identities/policy_create.html", context)
+
+
+def _initial(data: Any) -> dict[str, Any]:
+    # After an edit button, the form shows what was typed, unvalidated.
+    return {key: data.get(key) for key in ("name", "mode", "document")} if data else {}
 
 
 @require_GET
@@ -112,10 +135,24 @@ def policy_edit(request: HttpRequest, region: str, name: str, policy: str) -> Ht
 def policy_delete(request: HttpRequest, region: str, name: str, policy: str) -> HttpResponse:
     scope, identity = _identity(request, region, name)
     row = get_object_or_404(identity.policies, name=policy)
-    form = ConfirmNameForm(request.POST or None, expected=row.name)
-    if request.method == "POST" and form.is_valid():
+    form = deletes.confirm_form(request, row.name)
+    tab_url = reverse(
+        "identities:tab_authorization", kwargs={"region": identity.region_id, "name": identity.name}
+    )
+    if form.is_valid():
         operations.delete_policy(identity, row.name, actor=actors.console(request.user))
         messages.success(request, f"The policy {row.name} was deleted.")
-        return _to_tab(identity)
-    context = _context(scope, identity, policy=row, form=form)
-    return render(request, "identities/policy_delete.html", context)
+        return htmx_responses.redirect_after_post(request, tab_url)
+    return deletes.confirm_page(
+        request,
+        form,
+        title=f"Delete {row.name}?",
+        heading="Delete policy",
+        warning=f"The accounts and users this policy allows can no longer send from "
+        f"{identity.name} once it is deleted. This can't be undone.",
+        form_url=request.path,
+        cancel_url=tab_url,
+        crumbs="identities/_breadcrumbs.html",
+        current="Delete policy",
+        **_context(scope, identity, policy=row),
+    )

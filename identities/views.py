@@ -15,7 +15,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Case, Count, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
@@ -25,11 +24,12 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
+from django_htmx.http import HttpResponseClientRefresh
 
 from accounts import actors
 from accounts.access import Scope, console_scope
-from sesconsole import validators
+from sesconsole import deletes, listing, validators
+from sesconsole.htmx_responses import partial_wanted, redirect_after_post
 
 from . import forms, hierarchy, operations, policy_views, provisioning, records
 from .models import ConfigurationSet, Identity, VerificationStatus
@@ -38,23 +38,11 @@ TABS = ("authentication", "authorization", "configuration_set", "tags", "notific
 
 
 # --- helpers ----------------------------------------------------------------------------------
-def _partial_wanted(request: HttpRequest) -> bool:
-    # A history-restore request after a cache miss needs the whole page, not a fragment.
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx and not htmx.history_restore_request)
-
-
 def _render(
     request: HttpRequest, template: str, context: dict[str, Any], part: str
 ) -> HttpResponse:
-    name = f"{template}#{part}" if _partial_wanted(request) else template
+    name = f"{template}#{part}" if partial_wanted(request) else template
     return render(request, name, context)
-
-
-def _redirect(request: HttpRequest, url: str) -> HttpResponse:
-    if _partial_wanted(request):
-        return HttpResponseClientRedirect(url)
-    return redirect(url)
 
 
 def _identity(scope: Scope, name: str) -> Identity:
@@ -86,6 +74,12 @@ def _page_context(scope: Scope, identity: Identity | None = None, **extra: Any) 
     return {"region": scope.region, "nav": "identities", "identity": identity, **extra}
 
 
+IDENTITY_DELETE_WARNING = (
+    "Deleting an identity removes its DKIM keys, tags and settings, and you can no longer send "
+    "from it. This can't be undone."
+)
+
+
 # --- list and bulk delete -----------------------------------------------------------------------
 def _status_order() -> Case:
     # "Sort by status" sorts by the words the user sees, not by the API enum.
@@ -100,7 +94,7 @@ def _filtered_identities(scope: Scope, filters: forms.IdentityFilterForm) -> Que
     queryset = Identity.objects.in_scope(scope.account, scope.region).only(
         "id", "name", "identity_type", "verification_status"
     )
-    if q := filters.value("q").strip():
+    if q := filters.value("q"):
         queryset = queryset.filter(name__icontains=q)
     if identity_type := filters.value("type"):
         queryset = queryset.filter(identity_type=identity_type)
@@ -119,19 +113,15 @@ def _filtered_identities(scope: Scope, filters: forms.IdentityFilterForm) -> Que
 def identity_list(request: HttpRequest, region: str) -> HttpResponse:
     scope = console_scope(request, region)
     filters = forms.IdentityFilterForm(request.GET)
-    # The paginator counts once (cached); the page is one sliced query, whatever the size.
-    size = filters.page_size(request.session)
-    paginator = Paginator(_filtered_identities(scope, filters), size)
-    page = paginator.get_page(request.GET.get("page"))
-    rows = list(page.object_list)
+    listed = listing.paginate(request, _filtered_identities(scope, filters), "identities")
     context = _page_context(
         scope,
         filters=filters,
-        page=page,
-        rows=rows,
         sort=filters.value("sort", "name"),
-        page_range=paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
-        any_pending=any(row.verification_status == VerificationStatus.PENDING for row in rows),
+        any_pending=any(
+            row.verification_status == VerificationStatus.PENDING for row in listed["rows"]
+        ),
+        **listed,
     )
     return _render(request, "identities/list.html", context, "results")
 
@@ -147,15 +137,28 @@ def bulk_delete(request: HttpRequest, region: str) -> HttpResponse:
     selected = list(Identity.objects.in_scope(scope.account, scope.region).filter(name__in=names))
     if not selected:
         messages.error(request, "Select at least one identity to delete, then choose Delete.")
-        return _redirect(request, list_url)
-    form = forms.bulk_delete_form(request.POST if "confirm" in request.POST else None)
+        return redirect_after_post(request, list_url)
+    form = deletes.bulk_delete_form(request.POST if "confirm" in request.POST else None)
     if not form.is_valid():
-        context = _page_context(scope, selected=selected, form=form)
-        return _render(request, "identities/bulk_delete.html", context, "confirm")
+        count = len(selected)
+        noun = "identity" if count == 1 else "identities"
+        return deletes.confirm_page(
+            request,
+            form,
+            title=f"Delete {count} {noun}?",
+            heading=f"Delete {count} {noun}",
+            warning=IDENTITY_DELETE_WARNING,
+            form_url=request.path,
+            cancel_url=list_url,
+            crumbs="identities/_breadcrumbs.html",
+            details="identities/_bulk_delete_selection.html",
+            current="Delete identities",
+            **_page_context(scope, selected=selected),
+        )
     count = operations.delete_identities(selected, actor=_actor(request))
     noun = "identity" if count == 1 else "identities"
     messages.success(request, f"Deleted {count} {noun}.")
-    return _redirect(request, list_url)
+    return redirect_after_post(request, list_url)
 
 
 # --- create ----------------------------------------------------------------------------------------
@@ -182,7 +185,7 @@ def create(request: HttpRequest, region: str) -> HttpResponse:
                     "Its DNS records are being published to your DNS server; the History "
                     "below shows the outcome.",
                 )
-            return _redirect(request, _url("detail", identity))
+            return redirect_after_post(request, _url("detail", identity))
     return _render(request, "identities/create.html", _page_context(scope, form=form), "form")
 
 
@@ -243,7 +246,7 @@ def status(request: HttpRequest, region: str, name: str) -> HttpResponse:
     """The summary's status, polled by htmx while the identity is pending."""
     scope = console_scope(request, region)
     identity = _identity(scope, name)
-    if not _partial_wanted(request):
+    if not partial_wanted(request):
         return redirect(_url("detail", identity))
     if not _is_settling(identity):
         # Settled: reload once so every container shows the new state; the new page no
@@ -294,7 +297,7 @@ def edit_dkim(request: HttpRequest, region: str, name: str) -> HttpResponse:
             if form.parsed_key is not None and form.parsed_key.cleaned:
                 messages.info(request, validators.BYODKIM_CLEANED_NOTICE)
             messages.success(request, "The DKIM settings were saved.")
-            return _redirect(request, _url("detail", identity))
+            return redirect_after_post(request, _url("detail", identity))
     return _render_edit(request, scope, identity, form, "edit_dkim.html")
 
 
@@ -316,7 +319,7 @@ def edit_mail_from(request: HttpRequest, region: str, name: str) -> HttpResponse
             if domain
             else "Custom MAIL FROM domain removed.",
         )
-        return _redirect(request, _url("detail", identity))
+        return redirect_after_post(request, _url("detail", identity))
     return _render_edit(request, scope, identity, form, "edit_mail_from.html")
 
 
@@ -337,14 +340,14 @@ def edit_configuration_set(request: HttpRequest, region: str, name: str) -> Http
             return _render_edit(request, scope, identity, form, "edit_configuration_set.html")
         if not changed:
             messages.info(request, "The default configuration set is unchanged.")
-            return _redirect(request, _url("tab_configuration_set", identity))
+            return redirect_after_post(request, _url("tab_configuration_set", identity))
         messages.success(
             request,
             f"Default configuration set set to {chosen}."
             if chosen
             else "Default configuration set removed.",
         )
-        return _redirect(request, _url("tab_configuration_set", identity))
+        return redirect_after_post(request, _url("tab_configuration_set", identity))
     return _render_edit(request, scope, identity, form, "edit_configuration_set.html")
 
 
@@ -359,7 +362,7 @@ def edit_tags(request: HttpRequest, region: str, name: str) -> HttpResponse:
         pairs = [(tag.key, tag.value) for tag in tags]
         operations.set_tags(identity, pairs, actor=_actor(request))
         messages.success(request, f"Tags saved: {len(tags)} tag{'' if len(tags) == 1 else 's'}.")
-        return _redirect(request, _url("tab_tags", identity))
+        return redirect_after_post(request, _url("tab_tags", identity))
     return _render_edit(request, scope, identity, form, "edit_tags.html")
 
 
@@ -376,7 +379,7 @@ def edit_feedback(request: HttpRequest, region: str, name: str) -> HttpResponse:
         messages.success(
             request, f"Email feedback forwarding {'enabled' if enabled else 'disabled'}."
         )
-        return _redirect(request, _url("tab_notifications", identity))
+        return redirect_after_post(request, _url("tab_notifications", identity))
     return _render_edit(request, scope, identity, form, "edit_notifications.html")
 
 
@@ -386,13 +389,26 @@ def edit_feedback(request: HttpRequest, region: str, name: str) -> HttpResponse:
 def delete(request: HttpRequest, region: str, name: str) -> HttpResponse:
     scope = console_scope(request, region)
     identity = _identity(scope, name)
-    data = request.POST if request.method == "POST" else None
-    form = forms.ConfirmNameForm(data, expected=identity.name)
+    form = deletes.confirm_form(request, identity.name)
     if form.is_valid():
         operations.delete_identity(identity, actor=_actor(request))
         messages.success(request, f"The identity {identity.name} was deleted.")
-        return _redirect(request, reverse("identities:list", kwargs={"region": scope.region.code}))
-    return _render_edit(request, scope, identity, form, "delete.html")
+        return redirect_after_post(
+            request, reverse("identities:list", kwargs={"region": scope.region.code})
+        )
+    return deletes.confirm_page(
+        request,
+        form,
+        title=f"Delete {identity.name}?",
+        heading="Delete identity",
+        warning=f"Deleting {identity.name} removes its DKIM keys, tags and settings, and you can "
+        "no longer send from it. This can't be undone.",
+        form_url=request.path,
+        cancel_url=_url("detail", identity),
+        crumbs="identities/_breadcrumbs.html",
+        current="Delete",
+        **_page_context(scope, identity),
+    )
 
 
 def _download_name(identity: Identity, suffix: str) -> str:
@@ -449,14 +465,13 @@ def configuration_sets(request: HttpRequest, region: str) -> HttpResponse:
         .annotate(count=Count("pk"))
         .values("count")
     )
-    sets = list(
-        ConfigurationSet.objects.filter(account=scope.account, region=scope.region).annotate(
-            identity_count=Coalesce(Subquery(users), Value(0))
-        )
-    )
-    return _render(
-        request, "identities/configuration_sets.html", _set_context(scope, sets=sets), "table"
-    )
+    filters = forms.ConfigurationSetFilterForm(request.GET)
+    sets = ConfigurationSet.objects.filter(account=scope.account, region=scope.region)
+    if q := filters.value("q"):
+        sets = sets.filter(name__icontains=q)
+    sets = sets.annotate(identity_count=Coalesce(Subquery(users), Value(0))).order_by("name")
+    context = _set_context(scope, filters=filters, **listing.paginate(request, sets, "sets"))
+    return _render(request, "identities/configuration_sets.html", context, "results")
 
 
 @require_http_methods(["GET", "POST"])
@@ -474,7 +489,7 @@ def configuration_set_create(request: HttpRequest, region: str) -> HttpResponse:
             form.add_error("name", ValidationError(forms.already_exists_message(name, scope)))
         else:
             messages.success(request, f"The configuration set {name} was created.")
-            return _redirect(request, _sets_url(scope))
+            return redirect_after_post(request, _sets_url(scope))
     context = _set_context(scope, form=form)
     return _render(request, "identities/configuration_set_create.html", context, "form")
 
@@ -487,9 +502,22 @@ def configuration_set_delete(request: HttpRequest, region: str, name: str) -> Ht
         ConfigurationSet.objects.filter(account=scope.account, region=scope.region), name=name
     )
     users = list(config_set.identities_using_as_default().only("name", "region_id"))
-    if request.method == "POST":
+    form = deletes.confirm_form(request, config_set.name)
+    if form.is_valid():
         config_set.delete()
         messages.success(request, f"The configuration set {name} was deleted.")
-        return _redirect(request, _sets_url(scope))
-    context = _set_context(scope, config_set=config_set, users=users)
-    return _render(request, "identities/configuration_set_delete.html", context, "confirm")
+        return redirect_after_post(request, _sets_url(scope))
+    return deletes.confirm_page(
+        request,
+        form,
+        title=f"Delete {config_set.name}?",
+        heading="Delete configuration set",
+        warning="Deleting a configuration set can't be undone.",
+        form_url=request.path,
+        cancel_url=_sets_url(scope),
+        crumbs="identities/_breadcrumbs.html",
+        details="identities/_configuration_set_users.html",
+        submit="Delete anyway" if users else "Delete",
+        current="Delete set",
+        **_set_context(scope, config_set=config_set, users=users),
+    )

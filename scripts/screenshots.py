@@ -1,11 +1,12 @@
 """Refresh the console screenshots in docs/: `.venv/bin/python scripts/screenshots.py`.
 
 1. A fresh SQLite database in a temporary var directory, migrated, with a demo account:
-   verified and pending domains, an email address, a policy, a configuration set.
+   verified and pending domains, an email address, a policy, a configuration set, messages.
 2. The console served by Django's runserver on a free loopback port (stopped at the end).
 3. Debian's chromium (Playwright, never a downloaded browser) signs in and saves, at 1280 px:
    the Verified identities list (also docs/screenshot.png, the README's), the create wizard,
-   an identity page, its Authorization tab, and Sent messages when that page exists.
+   an identity page, its Authorization tab, the policy generator, Configuration sets and Sent
+   messages (a few messages to the mailbox simulator, sent as the console sends them).
 """
 
 from __future__ import annotations
@@ -68,6 +69,31 @@ def seed() -> None:
     shop = made["acme-demo.com"]
     operations.verify_without_dns(shop, "Marked verified without a DNS check.", actor=USERNAME)
     operations.create_policy(shop, "AllowPartner", POLICY, actor=USERNAME)
+    send_demo_messages(account, region)
+
+
+def send_demo_messages(account: object, region: object) -> None:
+    """A few messages for Sent messages, sent as the console's Send test email sends them, to
+    the mailbox simulator's addresses (allowed in the sandbox). No worker runs here: they stay
+    queued for delivery."""
+    from sending.operations import Outgoing, Simple, send
+
+    for subject, scenario in [
+        ("Your order has shipped", "success"),
+        ("Welcome to Acme", "success"),
+        ("Password reset", "bounce"),
+        ("Monthly newsletter", "complaint"),
+    ]:
+        outgoing = Outgoing(
+            account=account,  # type: ignore[arg-type]
+            region=region,  # type: ignore[arg-type]
+            actor=USERNAME,
+            from_address="orders@acme-demo.com",
+            to=[f"{scenario}@simulator.amazonses.com"],
+            simple=Simple(subject=subject, text=f"{subject}.\n\nThe Acme team"),
+        )
+        send(outgoing)
+        time.sleep(1.1)  # the sandbox's sending rate: one message a second
 
 
 def wait_until_serving(url: str, timeout: float = 60) -> None:
@@ -95,6 +121,8 @@ def capture(url: str) -> list[Path]:
         ("identity", "/us-east-1/verified-identities/acme-demo.com/"),
         ("authorization", "/us-east-1/verified-identities/acme-demo.com/authorization/"),
         ("sent-messages", "/us-east-1/sent-messages/"),
+        ("configuration-sets", "/us-east-1/configuration-sets/"),
+        ("create-policy", "/us-east-1/verified-identities/acme-demo.com/authorization/create/"),
     ]
     saved = []
     with sync_playwright() as playwright:

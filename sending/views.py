@@ -16,6 +16,7 @@ from accounts import actors
 from accounts.access import Scope, console_scope
 from accounts.regions import DEFAULT_REGION
 from identities.models import ConfigurationSet, Identity
+from sesconsole import listing
 from sesconsole.sandbox import sandboxed_html
 
 from . import inspect
@@ -23,8 +24,6 @@ from .errors import SendRefused
 from .forms import KIND_VERIFICATION, SentFilterForm, TestEmailForm
 from .models import SentMessage
 from .operations import send
-
-PAGE_SIZE = 50
 
 
 def _message(request: HttpRequest, region: str, message_id: str) -> tuple[Scope, SentMessage]:
@@ -70,6 +69,7 @@ def sent_messages(request: HttpRequest, region: str) -> HttpResponse:
     queryset = SentMessage.objects.in_scope(scope.account, scope.region)
     if filters.is_valid():
         queryset = filters.filter(queryset)
+    size = listing.page_size(request, "sent_messages")
     cursor = _cursor(request.GET.get("before", ""))
     if cursor is not None:
         at, pk = cursor
@@ -80,16 +80,18 @@ def sent_messages(request: HttpRequest, region: str) -> HttpResponse:
         queryset.order_by("-accepted_at", "-id").only(
             "message_id", "accepted_at", "from_address", "recipients_text", "subject", "status",
             "configuration_set_name", "operation",
-        )[: PAGE_SIZE + 1]
+        )[: size + 1]
     )  # fmt: skip
-    older = rows[PAGE_SIZE] if len(rows) > PAGE_SIZE else None
+    older = rows[size] if len(rows) > size else None
     query = request.GET.copy()
     query.pop("before", None)
     if older is not None:
-        last = rows[PAGE_SIZE - 1]
+        last = rows[size - 1]
         query["before"] = f"{last.accepted_at.isoformat()}|{last.pk}"
     context = {
-        "rows": rows[:PAGE_SIZE],
+        "rows": rows[:size],
+        "page_sizes": listing.PAGE_SIZES,
+        "page_size": size,
         "filters": filters,
         "older_query": query.urlencode() if older is not None else "",
         "is_first_page": cursor is None,

@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.models import Account, Region
+from sesconsole import listing
 
 from . import rules
 from .models import CustomVerificationEmailTemplate
@@ -85,3 +86,7 @@ class SendTestForm(forms.Form):
         max_length=320,
         help_text="An address you can read. Nothing is created unless you click the link.",
     )
+
+
+class TemplateFilterForm(listing.ListFilterForm):
+    q = forms.CharField(label="Find templates", required=False, max_length=320)

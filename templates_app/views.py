@@ -9,17 +9,18 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import Scope, console_scope
 from identities.forms import TagsForm
-from sesconsole import validators
+from sesconsole import deletes, htmx_responses, listing, validators
 from sesconsole.sandbox import sandboxed_html
 from verification.flows import send_custom_verification_email
 
 from . import rules
-from .forms import SendTestForm, TemplateForm
+from .forms import SendTestForm, TemplateFilterForm, TemplateForm
 from .models import MAX_TEMPLATES_PER_REGION, CustomVerificationEmailTemplate
 
 
@@ -50,14 +51,24 @@ def _context(scope: Scope, **extra: Any) -> dict[str, Any]:
 @login_required
 def template_list(request: HttpRequest, region: str) -> HttpResponse:
     scope = console_scope(request, region)
+    filters = TemplateFilterForm(request.GET)
     templates = CustomVerificationEmailTemplate.objects.filter(
         account=scope.account, region=scope.region
     ).only("name", "from_email_address", "subject", "updated_at")
+    total = templates.count()  # against the region's limit, whatever the filter
+    if q := filters.value("q"):
+        templates = templates.filter(name__icontains=q)
     production = scope.account.region_settings(scope.region).production_access_enabled
     context = _context(
-        scope, templates=templates, limit=MAX_TEMPLATES_PER_REGION, production=production
+        scope,
+        filters=filters,
+        total=total,
+        limit=MAX_TEMPLATES_PER_REGION,
+        production=production,
+        **listing.paginate(request, templates.order_by("name"), "templates"),
     )
-    return render(request, "templates_app/list.html", context)
+    template = "templates_app/list.html#results" if _htmx(request) else "templates_app/list.html"
+    return render(request, template, context)
 
 
 def _save(request: HttpRequest, form: TemplateForm) -> CustomVerificationEmailTemplate | None:
@@ -172,8 +183,23 @@ def send_test(request: HttpRequest, region: str, name: str) -> HttpResponse:
 @login_required
 def delete(request: HttpRequest, region: str, name: str) -> HttpResponse:
     scope, template = _template(request, region, name)
-    if request.method == "POST":
+    form = deletes.confirm_form(request, template.name)
+    if form.is_valid():
         rules.delete_template(template)
         messages.success(request, f"The template {name} was deleted.")
-        return redirect("templates_app:list", region=region)
-    return render(request, "templates_app/delete.html", _context(scope, template=template))
+        return htmx_responses.redirect_after_post(
+            request, reverse("templates_app:list", kwargs={"region": region})
+        )
+    return deletes.confirm_page(
+        request,
+        form,
+        title=f"Delete {template.name}?",
+        heading="Delete template",
+        warning="Verification emails already sent with this template keep working; new ones "
+        "can't use it. This can't be undone.",
+        form_url=request.path,
+        cancel_url=reverse("templates_app:detail", kwargs={"region": region, "name": name}),
+        crumbs="templates_app/_breadcrumbs.html",
+        current="Delete",
+        **_context(scope, template=template),
+    )

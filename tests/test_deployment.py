@@ -104,7 +104,7 @@ def test_make_run_starts_the_smtp_server_in_the_embedded_mode() -> None:
         line.split(": ", 1) for line in (BASE_DIR / "Procfile").read_text().splitlines() if line
     )
     assert processes["smtp"] == (
-        "env SMTP_ALLOW_PLAINTEXT_AUTH_ON_LOOPBACK=true .venv/bin/python manage.py smtp_server"
+        "exec env SMTP_ALLOW_PLAINTEXT_AUTH_ON_LOOPBACK=true .venv/bin/python manage.py smtp_server"
     )
 
 

@@ -26,9 +26,29 @@ def test_list_shows_the_accounts_keys_only(
     response = owner_client.get(reverse("access_keys"))
 
     assert response.status_code == 200
-    assert [k.access_key_id for k in response.context["keys"]] == [key.access_key_id]
+    assert [k.access_key_id for k in response.context["rows"]] == [key.access_key_id]
     assert foreign.access_key_id not in response.content.decode()
     assert key.secret() not in response.content.decode()
+
+
+def test_list_filters_and_page_size_are_kept_in_the_url(
+    owner_client: Client, account: Account
+) -> None:
+    keys = [AccessKey.issue(account, description=f"deploy {i}")[0] for i in range(12)]
+    keys[0].deactivate()
+    url = reverse("access_keys")
+
+    inactive = owner_client.get(url, {"status": "Inactive"})
+    deploy = owner_client.get(url, {"q": "DEPLOY", "size": "10"})
+    remembered = owner_client.get(url)
+    partial = owner_client.get(url, {"q": keys[3].access_key_id}, HTTP_HX_REQUEST="true")
+
+    assert [k.pk for k in inactive.context["rows"]] == [keys[0].pk]
+    assert len(deploy.context["rows"]) == 10
+    assert "?q=DEPLOY&amp;size=10&amp;page=2" in deploy.content.decode()
+    assert len(remembered.context["rows"]) == 10
+    assert partial.content.decode().lstrip().startswith('<div id="key-results" class="results">')
+    assert [k.pk for k in partial.context["rows"]] == [keys[3].pk]
 
 
 def test_create_shows_the_secret_once(owner_client: Client, account: Account) -> None:
@@ -60,12 +80,13 @@ def test_actions_matrix(
     client: Client,
 ) -> None:
     url = reverse(action, args=[key.access_key_id])
+    data = {"confirm": key.access_key_id}  # what a delete needs; the others ignore it
 
-    assert outsider_client.post(url).status_code == 404
-    assert client.post(url).status_code == 302
+    assert outsider_client.post(url, data).status_code == 404
+    assert client.post(url, data).status_code == 302
     assert AccessKey.objects.filter(pk=key.pk).exists()
-    assert owner_client.get(url).status_code == 405
-    assert teammate_client.post(url).status_code == 302
+    assert owner_client.put(url).status_code == 405
+    assert teammate_client.post(url, data).status_code == 302
 
 
 def test_deactivate_then_activate(owner_client: Client, key: AccessKey) -> None:
@@ -79,8 +100,20 @@ def test_deactivate_then_activate(owner_client: Client, key: AccessKey) -> None:
 
 
 def test_delete_removes_the_key(owner_client: Client, key: AccessKey) -> None:
-    response = owner_client.post(reverse("access_key_delete", args=[key.access_key_id]))
+    url = reverse("access_key_delete", args=[key.access_key_id])
 
+    page = owner_client.get(url)
+    refused = owner_client.post(url, {"confirm": "AKIA"})
+    assert AccessKey.objects.filter(pk=key.pk).exists()
+    response = owner_client.post(url, {"confirm": key.access_key_id})
+
+    assert page.context["form"].fields["confirm"].label == (
+        f"To confirm deletion, enter {key.access_key_id}"
+    )
+    assert refused.context["form"].errors["confirm"] == [
+        f"The name you entered doesn't match. Enter {key.access_key_id} exactly as shown to "
+        "delete it."
+    ]
     assert response.status_code == 302
     assert not AccessKey.objects.filter(pk=key.pk).exists()
 

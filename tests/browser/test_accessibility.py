@@ -12,8 +12,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
 
-from accounts.models import Account, Region
-from identities.models import ConfigurationSet, Identity, IdentityPolicy
+from accounts.models import AccessKey, Account, Region
+from identities.models import ConfigurationSet, DnsServer, Identity, IdentityPolicy
 from sending.models import SentMessage
 from templates_app.models import CustomVerificationEmailTemplate
 from tests.browser.test_console_smoke import sign_in
@@ -75,6 +75,10 @@ def console_pages(
         mime=b"Subject: Verify\r\nContent-Type: text/html\r\n\r\n"
         b'<p>Hello <a href="http://127.0.0.1/verify/x/">verify</a></p>\r\n',
     )
+    key, _secret = AccessKey.issue(account, description="ci")
+    server = DnsServer(account=account, zone="example.com", server="192.0.2.1", key_name="k")
+    server.set_secret("c2VjcmV0")
+    server.save()
     r = region.code
     identity = {"region": r, "name": domain.name}
     policy = {**identity, "policy": "AllowPartner"}
@@ -113,7 +117,9 @@ def console_pages(
         reverse("verification:which_identity", kwargs={"region": r}) + "?address=a@example.com",
         reverse("account_dashboard", kwargs={"region": r}),
         reverse("access_keys"),
+        reverse("access_key_delete", kwargs={"access_key_id": key.access_key_id}),
         reverse("identities:dns_servers"),
+        reverse("identities:dns_server_delete", kwargs={"pk": server.pk}),
         reverse("identities:dns_server_create"),
         reverse("sending:list", kwargs={"region": r}) + "?kind=verification",
         reverse("sending:message", kwargs={"region": r, "message_id": message.message_id}),

@@ -168,7 +168,7 @@ def test_bulk_delete_is_guarded_and_lands_on_the_list(
     page.get_by_label("Select beta.example.com").check()
     expect(delete).to_be_enabled()
     delete.click()  # with JavaScript, the confirmation opens in a dialog over the list
-    confirm = page.locator("#bulk-delete-confirm button[type=submit]")
+    confirm = page.locator("#delete-confirm button[type=submit]")
     expect(confirm).to_be_disabled()
     page.fill("#id_confirm", "delet")
     expect(confirm).to_be_disabled()

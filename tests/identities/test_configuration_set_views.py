@@ -50,11 +50,14 @@ def test_list_shows_sets_with_how_many_identities_use_them(
 
     response = owner_client.get(LIST_URL)
 
-    assert [(s.name, s.identity_count) for s in response.context["sets"]] == [
+    assert [(s.name, s.identity_count) for s in response.context["rows"]] == [
         ("marketing", 2),
         ("unused", 0),
     ]
-    assert 'Configuration sets <span class="counter">(2)</span>' in response.content.decode()
+    assert (
+        'Configuration sets <span class="counter" id="set-count">(2)</span>'
+        in response.content.decode()
+    )
     assert 'aria-current="page">Configuration sets</a>' in response.content.decode()
 
 
@@ -63,22 +66,41 @@ def test_list_teammate_sees_the_accounts_sets(
 ) -> None:
     response = teammate_client.get(LIST_URL)
 
-    assert [s.name for s in response.context["sets"]] == ["marketing"]
+    assert [s.name for s in response.context["rows"]] == ["marketing"]
 
 
 def test_list_outsider_sees_only_their_own(
     outsider_client: Client, marketing: ConfigurationSet
 ) -> None:
-    assert list(outsider_client.get(LIST_URL).context["sets"]) == []
+    assert list(outsider_client.get(LIST_URL).context["rows"]) == []
 
 
-def test_list_htmx_returns_the_table_partial(
+def test_list_htmx_returns_the_results_partial(
     owner_client: Client, marketing: ConfigurationSet
 ) -> None:
-    html = owner_client.get(LIST_URL, **HTMX).content.decode()
+    html = owner_client.get(LIST_URL, {"q": "market"}, **HTMX).content.decode()
 
     assert "<html" not in html
-    assert html.lstrip().startswith('<section class="container" id="configuration-sets"')
+    assert html.lstrip().startswith('<div id="set-results" class="results">')
+    assert '<span class="counter" id="set-count" hx-swap-oob="true">(1)</span>' in html
+
+
+def test_list_filter_and_page_size_are_kept_in_the_url(
+    owner_client: Client, account: Account, region: Region
+) -> None:
+    for i in range(12):
+        ConfigurationSet.objects.create(account=account, region=region, name=f"set-{i:02}")
+    ConfigurationSet.objects.create(account=account, region=region, name="other")
+
+    first = owner_client.get(LIST_URL, {"q": "SET-", "size": "10"})
+    second = owner_client.get(LIST_URL, {"q": "set-", "page": "2"})  # the size is remembered
+    nothing = owner_client.get(LIST_URL, {"q": "nope"}).content.decode()
+
+    assert [s.name for s in first.context["rows"]] == [f"set-{i:02}" for i in range(10)]
+    assert "?q=SET-&amp;size=10&amp;page=2" in first.content.decode()
+    assert '<option value="10" selected>10 per page</option>' in first.content.decode()
+    assert [s.name for s in second.context["rows"]] == ["set-10", "set-11"]
+    assert "No configuration set matches the filter." in nothing
 
 
 def test_list_query_count_is_constant(
@@ -184,22 +206,39 @@ def test_delete_anyway_leaves_the_default_dangling(
 ) -> None:
     make_domain("a.example", configuration_set_name="marketing")
 
-    response = owner_client.post(delete_url("marketing"))
+    response = owner_client.post(delete_url("marketing"), {"confirm": "marketing"})
 
     assert response["Location"] == LIST_URL
     assert not ConfigurationSet.objects.exists()
     assert Identity.objects.get().configuration_set_name == "marketing"
 
 
+def test_delete_without_the_typed_name_keeps_the_set(
+    owner_client: Client, marketing: ConfigurationSet
+) -> None:
+    response = owner_client.post(delete_url("marketing"), {"confirm": ""})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["confirm"] == [
+        "The name you entered doesn't match. Enter marketing exactly as shown to delete it."
+    ]
+    assert ConfigurationSet.objects.exists()
+
+
 def test_delete_teammate_can_delete(teammate_client: Client, marketing: ConfigurationSet) -> None:
-    teammate_client.post(delete_url("marketing"))
+    teammate_client.post(delete_url("marketing"), {"confirm": "marketing"})
 
     assert not ConfigurationSet.objects.exists()
 
 
 def test_delete_htmx(owner_client: Client, marketing: ConfigurationSet) -> None:
     page = owner_client.get(delete_url("marketing"), **HTMX)
-    done = owner_client.post(delete_url("marketing"), **HTMX)
+    wrong = owner_client.post(delete_url("marketing"), {"confirm": "Marketing"}, **HTMX)
+    done = owner_client.post(delete_url("marketing"), {"confirm": "marketing"}, **HTMX)
 
     assert page.content.decode().lstrip().startswith("<form")
+    assert wrong.context["form"].errors["confirm"] == [
+        "The name you entered doesn't match. Enter marketing exactly as shown to delete it."
+    ]
+    assert wrong.content.decode().lstrip().startswith("<form")
     assert done["HX-Redirect"] == LIST_URL

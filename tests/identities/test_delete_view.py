@@ -27,7 +27,7 @@ def test_delete_page_asks_for_the_name(owner_client: Client, domain: Identity) -
     html = owner_client.get(delete_url()).content.decode()
 
     assert "To confirm deletion, enter example.com" in html
-    assert "This can't be undone." in html
+    assert "This can&#x27;t be undone." in html
 
 
 def test_delete_with_the_exact_name(owner_client: Client, domain: Identity) -> None:

@@ -383,10 +383,40 @@ def test_dns_servers_are_per_account(
         "example.net" not in outsider_client.get(reverse("identities:dns_servers")).content.decode()
     )
     delete_url = reverse("identities:dns_server_delete", kwargs={"pk": server.pk})
-    assert outsider_client.post(delete_url).status_code == 404
-    assert owner_client.get(delete_url).status_code == 405
-    assert teammate_client.post(delete_url).status_code == 302
+    assert outsider_client.post(delete_url, {"confirm": "example.net"}).status_code == 404
+    assert outsider_client.get(delete_url).status_code == 404
+    assert owner_client.put(delete_url).status_code == 405
+    page = owner_client.get(delete_url)
+    assert page.status_code == 200
+    assert page.context["form"].fields["confirm"].label == "To confirm deletion, enter example.net"
+    refused = teammate_client.post(delete_url, {"confirm": "example.com"})
+    assert refused.context["form"].errors["confirm"] == [
+        "The name you entered doesn't match. Enter example.net exactly as shown to delete it."
+    ]
+    assert DnsServer.objects.count() == 1
+    done = teammate_client.post(delete_url, {"confirm": "example.net"}, HTTP_HX_REQUEST="true")
+    assert done["HX-Redirect"] == reverse("identities:dns_servers")
     assert DnsServer.objects.count() == 0
+
+
+def test_dns_servers_filter_and_page_size_are_kept_in_the_url(
+    owner_client: Client, account: Account
+) -> None:
+    for i in range(11):
+        server = DnsServer(account=account, zone=f"z{i:02}.example", server="192.0.2.1")
+        server.key_name = "k"
+        server.set_secret("c2VjcmV0")
+        server.save()
+    url = reverse("identities:dns_servers")
+
+    page = owner_client.get(url, {"q": "Z1", "size": "10"})
+    sized = owner_client.get(url, {"page": "2"})
+    partial = owner_client.get(url, {"q": "nothing"}, HTTP_HX_REQUEST="true").content.decode()
+
+    assert [s.zone for s in page.context["rows"]] == ["z10.example"]
+    assert [s.zone for s in sized.context["rows"]] == ["z10.example"]
+    assert partial.lstrip().startswith('<div id="server-results" class="results">')
+    assert "No DNS server matches the filter." in partial
 
 
 def test_dns_servers_anonymous_and_methods(client: Client, owner_client: Client) -> None:

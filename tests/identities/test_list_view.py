@@ -204,7 +204,7 @@ def test_list_stops_polling_once_settled(owner_client: Client, make_domain: Call
 def test_list_filter_form_works_without_and_with_js(owner_client: Client, region: Region) -> None:
     html = owner_client.get(list_url()).content.decode()
 
-    assert '<form id="identity-filters" class="filters" method="get" role="search"' in html
+    assert '<form id="identity-results-filters" class="filters" method="get" role="search"' in html
     assert 'hx-get="/us-east-1/verified-identities/" hx-trigger="input delay:300ms, submit"' in html
 
 

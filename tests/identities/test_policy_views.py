@@ -42,15 +42,18 @@ def url(view: str, identity: Identity, **extra: str) -> str:
 
 
 def generator_data(**overrides: Any) -> dict[str, Any]:
+    """One statement (s0) with one condition (s0-c0), as the generator posts them."""
     data = {
         "name": "AllowPartner",
         "mode": "generator",
-        "effect": "Allow",
-        "principals": "222222222222, arn:aws:iam::333333333333:user/sender",
-        "actions": ["ses:SendEmail", "ses:SendRawEmail"],
-        "condition_key": "ses:FromAddress",
-        "condition_operator": "StringLike",
-        "condition_values": "*@example.com",
+        "statements": "1",
+        "s0-effect": "Allow",
+        "s0-principals": "222222222222, arn:aws:iam::333333333333:user/sender",
+        "s0-actions": ["ses:SendEmail", "ses:SendRawEmail"],
+        "s0-conditions": "1",
+        "s0-c0-key": "ses:FromAddress",
+        "s0-c0-operator": "StringLike",
+        "s0-c0-values": "*@example.com",
         "document": "",
     }
     data.update(overrides)
@@ -98,7 +101,7 @@ def test_generator_builds_the_statement(owner_client: Client, domain: Identity) 
 def test_generator_errors_keep_the_input(owner_client: Client, domain: Identity) -> None:
     response = owner_client.post(
         url("policy_create", domain),
-        generator_data(principals="someone", actions=[], condition_values=""),
+        generator_data(**{"s0-principals": "someone", "s0-actions": [], "s0-c0-values": ""}),
     )
     html = response.content.decode()
     assert response.status_code == 200
@@ -107,6 +110,99 @@ def test_generator_errors_keep_the_input(owner_client: Client, domain: Identity)
     assert "Enter the values the condition compares with." in html
     assert 'value="AllowPartner"' in html
     assert not domain.policies.exists()
+
+
+def test_generator_builds_several_statements_with_several_conditions(
+    owner_client: Client, domain: Identity
+) -> None:
+    data = generator_data(
+        statements="2",
+        **{
+            "s0-conditions": "2",
+            "s0-c1-key": "ses:Recipients",
+            "s0-c1-operator": "ForAllValues:StringLike",
+            "s0-c1-values": "*@partner.example, *@example.com",
+            "s1-effect": "Deny",
+            "s1-principals": "444444444444",
+            "s1-actions": ["ses:SendRawEmail"],
+            "s1-conditions": "0",
+        },
+    )
+
+    response = owner_client.post(url("policy_create", domain), data)
+
+    assert response.status_code == 302
+    statements = json.loads(domain.policies.get().document)["Statement"]
+    assert statements[0]["Condition"] == {
+        "StringLike": {"ses:FromAddress": ["*@example.com"]},
+        "ForAllValues:StringLike": {"ses:Recipients": ["*@partner.example", "*@example.com"]},
+    }
+    assert statements[1] == {
+        "Sid": "DenySendRawEmail",
+        "Effect": "Deny",
+        "Principal": {"AWS": ["444444444444"]},
+        "Action": ["ses:SendRawEmail"],
+        "Resource": domain.arn,
+    }
+
+
+def test_generator_same_key_twice_under_one_operator_is_refused(
+    owner_client: Client, domain: Identity
+) -> None:
+    data = generator_data(
+        **{"s0-conditions": "2", "s0-c1-key": "ses:FromAddress", "s0-c1-operator": "StringLike"},
+        **{"s0-c1-values": "*@other.example"},
+    )
+
+    response = owner_client.post(url("policy_create", domain), data)
+
+    assert response.status_code == 200
+    assert response.context["generator"].statements[0].conditions[1].errors["key"] == [
+        "This statement already has a StringLike condition on ses:FromAddress. Put all the "
+        "values in that condition, separated by commas."
+    ]
+    assert not domain.policies.exists()
+
+
+@pytest.mark.parametrize(
+    ("button", "shape"),
+    [
+        ({"add_statement": "1"}, [1, 1]),  # a new statement starts with an empty condition
+        ({"add_condition": "0"}, [2]),
+        ({"remove_condition": "0-0"}, [0]),
+    ],
+)
+def test_generator_buttons_rerender_the_form_keeping_what_was_typed(
+    owner_client: Client, domain: Identity, button: dict[str, str], shape: list[int]
+) -> None:
+    data = generator_data(name="", **{"s0-principals": "222222222222"}, **button)
+
+    response = owner_client.post(url("policy_create", domain), data)
+
+    generator = response.context["generator"]
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert [len(s.conditions) for s in generator.statements] == shape
+    assert 'value="222222222222"' in html  # kept
+    assert "This field is required." not in html  # an edit is not a submit: no errors
+    assert not domain.policies.exists()
+
+
+def test_generator_remove_statement_keeps_the_others(
+    owner_client: Client, domain: Identity
+) -> None:
+    data = generator_data(
+        statements="2",
+        remove_statement="0",
+        **{"s1-principals": "444444444444", "s1-conditions": "0", "s1-effect": "Deny"},
+    )
+
+    response = owner_client.post(url("policy_create", domain), data)
+
+    (statement,) = response.context["generator"].statements
+    assert statement.form.initial["principals"] == "444444444444"
+    assert statement.form.initial["effect"] == "Deny"
+    assert 'name="s0-principals" value="444444444444"' in response.content.decode()
 
 
 def test_json_mode_stores_the_document_and_reports_bad_json(
@@ -120,7 +216,7 @@ def test_json_mode_stores_the_document_and_reports_bad_json(
     # The generator's inputs, even invalid ones, don't matter for a pasted policy.
     good = owner_client.post(
         url("policy_create", domain),
-        generator_data(mode="json", document=DOCUMENT, principals="someone", effect=""),
+        generator_data(mode="json", document=DOCUMENT, **{"s0-principals": "someone"}),
     )
     assert good.status_code == 302
     assert domain.policies.get().document == DOCUMENT

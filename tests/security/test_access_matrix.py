@@ -49,6 +49,12 @@ POST_DATA: dict[str, Callable[[World], dict[str, Any]]] = {
         "confirm": "yes",
     },
     "identities:delete": lambda w: {"confirm": w.domain.name},
+    # Every delete's typed confirmation, right: only the scope check can refuse it.
+    "identities:configuration_set_delete": lambda w: {"confirm": w.config_set.name},
+    "identities:dns_server_delete": lambda w: {"confirm": w.dns_server.zone},
+    "identities:policy_delete": lambda w: {"confirm": w.policy.name},
+    "templates_app:delete": lambda w: {"confirm": w.template.name},
+    "access_key_delete": lambda w: {"confirm": w.access_key.access_key_id},
     "identities:edit_tags": lambda w: {"tag_key": "stolen", "tag_value": "yes"},
     "identities:edit_dkim": lambda w: {"dkim_type": "AWS_SES", "key_length": "RSA_2048_BIT"},
     "identities:edit_mail_from": lambda w: {},

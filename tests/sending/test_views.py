@@ -185,9 +185,9 @@ def test_sent_list_filters_and_keyset_pages(
     import time_machine
     from django.utils import timezone
 
-    from sending import views
+    from sesconsole import listing
 
-    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(listing, "DEFAULT_PAGE_SIZE", 2)
     sent = []
     with time_machine.travel("2026-12-07 09:00:00+00:00", tick=False) as clock:
         for _ in range(5):

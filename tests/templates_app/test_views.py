@@ -164,11 +164,18 @@ def test_delete(
     client: Client,
     template: CustomVerificationEmailTemplate,
 ) -> None:
-    assert outsider_client.post(url("delete", name="Welcome")).status_code == 404
-    assert client.post(url("delete", name="Welcome")).status_code == 302
+    confirmed = {"confirm": "Welcome"}
+    assert outsider_client.post(url("delete", name="Welcome"), confirmed).status_code == 404
+    assert client.post(url("delete", name="Welcome"), confirmed).status_code == 302
     assert owner_client.get(url("delete", name="Welcome")).status_code == 200
+    refused = owner_client.post(url("delete", name="Welcome"), {"confirm": "welcome"})
+    assert refused.context["form"].errors["confirm"] == [
+        "The name you entered doesn't match. Enter Welcome exactly as shown to delete it."
+    ]
+    dialog = owner_client.get(url("delete", name="Welcome"), HTTP_HX_REQUEST="true")
+    assert dialog.content.decode().lstrip().startswith("<form")
     assert CustomVerificationEmailTemplate.objects.exists()
-    assert owner_client.post(url("delete", name="Welcome"))["Location"] == url("list")
+    assert owner_client.post(url("delete", name="Welcome"), confirmed)["Location"] == url("list")
     assert not CustomVerificationEmailTemplate.objects.exists()
 
 
@@ -226,3 +233,30 @@ def test_send_test_matrix(
     )
     assert client.post(url("send_test", name="Welcome"))["Location"].startswith("/login/")
     assert owner_client.get(url("send_test", name="Welcome")).status_code == 405
+
+
+def test_list_filter_and_page_size_are_kept_in_the_url(
+    owner_client: Client, account: Any, region: Any
+) -> None:
+    for i in range(11):
+        CustomVerificationEmailTemplate.objects.create(
+            account=account,
+            region=region,
+            name=f"T{i:02}",
+            from_email_address="sender@example.com",
+            subject="s",
+            content="<p>x</p>",
+            success_redirection_url="https://example.com/ok",
+            failure_redirection_url="https://example.com/no",
+        )
+
+    first = owner_client.get(url("list"), {"q": "t", "size": "10"})
+    second = owner_client.get(url("list"), {"q": "t", "page": "2"}, HTTP_HX_REQUEST="true")
+    none = owner_client.get(url("list"), {"q": "zzz"}).content.decode()
+
+    assert [t.name for t in first.context["rows"]] == [f"T{i:02}" for i in range(10)]
+    assert '<span class="counter">(11/' in first.content.decode()
+    assert "?q=t&amp;size=10&amp;page=2" in first.content.decode()
+    assert [t.name for t in second.context["rows"]] == ["T10"]
+    assert "<html" not in second.content.decode()
+    assert "No template matches the filter." in none
