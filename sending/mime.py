@@ -164,7 +164,8 @@ def plain_value(name: str, line: bytes) -> str | None:
 def _header_kind(lower_name: str) -> type | None:
     """UnstructuredHeader or AddressHeader when the default policy reads `lower_name` with
     that class's own parsing, else None (dates, message ids, MIME headers...)."""
-    parse = policy.default.header_factory[lower_name].parse.__func__  # type: ignore[attr-defined]
+    registry: headerregistry.HeaderRegistry = policy.default.header_factory  # type: ignore[assignment]
+    parse = registry[lower_name].parse.__func__  # type: ignore[attr-defined]
     for kind in (headerregistry.UnstructuredHeader, headerregistry.AddressHeader):
         if parse is kind.parse.__func__:  # type: ignore[attr-defined]
             return kind
