@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from email.header import decode_header, make_header
 from email.utils import formataddr, getaddresses, parseaddr
+from functools import lru_cache
 
 from .errors import RefusalKind, SendRefused
 
