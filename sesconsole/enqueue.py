@@ -91,18 +91,22 @@ class _Publisher:
     BACKLOG = 10_000
 
     def __init__(self) -> None:
+        self._start_afresh()
+        # A forked child (a web or Celery worker) has the parent's objects but not its thread,
+        # and a lock the thread held at the fork would stay held: the child starts afresh.
+        os.register_at_fork(after_in_child=self._start_afresh)
+
+    def _start_afresh(self) -> None:
         self._changed = threading.Condition()
         self._pending: deque[tuple[Task, dict[str, Any]]] = deque()
         self._publishing = False
-        self._owner_pid: int | None = None  # the process whose thread runs (a fork has none)
+        self._started = False
 
     def hand_over(self, task: Task, kwargs: dict[str, Any]) -> None:
         with self._changed:
-            if self._owner_pid != os.getpid():
-                # First use in this process (after a fork the parent's thread is not here).
-                self._pending.clear()
+            if not self._started:
                 threading.Thread(target=self._run, name="celery-publisher", daemon=True).start()
-                self._owner_pid = os.getpid()
+                self._started = True
             if len(self._pending) >= self.BACKLOG:
                 log.warning("publisher backlog full; %s%s is left to the sweep", task.name, kwargs)
                 return
@@ -111,8 +115,6 @@ class _Publisher:
 
     def wait_until_idle(self, timeout: float) -> bool:
         with self._changed:
-            if self._owner_pid != os.getpid():
-                return True  # nothing was handed over in this process
             return self._changed.wait_for(
                 lambda: not self._pending and not self._publishing, timeout
             )
