@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from email.header import decode_header, make_header
 from email.utils import formataddr, getaddresses, parseaddr
+from functools import lru_cache
 
 from .errors import RefusalKind, SendRefused
 
@@ -44,8 +45,13 @@ def _invalid(what: str, value: str, reason: str) -> SendRefused:
     )
 
 
+@lru_cache(maxsize=4096)
 def parse(value: str, what: str) -> Address:
-    """One address (with or without a display name), or SendRefused(INVALID_PARAMETER)."""
+    """One address (with or without a display name), or SendRefused(INVALID_PARAMETER).
+
+    Remembered per process (the answer depends only on the text; Address is immutable): an
+    application sends from the same From and MAIL FROM on every message, and parsing them
+    again was about a tenth of an SMTP send's CPU (BENCHMARKS.md, issue 16)."""
     text = value or ""
     if "\r" in text or "\n" in text:
         raise _invalid(what, text, "Illegal address (line breaks are not allowed)")

@@ -16,11 +16,11 @@ from __future__ import annotations
 import mimetypes
 import re
 from dataclasses import dataclass, field
-from email import policy
+from email import headerregistry, policy
 from email.header import Header
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
-from functools import cached_property
+from functools import cache, cached_property
 
 from .errors import RefusalKind, SendRefused
 
@@ -93,16 +93,83 @@ class RawParts:
 
     @cached_property
     def parsed(self) -> Message:
-        """The headers, readable. Parsed on first use: a Simple message, built here, never
-        asks, and parsing what was just serialised cost ~0.3 ms of each Simple send."""
+        """The headers as the `email` package's default policy reads them: the meaning of a
+        header value here. Parsed only for a value `plain_value` can't read."""
         return BytesHeaderParser(policy=policy.default).parsebytes(self.head + b"\n\n")
 
     def first(self, name: str) -> str | None:
-        value = self.parsed.get(name)
-        return None if value is None else str(value)
+        values = self._values(name, first_only=True)
+        return values[0] if values else None
 
     def all(self, name: str) -> list[str]:
-        return [str(v) for v in self.parsed.get_all(name, [])]
+        return self._values(name, first_only=False)
+
+    def _values(self, name: str, *, first_only: bool) -> list[str]:
+        lower = name.lower()
+        values = []
+        for index, (field_name, line) in enumerate(self.fields):
+            if field_name.lower() == lower:
+                value = plain_value(field_name, line)
+                if value is None:
+                    value = self._parsed_value(name, index)
+                if "\x00" in value:  # an encoded-word may carry one
+                    raise _refuse(
+                        f"The raw message's {field_name} header contains a NUL character. "
+                        "Remove it: header values must be text."
+                    )
+                values.append(value)
+                if first_only:
+                    break
+        return values
+
+    def _parsed_value(self, name: str, index: int) -> str:
+        """The default policy's reading of the field at `index` of `fields`."""
+        position = sum(1 for n, _ in self.fields[:index] if n.lower() == name.lower())
+        return str(self.parsed.get_all(name, [])[position])
+
+
+# Header values `plain_value` reads without the `email` package: printable ASCII, no
+# encoded-word. Address headers also need the one shape the default policy writes back
+# unchanged: `addr@domain` or `Display Name <addr@domain>` (atoms, single spaces), ", " between.
+_PLAIN_TEXT = re.compile(rb"[\t -~]*\Z")
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_ADDR_SPEC = rf"{_ATEXT}+(?:\.{_ATEXT}+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+_ADDRESS = rf"(?:{_ATEXT}+(?: {_ATEXT}+)* <{_ADDR_SPEC}>|{_ADDR_SPEC})"
+_PLAIN_ADDRESSES = re.compile(rf"{_ADDRESS}(?:, {_ADDRESS})*\Z")
+
+
+def plain_value(name: str, line: bytes) -> str | None:
+    """The value the default policy gives for the header field `line` (as `RawParts.fields`
+    holds it), read directly; None when the value needs the policy's parser.
+
+    Reading every header through the `email` package's header registry cost about a sixth of
+    an SMTP send's CPU (BENCHMARKS.md, issue 16); tests/sending/test_mime.py holds this to the
+    policy's answer.
+    """
+    # As the policy reads a field: blanks after the colon dropped, then the line breaks.
+    first, _, folded = line.partition(b":")[2].partition(b"\r\n")
+    raw = first.lstrip(b" \t") + folded.replace(b"\r\n", b"")
+    if b"=?" in raw or not _PLAIN_TEXT.match(raw):
+        return None
+    kind = _header_kind(name.lower())
+    if kind is headerregistry.UnstructuredHeader:
+        return raw.decode("ascii")
+    if kind is headerregistry.AddressHeader:
+        text = raw.decode("ascii").strip(" \t")
+        return text if _PLAIN_ADDRESSES.match(text) else None
+    return None
+
+
+@cache
+def _header_kind(lower_name: str) -> type | None:
+    """UnstructuredHeader or AddressHeader when the default policy reads `lower_name` with
+    that class's own parsing, else None (dates, message ids, MIME headers...)."""
+    registry: headerregistry.HeaderRegistry = policy.default.header_factory  # type: ignore[assignment]
+    parse = registry[lower_name].parse.__func__  # type: ignore[attr-defined]
+    for kind in (headerregistry.UnstructuredHeader, headerregistry.AddressHeader):
+        if parse is kind.parse.__func__:  # type: ignore[attr-defined]
+            return kind
+    return None
 
 
 def _refuse(message: str) -> SendRefused:
@@ -228,6 +295,12 @@ def split_raw(raw: bytes) -> RawParts:
                 "From, To and Subject, then a blank line, then the body."
             )
     lines = head.split(b"\n")
+    if b"\x00" in head:
+        number = next(n for n, line in enumerate(lines, start=1) if b"\x00" in line)
+        raise _refuse(
+            f"Line {number} of the raw message's header section contains a NUL byte. Remove "
+            "it: header fields must be text."
+        )
     for number, line in enumerate([*lines, *body.split(b"\n")], start=1):
         if len(line) + 2 > MAX_LINE:
             raise _refuse(

@@ -17,6 +17,7 @@ Interface (entry points build these and call `send`; nothing else):
         feedback_forwarding_address=None, configuration_set_name=None,
         tags=[("name", "value")], from_identity_arn=None, feedback_forwarding_identity_arn=None,
         max_size=MAX_MESSAGE_SIZE,                # the v1 API passes V1_MAX_MESSAGE_SIZE
+        session_key_id=None,                      # SMTP: the session's key, checked still active
     ))
     message.message_id   # SES's MessageId; the Message-ID header is <message_id@...>
 
@@ -37,11 +38,13 @@ from __future__ import annotations
 
 import email.utils
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Account, AccountRegion, Region
+from accounts.models import AccessKey, Account, AccountRegion, Region
 from identities import hierarchy
 from identities.models import ConfigurationSet, Identity, MailFromStatus
 from sesconsole import sql
@@ -85,6 +88,10 @@ class Outgoing:
     from_identity_arn: str | None = None
     feedback_forwarding_identity_arn: str | None = None
     max_size: int = MAX_MESSAGE_SIZE
+    # An SMTP session outlives its AUTH: the key it logged in with must still be active when
+    # each message is sent (a deactivated key stops open sessions). Checked in the round trip
+    # that reads the account's settings, not a trip of its own (BENCHMARKS.md, issue 16).
+    session_key_id: str | None = None
 
 
 @dataclass
@@ -115,7 +122,10 @@ def send(outgoing: Outgoing) -> SentMessage:
     maybe_sandboxed = _sandboxed(draft, simulated)
     senders = [] if draft.source_arn else [a.email for a in draft.senders]
     account_state, found = _settings_and_identities(
-        outgoing.account, region, [*senders, *(a.email for a in maybe_sandboxed)]
+        outgoing.account,
+        region,
+        [*senders, *(a.email for a in maybe_sandboxed)],
+        outgoing.session_key_id,
     )
     if not account_state.sending_enabled:
         raise SendRefused(
@@ -395,20 +405,43 @@ def _look_up(region: Region, wanted: list[tuple[Account, str]], found: Found) ->
 
 
 def _settings_and_identities(
-    account: Account, region: Region, addresses: list[str]
+    account: Account, region: Region, addresses: list[str], session_key_id: str | None
 ) -> tuple[AccountRegion, Found]:
     """The account's settings in the region and the identities that apply to `addresses`,
     in one round trip: two ORM queries before, and compiling them cost more than the trip
-    (together about 2 ms of a ~10 ms send in cProfile on the loaded development machine)."""
-    settings_rows, identity_rows = sql.run_together(
-        [
-            quota.settings_statement(account, region),
-            hierarchy.applicable_statement(account, region, addresses),
-        ]
-    )
+    (together about 2 ms of a ~10 ms send in cProfile on the loaded development machine).
+    With `session_key_id`, the same trip checks that the key is still active."""
+    statements = [
+        quota.settings_statement(account, region),
+        hierarchy.applicable_statement(account, region, addresses),
+    ]
+    if session_key_id is not None:
+        statements.append(_active_key_statement(session_key_id))
+    settings_rows, identity_rows, *key_rows = sql.run_together(statements)
+    if key_rows == [[]]:
+        raise SendRefused(
+            RefusalKind.KEY_NOT_ACTIVE,
+            "The access key is no longer active; log in with active SMTP credentials.",
+        )
     state = quota.settings_from(settings_rows) or account.region_settings(region)
     applicable = hierarchy.applicable_from(addresses, identity_rows)
     return state, {(account.pk, address): found for address, found in applicable.items()}
+
+
+def _active_key_statement(access_key_id: str) -> sql.Statement:
+    """A row when the key is active: AccessKey.objects.active()'s own filter, compiled once."""
+    text, params = _active_key_sql()
+    return text, [access_key_id if p == _KEY_PLACEHOLDER else p for p in params]
+
+
+_KEY_PLACEHOLDER = "\x00access key id"  # NUL: never a real key id's value
+
+
+@cache
+def _active_key_sql() -> tuple[str, tuple[Any, ...]]:
+    # Compiling the ORM's query on every message cost about a sixth of an SMTP send's CPU.
+    keys = AccessKey.objects.active().filter(access_key_id=_KEY_PLACEHOLDER).values("pk")[:1]
+    return keys.query.sql_with_params()
 
 
 def _check_senders(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import Task
 from kombu.utils.imports import symbol_by_name
 
-from sesconsole.enqueue import enqueue_after_commit, send_now
+from sesconsole.enqueue import publish_in_background_after_commit, send_now
 
 DELIVER_MESSAGE = "sending.tasks.deliver_message"
 
@@ -17,7 +17,9 @@ def _task(name: str) -> Task:
 
 
 def deliver_after_commit(sent_message_id: int) -> None:
-    enqueue_after_commit(_task(DELIVER_MESSAGE), sent_message_id=sent_message_id)
+    """The reply to the sender does not wait for the broker: the message is committed, and
+    the sweep queues it again if this publish is lost (sending.delivery.QUEUED_STALL)."""
+    publish_in_background_after_commit(_task(DELIVER_MESSAGE), sent_message_id=sent_message_id)
 
 
 def deliver_now(sent_message_id: int) -> bool:

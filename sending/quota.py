@@ -41,16 +41,22 @@ def take(
     now: datetime,
     then: sql.Statement,
 ) -> list[tuple[Any, ...]]:
-    """Lock the account region's row until the transaction ends (call inside atomic), then
-    spend the rate and the daily quota, or raise SendRefused (nothing spent). `then` (the
+    """Lock the account region's row until the transaction ends (call inside atomic) unless
+    the account has no limits, then spend the rate and the daily quota, or raise SendRefused
+    (nothing spent). `then` (the
     message's INSERT) runs after the quota's writes, in the same round trip; its rows are
     returned.
 
     Two round trips however the send goes (measured on a send in production: five before,
     each ~1 ms on the loaded development machine): the lock and the 24-hour sum together,
     then the bucket's update, the minute's counter and `then` together (`sql.run_together`).
+    An account without limits (the operator set both to -1) has nothing to spend or to check,
+    so it takes no lock and reads no sum: one round trip.
     """
-    state, used = _locked(account_state, now - DAY, with_usage=bool(daily_recipients))
+    if _unlimited(account_state):
+        state, used = account_state, 0
+    else:
+        state, used = _locked(account_state, now - DAY, with_usage=bool(daily_recipients))
     quota = state.send_quota()
     tokens = None
     if quota.max_send_rate >= 0:
@@ -70,6 +76,11 @@ def take(
     if daily_recipients:
         writes.append(_count(state, now.replace(second=0, microsecond=0), daily_recipients))
     return sql.run_together([*writes, then])[-1]
+
+
+def _unlimited(state: AccountRegion) -> bool:
+    quota = state.send_quota()
+    return quota.max_send_rate < 0 and quota.max_24_hour_send < 0
 
 
 # The statements' text depends only on the models and the database, so each is written once

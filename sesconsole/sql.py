@@ -20,6 +20,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Field, Model
 from django.db.models.sql.subqueries import InsertQuery
+from psycopg import pq
 
 M = TypeVar("M", bound=Model)
 
@@ -52,7 +53,7 @@ def run_together(statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]
             )
             results = []
             while True:
-                results.append(cursor.fetchall() if cursor.description else [])
+                results.append(_rows(cursor.cursor))
                 if not cursor.nextset():
                     return results
         results = []
@@ -62,21 +63,67 @@ def run_together(statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]
         return results
 
 
+def _rows(cursor: psycopg.ClientCursor[Any]) -> list[tuple[Any, ...]]:
+    """The current result's rows; none for a statement without any. Asked of the result's
+    status: `cursor.description` builds a Column object per column, ~80 per send."""
+    result = cursor.pgresult
+    returned_rows = result is not None and result.status == pq.ExecStatus.TUPLES_OK
+    return cursor.fetchall() if returned_rows else []
+
+
 def insert_statement(instance: Model) -> Statement:
-    """The INSERT ... RETURNING pk that `instance.save()` would run for a new row, compiled by
-    the ORM's own insert compiler (field defaults, pre_save and value preparation as in a
-    save), for a caller that runs it with other statements; `inserted` records the answer.
-    Unlike save(), no pre_save/post_save signal is sent: use it for models nothing listens to.
+    """The INSERT ... RETURNING pk that `instance.save()` would run for a new row, for a caller
+    that runs it with other statements; `inserted` records the answer. Unlike save(), no
+    pre_save/post_save signal is sent: use it for models nothing listens to.
+
+    The statement's text is compiled once per model by the ORM's insert compiler; the values
+    go through the same field methods the compiler calls (pre_save, then get_db_prep_save).
+    Compiling on every send cost about a tenth of an SMTP send's CPU (BENCHMARKS.md, issue 16).
     """
+    compiled = _insert_sql(type(instance))
+    if compiled is None:
+        return _compiled_insert(instance)
+    text, fields = compiled
+    values = [field.pre_save(instance, True) for field in fields]
+    if any(hasattr(value, "resolve_expression") for value in values):
+        return _compiled_insert(instance)  # an expression is compiled into the text
+    db = connections[DEFAULT_DB_ALIAS]
+    return text, [
+        field.get_db_prep_save(value, connection=db)
+        for field, value in zip(fields, values, strict=True)
+    ]
+
+
+def _compiled_insert(instance: Model) -> Statement:
+    """What the ORM's insert compiler writes for `instance`, with its values."""
     model = type(instance)
     meta = model._meta
-    fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
     query = InsertQuery(model)
-    query.insert_values(fields, [instance])
+    query.insert_values(_inserted_fields(model), [instance])
     compiler = query.get_compiler(using=DEFAULT_DB_ALIAS)
     compiler.returning_fields = [meta.pk]
     [(statement, params)] = compiler.as_sql()
     return statement, list(params)
+
+
+def _inserted_fields(model: type[Model]) -> list[Any]:
+    meta = model._meta
+    return [field for field in meta.local_concrete_fields if field is not meta.auto_field]
+
+
+@cache
+def _insert_sql(model: type[Model]) -> tuple[str, list[Any]] | None:
+    """The compiled text and its fields; None when a field's placeholder is not a plain %s on
+    this database (BinaryField on Oracle, GIS fields), which the compiler writes per value."""
+    fields = _inserted_fields(model)
+    for field in fields:
+        if (
+            hasattr(field, "get_placeholder")
+            and field.get_placeholder(None, None, connection) != "%s"
+        ):
+            return None
+    text, _ = _compiled_insert(model())
+    return text, fields
 
 
 def inserted(instance: Model, rows: list[tuple[Any, ...]]) -> None:

@@ -18,7 +18,7 @@ from sending.errors import RefusalKind, SendRefused
 from sending.operations import Outgoing, send
 
 from . import replies
-from .credentials import SmtpLogin, still_active
+from .credentials import SmtpLogin
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ REFUSAL_REPLIES: dict[RefusalKind, str] = {
     RefusalKind.CONFIGURATION_SET_SENDING_PAUSED: "554 Transaction failed: {message}",
     RefusalKind.INVALID_PARAMETER: "554 Transaction failed: {message}",
     RefusalKind.NOT_FOUND: "554 Transaction failed: {message}",
+    RefusalKind.KEY_NOT_ACTIVE: replies.KEY_NO_LONGER_ACTIVE,
 }
 # RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets with its CRLF. SES ends a list of
 # identities that does not fit with "..." (DG troubleshoot-smtp).
@@ -76,10 +77,9 @@ def submit(login: SmtpLogin, mail_from: str, recipients: list[str], content: byt
         raw=content,
         envelope_recipients=list(recipients),
         envelope_sender=mail_from,
+        session_key_id=login.access_key_id,
     )
     try:
-        if not still_active(login):
-            return replies.KEY_NO_LONGER_ACTIVE
         message = send(outgoing)
     except SendRefused as refused:
         return refusal_reply(refused)

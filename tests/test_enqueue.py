@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from identities import queue
-from sesconsole.enqueue import task_named
+from sending.queue import DELIVER_MESSAGE
+from sesconsole.enqueue import (
+    publish_in_background_after_commit,
+    task_named,
+    wait_for_background_publishes,
+)
 from verification import flows
 
 
@@ -20,4 +27,44 @@ def test_a_name_that_is_not_a_task_is_refused() -> None:
 
     assert str(exc_info.value) == (
         "identities.queue.check_now is not a Celery task registered under that name."
+    )
+
+
+@pytest.mark.django_db
+def test_a_background_publish_reaches_the_broker_after_commit(
+    queued_tasks: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    task = task_named(DELIVER_MESSAGE)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        publish_in_background_after_commit(task, sent_message_id=7)
+    assert queued_tasks() == []  # nothing before the commit
+
+    for callback in callbacks:
+        callback()
+    assert wait_for_background_publishes()
+    assert queued_tasks() == [(DELIVER_MESSAGE, {"sent_message_id": 7})]
+
+
+@pytest.mark.django_db
+def test_a_failing_publish_leaves_the_publisher_running(
+    queued_tasks: Any, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = task_named(DELIVER_MESSAGE)
+    calls = []
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        calls.append(kwargs)
+        raise RuntimeError("broker exploded")
+
+    monkeypatch.setattr(task, "apply_async", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        publish_in_background_after_commit(task, sent_message_id=1)
+    assert wait_for_background_publishes()
+    monkeypatch.undo()
+    with django_capture_on_commit_callbacks(execute=True):
+        publish_in_background_after_commit(task, sent_message_id=2)
+
+    assert (calls, queued_tasks()) == (
+        [{"kwargs": {"sent_message_id": 1}}],
+        [(DELIVER_MESSAGE, {"sent_message_id": 2})],
     )

@@ -129,3 +129,45 @@ def test_a_model_with_its_own_loading_goes_through_from_db() -> None:
 
     assert getattr(tracked, "loaded_from_db", False) is True
     assert (tracked.pk, tracked.name) == (7, "x")
+
+
+def _comparable(params: Sequence[Any]) -> list[Any]:
+    # psycopg's JSON adapters have no equality of their own: compare what they wrap.
+    return [getattr(value, "obj", value) for value in params]
+
+
+def test_an_insert_statement_is_what_the_orm_compiler_writes(
+    account: Account, region: Region
+) -> None:
+    from django.utils import timezone
+
+    from sending.models import SentMessage
+
+    message = SentMessage(
+        account=account,
+        region=region,
+        message_id="0100-test",
+        actor="tests",
+        operation="SendRawEmail",
+        from_header="Jo <jo@example.com>",
+        from_address="jo@example.com",
+        tags=[["campaign", "one"]],
+        envelope_from="0100-test@amazonses.com",
+        recipients=["a@example.com"],
+        mime=b"Subject: x\r\n\r\nbody\x00\r\n",
+        accepted_at=timezone.now(),
+        simulator_outcomes={"success@simulator.amazonses.com": "success"},
+    )
+    text, params = sql.insert_statement(message)
+    compiled_text, compiled_params = sql._compiled_insert(message)
+
+    assert (text, _comparable(params)) == (compiled_text, _comparable(compiled_params))
+    with connection.cursor() as cursor:
+        cursor.execute(text, params)
+        sql.inserted(message, cursor.fetchall())
+    stored = SentMessage.objects.get(pk=message.pk)
+    assert (stored.tags, bytes(stored.mime), stored.simulator_outcomes) == (
+        [["campaign", "one"]],
+        b"Subject: x\r\n\r\nbody\x00\r\n",
+        {"success@simulator.amazonses.com": "success"},
+    )

@@ -465,3 +465,23 @@ def test_simple_content_with_html_charset_headers_and_attachments(
     assert attachments["report.pdf"].get_content_type() == "application/pdf"
     assert attachments["logo.png"]["Content-ID"] == "<logo@example.com>"
     assert attachments["logo.png"].get_content_disposition() == "inline"
+
+
+NUL_IN_HEADER = (
+    b"From: Sender <sender@example.com>\r\nSubject: a\x00b\r\nTo: someone@x.test\r\n\r\nBody.\r\n"
+)
+NUL_REFUSAL = (
+    "Line 2 of the raw message's header section contains a NUL byte. Remove it: header fields "
+    "must be text."
+)
+
+
+def test_raw_content_with_a_nul_in_its_headers_is_bad_request(
+    ses: Any, verified_domain: Callable[..., Identity], production: None
+) -> None:
+    verified_domain("example.com")
+    with pytest.raises(ClientError) as exc_info:
+        ses.send_email(Content={"Raw": {"Data": NUL_IN_HEADER}})
+
+    assert error_of(exc_info) == ("BadRequestException", NUL_REFUSAL, 400)
+    assert SentMessage.objects.count() == 0

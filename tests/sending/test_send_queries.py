@@ -68,3 +68,30 @@ def test_typical_send_query_count(
     state = account.region_settings(region)
     capacity = state.send_quota().max_send_rate
     assert state.rate_tokens == pytest.approx(capacity - 1)
+
+
+@pytest.mark.django_db
+def test_an_account_without_limits_takes_no_quota_lock(
+    verified_domain: Callable[..., Identity],
+    outgoing: Callable[..., Any],
+    account: Account,
+    region: Region,
+) -> None:
+    """Nothing to spend or check: no row lock and no 24-hour sum (one round trip fewer); the
+    recipients are still counted for SentLast24Hours."""
+    verified_domain("example.com")
+    state = account.region_settings(region)
+    state.grant_production_access()
+    state.max_send_rate, state.max_24_hour_send = -1, -1
+    state.save(update_fields=["max_send_rate", "max_24_hour_send"])
+    given = {"region": region, "to": ["someone@elsewhere.test"]}
+    with CaptureQueriesContext(connection) as queries:
+        send(outgoing(**given))
+    expected = (
+        TYPICAL_SEND_QUERIES - 1 if connection.vendor == "postgresql" else SQLITE_EXECUTES - 2
+    )
+    assert len(queries.captured_queries) == expected, [
+        q["sql"][:60] for q in queries.captured_queries
+    ]
+    assert not any("FOR NO KEY UPDATE" in q["sql"] for q in queries.captured_queries)
+    assert SendingUsage.objects.get(account=account, region=region).recipients == 1

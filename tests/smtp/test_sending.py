@@ -378,6 +378,31 @@ def test_a_key_deactivated_after_auth_stops_the_open_session(
 
 
 @pytest.mark.parametrize(
+    ("content", "reply"),
+    [
+        (
+            b"From: app@example.com\r\nSubject: \x00nul\r\n\r\nbody\r\n",
+            b"Transaction failed: Line 2 of the raw message's header section contains a NUL "
+            b"byte. Remove it: header fields must be text.",
+        ),
+        (
+            b"From: app@example.com\r\nSubject: =?utf-8?q?a=00b?=\r\n\r\nbody\r\n",
+            b"Transaction failed: The raw message's Subject header contains a NUL character. "
+            b"Remove it: header values must be text.",
+        ),
+    ],
+    ids=["byte", "encoded-word"],
+)
+def test_a_nul_in_the_headers_is_refused_before_the_database(
+    login: smtplib.SMTP, verified_domain: Callable[..., Identity], content: bytes, reply: bytes
+) -> None:
+    verified_domain("example.com")
+
+    assert transaction(login, content) == (554, reply)
+    assert SentMessage.objects.count() == 0
+
+
+@pytest.mark.parametrize(
     ("mail_from", "content"),
     [
         ("app@example.com", b""),

@@ -173,3 +173,21 @@ def test_django_ses_management_command_adds_and_lists_addresses(
     command.handle(list=True, verbosity="0")
 
     assert capsys.readouterr().out.splitlines() == ["new@example.com"]
+
+
+def test_send_raw_email_with_a_nul_in_its_headers_is_invalid(
+    v1: Any, verified_domain: Callable[..., Identity], production: None
+) -> None:
+    verified_domain("example.com")
+    raw = RAW.replace(b"Subject: Raw hello", b"Subject: Raw\x00hello")
+
+    with pytest.raises(ClientError) as exc_info:
+        v1.send_raw_email(RawMessage={"Data": raw})
+
+    assert error_of(exc_info) == (
+        "InvalidParameterValue",
+        "Line 3 of the raw message's header section contains a NUL byte. Remove it: header "
+        "fields must be text.",
+        400,
+    )
+    assert SentMessage.objects.count() == 0
