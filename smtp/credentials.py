@@ -118,12 +118,6 @@ KEY_LIMITED = (
 BAD_CREDENTIALS = "Authentication Credentials Invalid"
 
 
-def still_active(login: SmtpLogin) -> bool:
-    """Whether the session's key is still active: a key deactivated or deleted after AUTH
-    stops its open sessions too, at their next message."""
-    return AccessKey.objects.active().filter(access_key_id=login.access_key_id).exists()
-
-
 @lru_cache(maxsize=1)
 def _dummy_secret_encrypted() -> str:
     # A secret nobody knows, encrypted like a real one: an unknown key id decrypts and
