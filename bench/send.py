@@ -38,7 +38,9 @@ import dkim
 from botocore.config import Config
 from stack import MANAGE, PYTHON, ROOT, free_port, prepare_database, start_gunicorn, start_moto
 
-DATABASE = "sesconsole_bench_send"
+# Both named after the Redis database (main() sets them), so runs on other Redis databases
+# (another checkout on the same machine) never share a database or a broker.
+DATABASE = "sesconsole_bench_send_13"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
 BROKER_URL = "redis://127.0.0.1:6379/13"
 ACCOUNT = "123456789012"
@@ -239,8 +241,10 @@ def main() -> None:
     parser.add_argument("--redis-db", type=int, default=13, help="Redis database (broker)")
     args = parser.parse_args()
     quick = args.quick
-    global BROKER_URL
+    global BROKER_URL, DATABASE, DATABASE_URL
     BROKER_URL = f"redis://127.0.0.1:6379/{args.redis_db}"
+    DATABASE = f"sesconsole_bench_send_{args.redis_db}"
+    DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
     calls, rounds, mails = (40, 2, 40) if quick else (1000, 10, 1000)
     var_dir = tempfile.mkdtemp(prefix="sesconsole-bench-send-")
     sink = Sink(var_dir)
