@@ -143,15 +143,17 @@ class RelayConnection:
         target = _relay_target(backend)
         fresh = time.monotonic() - self._last_used < self.IDLE_SECONDS
         if self._backend is not None and (target != self._target or not fresh):
-            self.close()
+            # No QUIT: a relay that vanished silently would hold it for EMAIL_TIMEOUT.
+            self.close(quit=False)
         return self._backend is not None
 
     def _send(
         self, backend: SmtpBackend, sender: str, recipients: list[str], raw: bytes
     ) -> dict[str, tuple[int, bytes]]:
         if self._backend is None:
-            backend.open()
+            # Kept before opening, so that a failed STARTTLS or login is closed too.
             self._backend, self._target = backend, _relay_target(backend)
+            backend.open()
         assert self._backend.connection is not None
         refused = self._backend.connection.sendmail(sender, recipients, raw)
         self._last_used = time.monotonic()
