@@ -10,7 +10,17 @@ from __future__ import annotations
 from django.conf import settings
 from django.urls import path, re_path
 
-from . import account, configuration_sets, identities, localstack, sending, tags, templates, views
+from . import (
+    account,
+    body_size,
+    configuration_sets,
+    identities,
+    localstack,
+    sending,
+    tags,
+    templates,
+    views,
+)
 from .views import Route, endpoint
 
 IDENTITY = "v2/email/identities/<str:email_identity>"
@@ -140,7 +150,12 @@ urlpatterns = [
         ),
     ),
     # --- sending ---
-    path("v2/email/outbound-emails", endpoint(POST=Route("SendEmail", sending.send_email))),
+    path(
+        "v2/email/outbound-emails",
+        endpoint(
+            POST=Route("SendEmail", sending.send_email, max_body=body_size.V2_SEND_BODY_LIMIT)
+        ),
+    ),
     # --- account ---
     path("v2/email/account", endpoint(GET=Route("GetAccount", account.get_account))),
     path(

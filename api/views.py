@@ -13,12 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from . import shapes
 from .auth import authenticate
+from .body_size import BodyTooLarge, read_body
 from .errors import ApiError, bad_request, from_sigv4_error, from_validation_error
 from .sigv4 import SigV4Error
 from .wire import Call, Operation, error_response, json_response, new_request_id, read_json_body
@@ -33,13 +34,15 @@ class Route:
     `model_name` is None for the legacy GET list forms, which take no body; `lenient` accepts
     bodies without the model's required members. `preload` names (from the path parameters) an
     identity the operation reads, which authentication may read in its own statement and hand
-    over as `Call.preloaded` (api.auth); it returns None when it cannot tell.
+    over as `Call.preloaded` (api.auth); it returns None when it cannot tell. `max_body` is
+    the largest body it takes (api.body_size), when that is more than the site's limit.
     """
 
     model_name: str | None
     function: Operation
     lenient: bool = False
     preload: Callable[[dict[str, str]], str | None] | None = None
+    max_body: int | None = None
 
 
 def endpoint(**routes: Route) -> Callable[..., HttpResponse]:
@@ -76,11 +79,9 @@ def endpoint(**routes: Route) -> Callable[..., HttpResponse]:
 
 def _handle(request: HttpRequest, route: Route, path: dict[str, str]) -> dict[str, Any]:
     try:
-        raw_body = request.body
-    except RequestDataTooBig:
-        raise bad_request(
-            "The request body is too large; SES requests must be under 10 MB."
-        ) from None
+        raw_body = read_body(request, route.max_body)
+    except BodyTooLarge as exc:
+        raise bad_request(f"{exc} Send less data in one request.") from None
     identity_name = route.preload(path) if route.preload is not None else None
     caller = authenticate(request, raw_body, identity_name)
     body = read_json_body(request)

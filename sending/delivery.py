@@ -7,8 +7,9 @@
    which follows `identities.hierarchy.dkim_signing_identity`) and keep the signature on the
    row, so any later attempt sends the very same bytes with the same Message-ID.
 4. With Django's SMTP backend configured (EMAIL_HOST) the message goes to the relay with its
-   own envelope (MAIL FROM = the SES-style envelope sender, RCPT TO = the recipients);
-   otherwise (the embedded mode) it is KEPT for the console's Sent messages page.
+   own envelope (MAIL FROM = the SES-style envelope sender, RCPT TO = the recipients), over
+   the connection this process keeps open (`RelayConnection`); otherwise (the embedded mode)
+   it is KEPT for the console's Sent messages page.
 5. A transient failure (connection refused, 4xx) puts the message back in the queue (the task
    retries with back-off, then the sweep every few minutes) until DELIVERY_GIVE_UP after
    acceptance; a permanent one (5xx) is recorded as FAILED.
@@ -17,6 +18,9 @@
 from __future__ import annotations
 
 import logging
+import smtplib
+import threading
+import time
 from datetime import datetime, timedelta
 
 from django.core.mail import get_connection
@@ -60,7 +64,9 @@ def deliver(sent_message_id: int, now: datetime | None = None) -> str | None:
         message.finish(Status.KEPT, now)
         return Status.KEPT
     try:
-        refused = _relay(backend, message, relayed)
+        refused = relay_connection().sendmail(
+            backend, message.envelope_from, relayed, message.raw_as_sent
+        )
     except Exception as exc:
         if mailer.is_transient(exc) and now - message.accepted_at < DELIVERY_GIVE_UP:
             message.release(mailer.describe(exc))
@@ -88,13 +94,97 @@ def _sign(message: SentMessage) -> None:
     message.record_signature(signature, signer.domain, signer.selector)
 
 
-def _relay(backend: SmtpBackend, message: SentMessage, recipients: list[str]) -> dict:
-    backend.open()
-    try:
-        assert backend.connection is not None
-        return backend.connection.sendmail(message.envelope_from, recipients, message.raw_as_sent)
-    finally:
-        backend.close()
+class RelayConnection:
+    """One SMTP connection to the relay, kept open between the deliveries of one worker.
+
+    Opening a connection per message costs a TCP handshake, the greeting, EHLO (STARTTLS and
+    AUTH where configured) and QUIT: more round trips than the message itself. The connection
+    is reused while the relay settings are the same and it was used less than IDLE_SECONDS ago
+    (relays drop idle clients, some silently); any failure closes it, and a reused connection
+    that turns out closed by the relay is replaced once at once, since that is not an outage.
+    Worker processes close it when they stop (sending.tasks).
+    """
+
+    IDLE_SECONDS = 30.0
+
+    def __init__(self) -> None:
+        self._backend: SmtpBackend | None = None
+        self._target: tuple[object, ...] = ()
+        self._last_used = 0.0
+
+    def sendmail(
+        self, backend: SmtpBackend, sender: str, recipients: list[str], raw: bytes
+    ) -> dict[str, tuple[int, bytes]]:
+        """Send over the kept connection (or a new one); returns the refused recipients."""
+        reused = self._reusable(backend)
+        try:
+            return self._send(backend, sender, recipients, raw)
+        except Exception as exc:
+            self.close(quit=False)
+            if not (reused and _closed_by_relay(exc)):
+                raise
+        return self._send(backend, sender, recipients, raw)
+
+    def close(self, quit: bool = True) -> None:
+        """Say QUIT (when the connection is healthy) and close; never raises."""
+        backend, self._backend = self._backend, None
+        if backend is None or backend.connection is None:
+            return
+        try:
+            if quit:
+                backend.connection.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+        finally:
+            backend.connection.close()
+            backend.connection = None
+
+    def _reusable(self, backend: SmtpBackend) -> bool:
+        target = _relay_target(backend)
+        fresh = time.monotonic() - self._last_used < self.IDLE_SECONDS
+        if self._backend is not None and (target != self._target or not fresh):
+            # No QUIT: a relay that vanished silently would hold it for EMAIL_TIMEOUT.
+            self.close(quit=False)
+        return self._backend is not None
+
+    def _send(
+        self, backend: SmtpBackend, sender: str, recipients: list[str], raw: bytes
+    ) -> dict[str, tuple[int, bytes]]:
+        if self._backend is None:
+            # Kept before opening, so that a failed STARTTLS or login is closed too.
+            self._backend, self._target = backend, _relay_target(backend)
+            backend.open()
+        assert self._backend.connection is not None
+        refused = self._backend.connection.sendmail(sender, recipients, raw)
+        self._last_used = time.monotonic()
+        return refused
+
+
+def _closed_by_relay(exc: Exception) -> bool:
+    """The relay hung up on an idle connection (at once, or with 421 to the next command)."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code == 421
+    return isinstance(exc, smtplib.SMTPServerDisconnected | ConnectionError)
+
+
+def _relay_target(backend: SmtpBackend) -> tuple[object, ...]:
+    """What a kept connection was opened with: other settings (a test's relay) need another."""
+    return (
+        backend.host, backend.port, backend.username, backend.password,
+        backend.use_tls, backend.use_ssl, backend.timeout,
+    )  # fmt: skip
+
+
+# One per thread, like a database connection: a worker process delivers one message at a time,
+# and a threaded pool must not share a connection between its threads.
+_local = threading.local()
+
+
+def relay_connection() -> RelayConnection:
+    if not hasattr(_local, "relay"):
+        _local.relay = RelayConnection()
+    relay: RelayConnection = _local.relay
+    return relay
 
 
 def requeue_stalled(now: datetime | None = None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import Task, shared_task
+from celery.signals import worker_process_shutdown, worker_shutdown
 from django.utils import timezone
 
 from verification.tasks import MAX_RETRIES, retry_delay
@@ -57,3 +58,10 @@ def sweep_sent_messages() -> None:
     forgotten = quota.forget_old_usage(timezone.now())
     if requeued or forgotten:
         log.info("sending sweep requeued=%d usage_rows_deleted=%d", requeued, forgotten)
+
+
+@worker_process_shutdown.connect
+@worker_shutdown.connect
+def close_relay_connection(**_: object) -> None:
+    """A stopping worker says QUIT to the relay instead of leaving the connection to time out."""
+    delivery.relay_connection().close()

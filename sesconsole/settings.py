@@ -153,7 +153,8 @@ STORAGES = {
 # Serve static files from the apps' folders directly: `make run` needs no collectstatic step.
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 
-# Custom verification templates may be up to 10 MB, and the API receives them as JSON.
+# Custom verification templates may be up to 10 MB, and the API receives them as JSON. Only
+# the send operations take more, up to SES's message limits (api.body_size).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 
 # --- Secrets at rest -------------------------------------------------------------------

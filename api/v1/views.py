@@ -19,12 +19,13 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from botocore.model import OperationModel
-from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.views import home
 from api.auth import authenticate
+from api.body_size import V1_SEND_BODY_LIMIT, BodyTooLarge, read_body, site_limit
 from api.errors import ApiError
 from api.sigv4 import SigV4Error
 from api.wire import Call, new_request_id
@@ -93,14 +94,19 @@ def _handle(request: HttpRequest) -> tuple[OperationModel, dict[str, Any] | None
             "parameters form-encoded in the body, as the AWS SDKs and CLI do.",
         )
     try:
-        raw_body = request.body
-    except RequestDataTooBig:
-        raise invalid_parameter(
-            "The request body is too large; SES requests must be under 10 MB."
-        ) from None
+        # The action is in the body: read up to the sends' limit, then hold the others to
+        # the site's.
+        raw_body = read_body(request, V1_SEND_BODY_LIMIT)
+    except BodyTooLarge as exc:
+        raise invalid_parameter(f"{exc} Send less data in one request.") from None
     caller = authenticate(request, raw_body)
     params = _parameters(request.META.get("QUERY_STRING", ""), raw_body)
     action = params.get("Action", "")
+    if action not in sending.ACTIONS and len(raw_body) > site_limit():
+        raise invalid_parameter(
+            f"{BodyTooLarge(len(raw_body), site_limit())} Only SendEmail and SendRawEmail take "
+            "larger requests."
+        )
     if not action:
         raise QueryError("MissingAction", "The request must contain the parameter Action.")
     op = query.operation(action)

@@ -12,6 +12,7 @@ import time_machine
 from botocore.exceptions import ClientError
 from django.utils import timezone
 
+from api import body_size
 from identities.models import ConfigurationSet, Identity, IdentityPolicy
 from sending.models import SendingUsage, SentMessage, Status
 from sesconsole.celery import app as celery_app
@@ -485,3 +486,51 @@ def test_raw_content_with_a_nul_in_its_headers_is_bad_request(
 
     assert error_of(exc_info) == ("BadRequestException", NUL_REFUSAL, 400)
     assert SentMessage.objects.count() == 0
+
+
+# --- request body sizes (api.body_size) -------------------------------------------------------
+def raw_message(size: int) -> bytes:
+    """A raw message of about `size` bytes, in lines SES accepts (≤ 1,000 characters)."""
+    head = (
+        b"From: sender@example.com\r\nTo: someone@elsewhere.test\r\nSubject: Big\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n"
+    )
+    return head + (b"x" * 98 + b"\r\n") * (size // 100)
+
+
+def test_send_email_raw_over_the_site_body_limit_is_accepted(
+    ses: Any, verified_domain: Callable[..., Identity], production: None
+) -> None:
+    """11 MB of MIME is 15 MB of JSON, over the 12 MB every other endpoint takes."""
+    verified_domain("example.com")
+    raw = raw_message(11 * 1024 * 1024)
+
+    message_id = ses.send_email(Content={"Raw": {"Data": raw}})["MessageId"]
+
+    assert len(SentMessage.objects.get(message_id=message_id).mime) > len(raw) - 1000
+
+
+def test_other_operations_keep_the_site_body_limit(ses: Any, settings: Any) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+    with pytest.raises(ClientError) as exc_info:
+        ses.create_custom_verification_email_template(
+            TemplateName="big",
+            FromEmailAddress="sender@example.com",
+            TemplateSubject="Verify",
+            TemplateContent="<p>" + "x" * 70_000 + "</p>",
+            SuccessRedirectionURL="https://example.com/ok",
+            FailureRedirectionURL="https://example.com/failed",
+        )
+    code, message, status = error_of(exc_info)
+    assert (code, status) == ("BadRequestException", 400)
+    assert message.endswith("bytes and at most 65,536 are accepted. Send less data in one request.")
+
+
+def test_send_email_body_over_ses_limit_is_refused_before_reading(rf: Any) -> None:
+    """A body over SendEmail's limit (a 40 MB message, base64) is refused by its
+    Content-Length: nothing is read."""
+    request = rf.post("/v2/email/outbound-emails", b"{}", content_type="application/json")
+    request.META["CONTENT_LENGTH"] = str(body_size.V2_SEND_BODY_LIMIT + 1)
+    with pytest.raises(body_size.BodyTooLarge):
+        body_size.read_body(request, body_size.V2_SEND_BODY_LIMIT)
+    assert body_size.V2_SEND_BODY_LIMIT >= 40 * 1024 * 1024 * 4 // 3

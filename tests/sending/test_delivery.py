@@ -21,7 +21,7 @@ from sending.models import SentMessage, Status, sending_lease
 from sending.operations import send
 from tests.support import dns_fixtures
 from tests.support.knot import KnotServer
-from tests.support.smtp_server import SmtpSink
+from tests.support.smtp_server import Collector, SmtpSink
 
 knot_server = dns_fixtures.knot_server
 dns_zone = dns_fixtures.dns_zone
@@ -141,6 +141,81 @@ def test_relay_down_then_up_delivers_later_with_same_message_id(
     assert delivery.deliver(message.pk) == Status.DELIVERED
     assert relay.messages[0]["Message-ID"] == f"<{message.message_id}@email.amazonses.com>"
     assert SentMessage.objects.get(pk=message.pk).attempts == 2
+
+
+class PeerCollector(Collector):
+    """Also notes the client's address of each message: one address, one connection."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.peers: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.peers.append(session.peer)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def counting_relay(relay: SmtpSink) -> SmtpSink:
+    relay.stop()
+    relay.handler = PeerCollector()
+    relay.start()
+    return relay
+
+
+@pytest.mark.django_db
+def test_deliveries_share_one_relay_connection(
+    accepted: SentMessage, counting_relay: SmtpSink, outgoing: Callable[..., Any]
+) -> None:
+    second = send(outgoing(to=["other@elsewhere.test"]))
+    assert delivery.deliver(accepted.pk) == Status.DELIVERED
+    assert delivery.deliver(second.pk) == Status.DELIVERED
+    peers = counting_relay.handler.peers  # type: ignore[attr-defined]
+    assert len(peers) == 2
+    assert peers[0] == peers[1]
+
+
+@pytest.mark.django_db
+def test_idle_relay_connection_is_replaced(
+    accepted: SentMessage,
+    counting_relay: SmtpSink,
+    outgoing: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(delivery.RelayConnection, "IDLE_SECONDS", 0.0)
+    second = send(outgoing(to=["other@elsewhere.test"]))
+    assert delivery.deliver(accepted.pk) == Status.DELIVERED
+    assert delivery.deliver(second.pk) == Status.DELIVERED
+    peers = counting_relay.handler.peers  # type: ignore[attr-defined]
+    assert len(peers) == 2
+    assert peers[0] != peers[1]
+
+
+@pytest.mark.django_db
+def test_relay_restarted_between_deliveries_delivers_at_once(
+    accepted: SentMessage, relay: SmtpSink, outgoing: Callable[..., Any]
+) -> None:
+    """The kept connection died with the relay: a new one is opened, it is not an outage."""
+    second = send(outgoing(to=["other@elsewhere.test"]))
+    assert delivery.deliver(accepted.pk) == Status.DELIVERED
+    relay.stop()
+    relay.start()
+    assert delivery.deliver(second.pk) == Status.DELIVERED
+    stored = SentMessage.objects.get(pk=second.pk)
+    assert (stored.attempts, stored.last_error) == (1, "")
+    assert len(relay.handler.envelopes) == 2
+
+
+@pytest.mark.django_db
+def test_relay_down_after_a_delivery_is_transient(
+    accepted: SentMessage, relay: SmtpSink, outgoing: Callable[..., Any]
+) -> None:
+    second = send(outgoing(to=["other@elsewhere.test"]))
+    assert delivery.deliver(accepted.pk) == Status.DELIVERED
+    relay.stop()
+    with pytest.raises(delivery.TransientFailure):
+        delivery.deliver(second.pk)
+    assert SentMessage.objects.get(pk=second.pk).status == Status.QUEUED
 
 
 @pytest.mark.django_db

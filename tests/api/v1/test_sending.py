@@ -121,7 +121,37 @@ def test_send_raw_email_over_10_mb_is_refused(
     with pytest.raises(ClientError) as exc_info:
         v1.send_raw_email(RawMessage={"Data": big})
 
-    assert error_of(exc_info)[0] == "InvalidParameterValue"
+    code, message, _ = error_of(exc_info)
+    assert code == "InvalidParameterValue"
+    assert message.startswith("Message is too long")
+
+
+def test_send_raw_email_takes_bodies_over_the_site_limit(
+    v1: Any, verified_domain: Callable[..., Identity], production: None, settings: Any
+) -> None:
+    """The 10 MB a v1 message may have is ~14 MB form-encoded: more than other actions take."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+    verified_domain("example.com")
+    raw = RAW + (b"x" * 98 + b"\r\n") * 1000
+
+    message_id = v1.send_raw_email(
+        RawMessage={"Data": raw}, Destinations=["someone@elsewhere.test"]
+    )["MessageId"]
+
+    assert bytes(SentMessage.objects.get(message_id=message_id).mime).endswith(b"x\r\n")
+
+
+def test_other_actions_keep_the_site_body_limit(v1: Any, settings: Any) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+    with pytest.raises(ClientError) as exc_info:
+        v1.verify_email_identity(EmailAddress="a" * 70_000 + "@example.com")
+
+    code, message, status = error_of(exc_info)
+    assert (code, status) == ("InvalidParameterValue", 400)
+    assert message.endswith(
+        "bytes and at most 65,536 are accepted. Only SendEmail and SendRawEmail take larger "
+        "requests."
+    )
 
 
 def test_django_ses_backend_sends_dkim_signed_mail(
