@@ -236,10 +236,6 @@ def html_to_text(content: str) -> str:
 
 
 # --- DKIM -------------------------------------------------------------------------------------
-def signer_for(link: VerificationLink, from_email: str) -> DkimSigner | None:
-    return signer_for_address(link.account_id, link.region_id, from_email)
-
-
 def signer_for_address(account_id: str, region_id: str, from_email: str) -> DkimSigner | None:
     """Sign when the From address's domain has a verified DKIM setup in this account and
     region, with the key of its first token (Easy DKIM) or its selector (BYODKIM). Used for
