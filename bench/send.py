@@ -5,7 +5,7 @@ Run: .venv/bin/python bench/send.py [--quick] [--redis-db 13]   (PostgreSQL on 1
 1. (Re)create the database sesconsole_bench_send: the demo account with production access and
    unlimited quotas (the benchmark measures sesconsole, not the sending rate), a verified
    domain bench.example with Easy DKIM (2048-bit keys), and an access key.
-2. Start gunicorn (2 workers) relaying to an aiosmtpd sink (a process of its own writing a
+2. Start gunicorn as gunicorn.conf.py runs it (the image's workers and threads), relaying to an aiosmtpd sink (a process of its own writing a
    Maildir, so the client threads here don't slow it down), and `moto_server`.
 3. SendEmail calls/s, sequential and with 8 client threads, sesconsole and moto alternating in
    rounds so both see the same machine. Nothing delivers during this phase: the queued
@@ -13,8 +13,9 @@ Run: .venv/bin/python bench/send.py [--quick] [--redis-db 13]   (PostgreSQL on 1
 4. End to end: N messages through the API (8 threads) → 2 Celery workers (DKIM signing,
    relaying) → the sink, from the first call until the sink holds all N; beside it, before
    and after it, a bare loop signing the same messages with dkimpy and sending them with
-   smtplib over one connection (the ratio uses the mean of the two). Each worker runs as docker-compose.yml starts one: prefork, with
-   WORKER_CONCURRENCY's default of 4 processes (`--worker-concurrency` to compare).
+   smtplib over one connection (the ratio uses the mean of the two). Each worker runs as
+   docker-compose.yml starts one: prefork, with WORKER_CONCURRENCY's default of 4 processes
+   (`--worker-concurrency` to compare).
 5. Print the figures and their ratios (targets: API ≥ moto; end to end ≥ 50 % of the loop).
    Every process started here is stopped by its PID.
 """
