@@ -379,7 +379,7 @@ def test_create_identity_byodkim_and_email_queue_no_key_generation(
         start_identity_verification.run(identity_id=email.pk)
         start_identity_verification.run(identity_id=email.pk)
     link = email.verification_links.get()
-    assert queued_tasks() == [("verification.tasks.send_verification_email", {"link_id": link.pk})]
+    assert queued_tasks() == [("sending.tasks.send_verification_email", {"link_id": link.pk})]
 
 
 def test_start_domain_identity_generates_keys_then_checks_dns(
