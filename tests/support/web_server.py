@@ -52,8 +52,9 @@ def web_server(
     port: int | None = None,
     log_path: Path | None = None,
 ) -> Iterator[WebServer]:
-    """Run gunicorn (sync workers) on 127.0.0.1:`port` (a free one by default) until the block
-    ends; stop it by its PID. Its access and error log go to `log_path` (or a temporary file)."""
+    """Run gunicorn on 127.0.0.1:`port` (a free one by default) until the block ends; stop it
+    by its PID. It reads the checkout's gunicorn.conf.py, so its workers run threads as a
+    deployment's do. Its access and error log go to `log_path` (or a temporary file)."""
     host, port = "127.0.0.1", port or free_port()
     log = (
         log_path.open("ab")
