@@ -421,6 +421,26 @@ class LoginAttemptQuerySet(models.QuerySet["LoginAttempt"]):
         since = timezone.now() - LOGIN_FAILURE_WINDOW
         return self.filter(username=username[:150], ip_address=ip_address, at__gt=since)
 
+    def wait_after_limit(self, limit: int, window: timedelta, now: datetime) -> int:
+        """A hard limit over these attempts: seconds until the oldest of the first `limit`
+        leaves `window` (0: fewer than `limit`, so another attempt may go now)."""
+        times = list(self.order_by("at").values_list("at", flat=True)[:limit])
+        if len(times) < limit:
+            return 0
+        return seconds_until(times[0] + window, now)
+
+    def backoff(self, free_failures: int, max_delay: timedelta, now: datetime) -> int:
+        """A back-off over these failures: none for the first `free_failures`, then a delay
+        after the latest that doubles per failure (1 s, 2 s, 4 s, ...) up to `max_delay`.
+        Seconds until the next attempt may go (0: now)."""
+        failures = self.count()
+        if failures < free_failures:
+            return 0
+        latest = self.order_by("-at").values_list("at", flat=True)[0]
+        exponent = min(failures - free_failures, 20)
+        delay = min(timedelta(seconds=2**exponent), max_delay)
+        return seconds_until(latest + delay, now)
+
 
 @dataclass(frozen=True)
 class LoginRefusal:
@@ -468,10 +488,12 @@ class LoginAttempt(models.Model):
             user_model._default_manager.select_for_update().filter(
                 **{user_model.USERNAME_FIELD: name}
             ).first()
-            if cls.objects.recent(name, ip_address).count() >= LOGIN_FAILURE_LIMIT:
-                oldest = cls.objects.recent(name, ip_address).order_by("at")[0].at
-                return LoginRefusal("address", _seconds(oldest + LOGIN_FAILURE_WINDOW - now))
-            wait = _user_backoff(name, now)
+            recent = cls.objects.recent(name, ip_address)
+            wait = recent.wait_after_limit(LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW, now)
+            if wait > 0:
+                return LoginRefusal("address", wait)
+            failures = cls.objects.filter(username=name, at__gt=now - LOGIN_USER_WINDOW)
+            wait = failures.backoff(LOGIN_USER_FREE_FAILURES, LOGIN_USER_MAX_DELAY, now)
             if wait > 0:
                 return LoginRefusal("user", wait)
             cls.objects.filter(username=name, at__lte=now - LOGIN_USER_WINDOW).delete()
@@ -483,19 +505,6 @@ class LoginAttempt(models.Model):
         cls.objects.filter(username=username[:150], ip_address=ip_address).delete()
 
 
-def _user_backoff(username: str, now: datetime) -> int:
-    """Seconds until the user name may be tried again (0: now), from its failures within
-    LOGIN_USER_WINDOW from every address."""
-    recent = LoginAttempt.objects.filter(username=username, at__gt=now - LOGIN_USER_WINDOW)
-    failures = recent.count()
-    if failures < LOGIN_USER_FREE_FAILURES:
-        return 0
-    latest = recent.order_by("-at").values_list("at", flat=True)[0]
-    exponent = min(failures - LOGIN_USER_FREE_FAILURES, 20)
-    delay = min(timedelta(seconds=2**exponent), LOGIN_USER_MAX_DELAY)
-    return _seconds(latest + delay - now)
-
-
-def _seconds(delta: timedelta) -> int:
-    """Whole seconds, rounded up, never negative."""
-    return max(0, math.ceil(delta.total_seconds()))
+def seconds_until(moment: datetime, now: datetime) -> int:
+    """Whole seconds from `now` until `moment`, rounded up, never negative."""
+    return max(0, math.ceil((moment - now).total_seconds()))

@@ -34,7 +34,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -158,7 +157,7 @@ def authenticate(username: str, password: str, client_address: str) -> SmtpLogin
 def _begin(key_id: str, address: str) -> _Attempt:
     """Check the limits and count the attempt, as one step; LoginRefused when limited."""
     now = timezone.now()
-    key_name = _KEY_NAME.format(access_key_id=key_id)[:150]
+    key_name = _key_name(key_id)
     with transaction.atomic():
         key = (
             AccessKey.objects.active()
@@ -187,29 +186,19 @@ def _address_wait(address: str, now: datetime) -> int:
     recent = LoginAttempt.objects.filter(
         username=_ADDRESS_NAME, ip_address=address, at__gt=now - ADDRESS_WINDOW
     )
-    times = list(recent.order_by("at").values_list("at", flat=True)[:ADDRESS_FAILURE_LIMIT])
-    if len(times) < ADDRESS_FAILURE_LIMIT:
-        return 0
-    return _seconds(times[0] + ADDRESS_WINDOW - now)
+    return recent.wait_after_limit(ADDRESS_FAILURE_LIMIT, ADDRESS_WINDOW, now)
 
 
 def _key_wait(key_id: str, key_name: str, address: str, now: datetime) -> int:
     """Seconds until the key may be tried again from this address (0: now)."""
     recent = LoginAttempt.objects.filter(username=key_name, at__gt=now - KEY_WINDOW)
-    failures = recent.count()
-    if failures < KEY_FREE_FAILURES:
+    wait = recent.backoff(KEY_FREE_FAILURES, KEY_MAX_DELAY, now)
+    if wait == 0:
         return 0
     trusted = LoginAttempt.objects.filter(
-        username=_TRUSTED_NAME.format(access_key_id=key_id)[:150],
-        ip_address=address,
-        at__gt=now - TRUSTED_FOR,
+        username=_trusted_name(key_id), ip_address=address, at__gt=now - TRUSTED_FOR
     )
-    if trusted.exists():
-        return 0
-    latest = recent.order_by("-at").values_list("at", flat=True)[0]
-    exponent = min(failures - KEY_FREE_FAILURES, 20)
-    delay = min(timedelta(seconds=2**exponent), KEY_MAX_DELAY)
-    return _seconds(latest + delay - now)
+    return 0 if trusted.exists() else wait
 
 
 def _matching_region(key: AccessKey | None, password: bytes) -> Region | None:
@@ -227,8 +216,7 @@ def _matching_region(key: AccessKey | None, password: bytes) -> Region | None:
 
 
 def _succeeded(access_key_id: str, address: str, attempt: _Attempt) -> None:
-    key_name = _KEY_NAME.format(access_key_id=access_key_id)[:150]
-    trusted_name = _TRUSTED_NAME.format(access_key_id=access_key_id)[:150]
+    key_name, trusted_name = _key_name(access_key_id), _trusted_name(access_key_id)
     with transaction.atomic():
         LoginAttempt.objects.filter(pk=attempt.address_row).delete()
         LoginAttempt.objects.filter(username=key_name, ip_address=address).delete()
@@ -240,9 +228,12 @@ def _succeeded(access_key_id: str, address: str, attempt: _Attempt) -> None:
         LoginAttempt.objects.create(username=trusted_name, ip_address=address, at=now)
 
 
-def _seconds(delta: timedelta) -> int:
-    """Whole seconds, rounded up, never negative."""
-    return max(0, math.ceil(delta.total_seconds()))
+def _key_name(access_key_id: str) -> str:
+    return _KEY_NAME.format(access_key_id=access_key_id)[:150]  # LoginAttempt.username's length
+
+
+def _trusted_name(access_key_id: str) -> str:
+    return _TRUSTED_NAME.format(access_key_id=access_key_id)[:150]
 
 
 def _in_words(seconds: int) -> str:
