@@ -73,12 +73,14 @@ def keyset_page(
     size: int,
     name_of: Callable[[Any], str],
     field: str = "name",
+    fetch: Callable[[QuerySet[Any]], Sequence[Any]] = list,
 ) -> tuple[Sequence[Any], str | None]:
-    """One page of `queryset` ordered by `field`, and the token for the next page (or None)."""
+    """One page of `queryset` ordered by `field`, and the token for the next page (or None).
+    `fetch` evaluates the page's queryset (`sesconsole.sql.value_rows` for a values_list)."""
     queryset = queryset.order_by(field)
     if token:
         queryset = queryset.filter(**{f"{field}__gt": decode_token(scope, token)})
-    rows = list(queryset[: size + 1])
+    rows = fetch(queryset[: size + 1])
     if len(rows) <= size:
         return rows, None
     rows = rows[:size]

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from json.encoder import encode_basestring_ascii as json_string
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -51,12 +52,30 @@ def new_request_id() -> str:
     return current_request_id() or str(uuid.uuid4())
 
 
+class JsonText(str):
+    """A member's value already written as JSON, which `json_response` inserts as it is.
+
+    For the one large answer, a ListEmailIdentities page: json.dumps of 1,000 dicts took a
+    fifth of the page's server time, writing each summary with an f-string a quarter of that
+    (BENCHMARKS.md, "Eighth session")."""
+
+
 def json_response(data: dict[str, Any], request_id: str, status: int = 200) -> HttpResponse:
-    response = HttpResponse(
-        json.dumps(data, separators=(",", ":")), status=status, content_type="application/json"
-    )
+    response = HttpResponse(encode(data), status=status, content_type="application/json")
     response["x-amzn-RequestId"] = request_id
     return response
+
+
+def encode(data: dict[str, Any]) -> str:
+    """`data` as compact JSON, with `JsonText` members inserted as they are."""
+    if not any(isinstance(value, JsonText) for value in data.values()):
+        return json.dumps(data, separators=(",", ":"))
+    members = (
+        f"{json_string(key)}:"
+        f"{value if isinstance(value, JsonText) else json.dumps(value, separators=(',', ':'))}"
+        for key, value in data.items()
+    )
+    return "{" + ",".join(members) + "}"
 
 
 def error_response(error: ApiError, request_id: str) -> HttpResponse:

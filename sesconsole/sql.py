@@ -16,9 +16,11 @@ from functools import cache
 from typing import Any, NamedTuple, TypeVar
 
 import psycopg
+from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.utils import CursorWrapper
-from django.db.models import Field, Model
+from django.db.models import Field, Model, QuerySet
+from django.db.models.query import ValuesListIterable
 from django.db.models.sql.subqueries import InsertQuery
 from psycopg import pq
 
@@ -31,6 +33,28 @@ def prepared_cursor() -> CursorWrapper:
     its own cache of compiled statements)."""
     prepared = getattr(connection, "prepared_cursor", None)
     return prepared() if prepared is not None else connection.cursor()
+
+
+def value_rows(queryset: QuerySet[Any]) -> list[tuple[Any, ...]]:
+    """The rows of a `values_list()` queryset (tuples, not flat or named), fetched at once.
+
+    The ORM fetches in chunks of 100 and passes every row through its result pipeline, which
+    for a ListEmailIdentities page of 1,000 took about as long as the fetch itself
+    (BENCHMARKS.md, "Eighth session"). The rows are the driver's own, so this is only for
+    columns the ORM converts nothing in: with a converter (SQLite's booleans and dates, JSON)
+    it iterates the queryset as usual.
+    """
+    assert getattr(queryset, "_iterable_class", None) is ValuesListIterable, "values_list() only"
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    try:
+        statement, params = compiler.as_sql()
+    except EmptyResultSet:
+        return []
+    if compiler.get_converters([expression for expression, _, _ in compiler.select]):
+        return list(queryset)
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall()
 
 
 Statement = tuple[str, Sequence[Any]]  # SQL with %s placeholders, and its parameters

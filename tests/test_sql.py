@@ -171,3 +171,23 @@ def test_an_insert_statement_is_what_the_orm_compiler_writes(
         b"Subject: x\r\n\r\nbody\x00\r\n",
         {"success@simulator.amazonses.com": "success"},
     )
+
+
+def test_value_rows_are_the_rows_the_orm_gives(make_domain: Callable[..., Identity]) -> None:
+    for name in ("b.example", "a.example", "c.example"):
+        make_domain(name)
+    queryset = Identity.objects.values_list("identity_type", "name", "verification_status")
+
+    assert sql.value_rows(queryset.order_by("name")[:2]) == list(queryset.order_by("name")[:2])
+    assert sql.value_rows(queryset.filter(name__in=[])) == []
+
+
+def test_value_rows_with_a_converted_column_go_through_the_orm(
+    make_domain: Callable[..., Identity],
+) -> None:
+    identity = make_domain("a.example")
+    Identity.objects.filter(pk=identity.pk).update(dkim_tokens=["one", "two"])
+
+    rows = sql.value_rows(Identity.objects.values_list("name", "dkim_tokens"))
+
+    assert rows == [("a.example", ["one", "two"])]

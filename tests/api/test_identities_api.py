@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import quote
 
@@ -267,6 +268,41 @@ def test_list_pages_over_2500_identities(ses: Any, account: Account, region: Reg
         "SendingEnabled": False,
         "VerificationStatus": "PENDING",
     }
+
+
+def test_list_page_is_the_json_the_dicts_would_give(
+    raw: Any, account: Account, region: Region
+) -> None:
+    # The page is written as JSON text (api.wire.JsonText): it must be byte for byte what
+    # json.dumps writes for the same members, names that need escaping included.
+    kinds = {
+        '"quoted \\ name"@example.com': IdentityType.EMAIL_ADDRESS,
+        "jos\u00e9@example.com": IdentityType.EMAIL_ADDRESS,
+        "b.example": IdentityType.DOMAIN,
+    }
+    Identity.objects.bulk_create(
+        Identity(account=account, region=region, identity_type=kind, name=name)
+        for name, kind in kinds.items()
+    )
+    Identity.objects.filter(name="b.example").update(verification_status="TEMPORARY_FAILURE")
+
+    first = raw("POST", "/v2/email/list-identities", body=b'{"PageSize": 2}')
+    token = json.dumps({"NextToken": first.json()["NextToken"]}).encode()
+    second = raw("POST", "/v2/email/list-identities", body=token)
+
+    for page in (first, second):
+        assert page.body == json.dumps(page.json(), separators=(",", ":")).encode()
+    listed = first.json()["EmailIdentities"] + second.json()["EmailIdentities"]
+    assert sorted(listed, key=lambda item: item["IdentityName"]) == [
+        {
+            "IdentityType": kinds[name],
+            "IdentityName": name,
+            "SendingEnabled": name == "b.example",
+            "VerificationStatus": "TEMPORARY_FAILURE" if name == "b.example" else "PENDING",
+        }
+        for name in sorted(kinds)
+    ]
+    assert list(first.json()) == ["EmailIdentities", "NextToken"]
 
 
 def test_list_without_page_size_returns_100(ses: Any, account: Account, region: Region) -> None:
