@@ -252,7 +252,9 @@ def measure(application: Any, kind: str, calls: int, profile: bool) -> str:
     )
     if profiler is not None:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
+        stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
+        stats.print_stats(40)
+        stats.print_callees("_handle|view$|api_requests_middleware|middleware$")
         line += "\n" + out.getvalue()
     return line
 

@@ -53,6 +53,9 @@ MIDDLEWARE = [
     "sesconsole.middleware.request_id_middleware",
     "sesconsole.middleware.health_check_middleware",
     "django.middleware.security.SecurityMiddleware",
+    # SES API requests leave the chain here, straight to their view (api/middleware.py says
+    # what they keep).
+    "api.middleware.api_requests_middleware",
     "sesconsole.middleware.security_headers_middleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
