@@ -58,6 +58,11 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--calls", type=int, default=500, help="timed calls per kind")
     parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated kinds to run")
     parser.add_argument("--profile", choices=KINDS, help="print the cProfile of this kind")
+    parser.add_argument(
+        "--gap-ms", type=float, default=0.0,
+        help="pause between calls, untimed (a client's own time between two calls: what a "
+        "background thread such as the task publisher runs in)",
+    )  # fmt: skip
     return parser.parse_args()
 
 
@@ -220,7 +225,7 @@ def call(application: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -
     return body
 
 
-def measure(application: Any, kind: str, calls: int, profile: bool) -> str:
+def measure(application: Any, kind: str, calls: int, profile: bool, gap: float) -> str:
     from django.db import connection
 
     environs = requests_for(kind, calls + WARM_UP)
@@ -246,6 +251,7 @@ def measure(application: Any, kind: str, calls: int, profile: bool) -> str:
                 profiler.disable()
             cpu.append((time.process_time() - started_cpu) * 1000)
             wall.append((time.perf_counter() - started) * 1000)
+            time.sleep(gap)
     line = (
         f"{kind:15} cpu p50 {statistics.median(cpu):6.3f} ms  mean {statistics.mean(cpu):6.3f} ms"
         f"  wall p50 {statistics.median(wall):6.3f} ms  statements/call {statements / calls:.2f}"
@@ -278,9 +284,14 @@ def main() -> None:
         from django.core.wsgi import get_wsgi_application
 
         application = get_wsgi_application()
-        print(f"load average {os.getloadavg()[0]:.2f}; {options.calls} timed calls per kind")
+        print(
+            f"load average {os.getloadavg()[0]:.2f}; {options.calls} timed calls per kind, "
+            f"{options.gap_ms} ms apart"
+        )
         for kind in options.kinds.split(","):
-            print(measure(application, kind, options.calls, kind == options.profile), flush=True)
+            profile = kind == options.profile
+            line = measure(application, kind, options.calls, profile, options.gap_ms / 1000)
+            print(line, flush=True)
         print(f"load average {os.getloadavg()[0]:.2f}")
     finally:
         from django.db import connections

@@ -10,13 +10,14 @@ tasks would be a cycle. Tasks are the leaves; only they (and the beat schedule) 
 task objects.
 
 `publish_in_background_after_commit` is for work whose row a sweep re-queues anyway (message
-delivery): the caller's answer does not wait for the broker, one publisher thread per process
-publishes it (docs/design.md, "Hot paths").
+delivery, a new identity's first work): the caller's answer does not wait for the broker, one
+publisher thread per process publishes it (docs/design.md, "Hot paths").
 """
 
 from __future__ import annotations
 
 import atexit
+import contextvars
 import logging
 import os
 import threading
@@ -61,13 +62,15 @@ def enqueue_after_commit(task: Task | str, **kwargs: Any) -> None:
     transaction.on_commit(partial(send_now, task, **kwargs))
 
 
-def publish_in_background_after_commit(task: Task, **kwargs: Any) -> None:
+def publish_in_background_after_commit(task: Task | str, **kwargs: Any) -> None:
     """Like `enqueue_after_commit`, but the publish runs on this process's publisher thread.
 
     Only for work a sweep re-queues from its row when the publish is lost (the process dies
     first, the broker is down, the backlog is full). In eager mode (tests, debugging) the task
     runs at commit, as with `enqueue_after_commit`.
     """
+    if isinstance(task, str):
+        task = task_named(task)
     if task.app.conf.task_always_eager:
         transaction.on_commit(partial(send_now, task, **kwargs))
     else:
@@ -98,7 +101,7 @@ class _Publisher:
 
     def _start_afresh(self) -> None:
         self._changed = threading.Condition()
-        self._pending: deque[tuple[Task, dict[str, Any]]] = deque()
+        self._pending: deque[tuple[Task, dict[str, Any], contextvars.Context]] = deque()
         self._publishing = False
         self._started = False
 
@@ -110,7 +113,8 @@ class _Publisher:
             if len(self._pending) >= self.BACKLOG:
                 log.warning("publisher backlog full; %s%s is left to the sweep", task.name, kwargs)
                 return
-            self._pending.append((task, kwargs))
+            # The caller's context goes along: the request id its message carries (sesconsole.logs).
+            self._pending.append((task, kwargs, contextvars.copy_context()))
             self._changed.notify_all()
 
     def wait_until_idle(self, timeout: float) -> bool:
@@ -123,10 +127,10 @@ class _Publisher:
         while True:
             with self._changed:
                 self._changed.wait_for(lambda: bool(self._pending))
-                task, kwargs = self._pending.popleft()
+                task, kwargs, context = self._pending.popleft()
                 self._publishing = True
             try:
-                send_now(task, **kwargs)
+                context.run(partial(send_now, task, **kwargs))
             except Exception:
                 log.exception("could not queue %s%s; a sweep will retry", task.name, kwargs)
             finally:
