@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from verification import mailer
 
-from . import queue
+from . import dkim_signing, queue
 from .models import SentMessage, Signature, Status
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def _signature(message: SentMessage, signing_account: str) -> Signature | None:
     signer = mailer.signer_for_address(signing_account, message.region_id, message.from_address)
     if signer is None:
         return None
-    header = mailer.dkim_signature(bytes(message.mime), signer)
+    header = dkim_signing.dkim_signature(bytes(message.mime), signer)
     return Signature(header, signer.domain, signer.selector)
 
 

@@ -21,7 +21,6 @@ from email.mime.image import MIMEImage
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
-import dkim
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -255,19 +254,6 @@ def signer_for_address(account_id: str, region_id: str, from_email: str) -> Dkim
     der_base64 = key.private_key_base64().encode("ascii")
     pem = b"-----BEGIN PRIVATE KEY-----\n" + der_base64 + b"\n-----END PRIVATE KEY-----\n"
     return DkimSigner(domain=identity.domain, selector=key.selector, private_key_pem=pem)
-
-
-def dkim_signature(raw: bytes, signer: DkimSigner) -> bytes:
-    """The DKIM-Signature header field (CRLF-terminated) for the exact bytes `raw`."""
-    return bytes(
-        dkim.sign(
-            raw,
-            signer.selector.encode(),
-            signer.domain.encode(),
-            signer.private_key_pem,
-            canonicalize=(b"relaxed", b"relaxed"),
-        )
-    )
 
 
 def build(link: VerificationLink, mail: RenderedMail) -> EmailMultiAlternatives:
