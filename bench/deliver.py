@@ -36,7 +36,14 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
 from bench.smtp import stop, wait_for_banner  # noqa: E402
-from bench.stack import PYTHON, drop_scratch_database, free_port, scratch_database  # noqa: E402
+from bench.stack import (  # noqa: E402
+    PYTHON,
+    cpu_seconds,
+    descendants,
+    drop_scratch_database,
+    free_port,
+    scratch_database,
+)
 
 REGION = "us-east-1"
 SENDER = "sender@bench.example"
@@ -162,21 +169,6 @@ def deliver_in_process(ids: list[int], profile: bool) -> None:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
 
 
-def process_cpu(pids: list[int]) -> float:
-    """User + system CPU seconds of these processes (from /proc/<pid>/stat)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
-
-
-def children(pid: int) -> list[int]:
-    found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [int(child) for child in found]
-
-
 def deliver_by_worker(count: int, env: dict[str, str], workdir: Path) -> None:
     """Deliver `count` queued messages with one Celery worker; print its CPU per message."""
     from sending import queue
@@ -193,14 +185,14 @@ def deliver_by_worker(count: int, env: dict[str, str], workdir: Path) -> None:
         # Ready when its pool process delivered a first message (imports and connections done).
         queue.deliver_now(ids[0])
         wait_for(lambda: _status(ids[0]) == Status.DELIVERED, "the worker's first delivery")
-        pool = children(worker.pid)
-        main_cpu, pool_cpu, wall = process_cpu([worker.pid]), process_cpu(pool), time.perf_counter()
+        pool = descendants(worker.pid)
+        main_cpu, pool_cpu, wall = cpu_seconds([worker.pid]), cpu_seconds(pool), time.perf_counter()
         for pk in ids[1:]:
             queue.deliver_now(pk)
         rest = SentMessage.objects.filter(pk__in=ids[1:])
         wait_for(lambda: not rest.exclude(status=Status.DELIVERED).exists(), "the deliveries")
-        main_cpu = process_cpu([worker.pid]) - main_cpu
-        pool_cpu, wall = process_cpu(pool) - pool_cpu, time.perf_counter() - wall
+        main_cpu = cpu_seconds([worker.pid]) - main_cpu
+        pool_cpu, wall = cpu_seconds(pool) - pool_cpu, time.perf_counter() - wall
     finally:
         stop(worker)
     n = count - 1

@@ -40,7 +40,17 @@ from typing import Any
 import boto3
 import dkim
 from botocore.config import Config
-from stack import MANAGE, PYTHON, ROOT, free_port, prepare_database, start_gunicorn, start_moto
+from stack import (
+    MANAGE,
+    PYTHON,
+    ROOT,
+    cpu_seconds,
+    descendants,
+    free_port,
+    prepare_database,
+    start_gunicorn,
+    start_moto,
+)
 
 sys.path.insert(0, str(ROOT))  # sending.dkim_signing, for the second bare loop (no Django)
 
@@ -178,9 +188,18 @@ def wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 def end_to_end(
-    ours: Any, sink: Sink, env: dict[str, str], var_dir: str, count: int, concurrency: int
-) -> float:
-    """Mails/s from the first SendEmail until the sink holds `count` more messages."""
+    ours: Any,
+    processes: dict[str, subprocess.Popen[bytes]],
+    sink: Sink,
+    env: dict[str, str],
+    var_dir: str,
+    count: int,
+    concurrency: int,
+) -> tuple[float, dict[str, float]]:
+    """Mails/s from the first SendEmail until the sink holds `count` more messages, and the CPU
+    milliseconds per mail each part used meanwhile (`processes` and the workers with their
+    children; this process's client threads; PostgreSQL and Redis are shared with whatever
+    else runs on the machine, so they are left out)."""
     command = [
         PYTHON, "-m", "celery", "-A", "sesconsole", "worker", "--concurrency", str(concurrency),
         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "WARNING",
@@ -191,11 +210,18 @@ def end_to_end(
     ]
     try:
         wait(lambda: _workers_ready(env), 60, "the Celery workers")
+        parts = {**processes, **{f"worker {n}": worker for n, worker in enumerate(workers)}}
+        trees = {name: [p.pid, *descendants(p.pid)] for name, p in parts.items()}
+        cpu = {name: cpu_seconds(pids) for name, pids in trees.items()}
+        client = time.process_time()
         before = sink.count
         started = time.perf_counter()
         timed(count, THREADS, ours)
         wait(lambda: sink.count - before >= count, 600, "the sink to receive every message")
-        return count / (time.perf_counter() - started)
+        rate = count / (time.perf_counter() - started)
+        cpu = {name: cpu_seconds(trees[name]) - used for name, used in cpu.items()}
+        cpu["client (boto3, 8 threads)"] = time.process_time() - client
+        return rate, {name: 1000 * seconds / count for name, seconds in cpu.items()}
     finally:
         for worker in workers:
             worker.terminate()
@@ -284,7 +310,10 @@ def main() -> None:
         # The loop on both sides of the end-to-end run: on a shared machine the load moves
         # between the two, and one loop figure taken after it moved the ratio by half.
         loops = [bare_loop(sink.port, mails)]
-        e2e = end_to_end(ours, sink, env, var_dir, mails, args.worker_concurrency)
+        e2e, cpu = end_to_end(
+            ours, {"gunicorn": gunicorn, "sink": sink.process}, sink, env, var_dir, mails,
+            args.worker_concurrency,
+        )  # fmt: skip
         loops.append(bare_loop(sink.port, mails))
         openssl_loop = bare_loop(sink.port, mails, openssl=True)
     finally:
@@ -294,7 +323,7 @@ def main() -> None:
         sink.stop()
         purge_broker()
         shutil.rmtree(var_dir, ignore_errors=True)
-    report(rows, e2e, loops, args.worker_concurrency, openssl_loop)
+    report(rows, e2e, loops, args.worker_concurrency, openssl_loop, cpu)
 
 
 def report(
@@ -303,6 +332,7 @@ def report(
     loops: list[float],
     concurrency: int,
     openssl_loop: float,
+    cpu: dict[str, float],
 ) -> None:
     print(f"\n{'SendEmail':14} {'threads':>7} {'calls/s':>9}")
     rates = {(name, threads): rate for name, threads, rate in rows}
@@ -312,6 +342,8 @@ def report(
         ratio = rates["sesconsole", threads] / rates["moto_server", threads]
         print(f"sesconsole / moto_server, {threads} thread(s): {ratio:.0%} (target >= 100 %)")
     print(f"end to end (API -> 2 workers x {concurrency} -> sink): {e2e:.1f} mails/s")
+    parts = ", ".join(f"{name} {ms:.1f}" for name, ms in cpu.items())
+    print(f"  CPU ms per mail: {parts}; total {sum(cpu.values()):.1f} (PostgreSQL, Redis apart)")
     loop = sum(loops) / len(loops)
     each = ", ".join(f"{rate:.1f}" for rate in loops)
     print(
