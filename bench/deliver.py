@@ -26,6 +26,7 @@ import argparse
 import cProfile
 import os
 import pstats
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -264,6 +265,7 @@ def main() -> None:
 
         connections.close_all()
         drop_scratch_database(pg_name)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
