@@ -4,6 +4,7 @@ request's server time (`%(D)s`, microseconds)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -87,6 +88,22 @@ def start_gunicorn(
     )  # fmt: skip
     wait_for_port(port, process, "gunicorn")
     return process
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes `pid` started (their children too), from /proc (Linux)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [found for child in map(int, children) for found in (child, *descendants(child))]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds these processes have used so far (from /proc/<pid>/stat)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def start_moto(port: int) -> subprocess.Popen[bytes]:

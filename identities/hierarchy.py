@@ -9,6 +9,7 @@ address verified?" — template FromEmailAddress, test sends, DKIM signing — a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -18,7 +19,7 @@ import idna
 from accounts.models import Account, Region
 from sesconsole import sql, validators
 
-from .models import Identity, IdentityQuerySet, IdentityType, VerificationStatus
+from .models import DkimKey, Identity, IdentityQuerySet, IdentityType, VerificationStatus
 
 
 @dataclass(frozen=True)
@@ -169,9 +170,14 @@ def dkim_signing_identity(
     if parts is None:
         return None
     domains = domain_candidates(parts[1])
-    rows = {
-        i.name: i for i in _in_scope(account, region).domains().verified().filter(name__in=domains)
-    }
+    rows = _in_scope(account, region).domains().verified().filter(name__in=domains)
+    return _signing_identity(domains, rows)
+
+
+def _signing_identity(domains: list[str], verified: Iterable[Identity]) -> Identity | None:
+    """Of the verified domain identities among `domains` (most specific first), the one that
+    signs: the most specific decides, and signs only with DKIM verified and signing on."""
+    rows = {identity.name: identity for identity in verified}
     for name in domains:
         identity = rows.get(name)
         if identity is not None:
@@ -180,3 +186,64 @@ def dkim_signing_identity(
             )
             return identity if signs else None
     return None
+
+
+def dkim_signing_key(
+    account_id: str, region_id: str, address: str
+) -> tuple[Identity, DkimKey | None] | None:
+    """`dkim_signing_identity` and the key it signs with (its first token's: Easy DKIM's first
+    token or the BYODKIM selector; a DEED replica's parent holds the keys), or None when mail
+    from `address` is not signed. The key is None when the identity has none (yet).
+
+    One plain SELECT, the identities joined with their keys, written once per label count:
+    every delivery asks it, and the ORM compiling two queries per message was a large part of
+    a worker's CPU (BENCHMARKS.md, "Eighth session: delivery")."""
+    parts = split_address(address)
+    if parts is None:
+        return None
+    domains = domain_candidates(parts[1])
+    params = [account_id, region_id, IdentityType.DOMAIN.value]
+    params += [VerificationStatus.SUCCESS.value, *domains]
+    with sql.prepared_cursor() as cursor:
+        cursor.execute(_signing_key_sql(len(domains)), params)
+        rows = cursor.fetchall()
+    identities: dict[int, Identity] = {}
+    keys: dict[tuple[int, str], DkimKey] = {}
+    for row in rows:
+        identity, offset = sql.instance(Identity, row, 0, SIGNING_FIELDS)
+        identity = identities.setdefault(identity.pk, identity)
+        if row[offset] is not None:
+            key = sql.instance(DkimKey, row, offset, KEY_FIELDS)[0]
+            keys[identity.pk, key.selector] = key
+    signing = _signing_identity(domains, identities.values())
+    if signing is None or not signing.dkim_tokens:
+        return None
+    return signing, keys.get((signing.pk, signing.dkim_tokens[0]))
+
+
+# What signing reads of an identity and of its keys (the rest is deferred).
+SIGNING_FIELDS = (
+    "id", "name", "identity_type", "verification_status", "dkim_signing_enabled",
+    "dkim_status", "dkim_tokens", "dkim_parent",
+)  # fmt: skip
+KEY_FIELDS = ("id", "identity", "selector", "key_size", "private_key_encrypted")
+
+
+@lru_cache(maxsize=64)  # one per number of labels in a sender's domain
+def _signing_key_sql(count: int) -> str:
+    identity, key = sql.table(Identity), sql.table(DkimKey)
+    account, region, kind, status, name, parent = (
+        sql.column(Identity, field)
+        for field in ("account", "region", "identity_type", "verification_status", "name",
+                      "dkim_parent")
+    )  # fmt: skip
+    listed = ", ".join(["%s"] * count) or "NULL"
+    return (
+        f"SELECT {sql.columns(Identity, identity, SIGNING_FIELDS)}, "  # noqa: S608
+        f"{sql.columns(DkimKey, key, KEY_FIELDS)} FROM {identity} "
+        f"LEFT JOIN {key} ON {key}.{sql.column(DkimKey, 'identity')} "
+        f"= COALESCE({identity}.{parent}, {identity}.{sql.column(Identity, 'id')}) "
+        f"WHERE {identity}.{account} = %s AND {identity}.{region} = %s "
+        f"AND {identity}.{kind} = %s AND {identity}.{status} = %s "
+        f"AND {identity}.{name} IN ({listed})"
+    )

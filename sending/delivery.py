@@ -1,11 +1,12 @@
 """Deliver one accepted message: DKIM-sign, then relay it, keep it, or record the simulation.
 
-1. Claim the message (QUEUED, or SENDING by a worker that died) with a conditional update.
+1. Read the message if it can be claimed (QUEUED, or SENDING by a worker that died).
 2. Recipients at the mailbox simulator were recorded at acceptance and are never relayed;
    with no other recipient the message is SIMULATED.
 3. Sign once with the applicable identity's DKIM key (`verification.mailer.signer_for_address`,
-   which follows `identities.hierarchy.dkim_signing_identity`) and keep the signature on the
-   row, so any later attempt sends the very same bytes with the same Message-ID.
+   which follows `identities.hierarchy.dkim_signing_identity`), and claim the message with a
+   conditional update that stores the signature on the row (unless an earlier attempt stored
+   one), so any later attempt sends the very same bytes with the same Message-ID.
 4. With Django's SMTP backend configured (EMAIL_HOST) the message goes to the relay with its
    own envelope (MAIL FROM = the SES-style envelope sender, RCPT TO = the recipients), over
    the connection this process keeps open (`RelayConnection`); otherwise (the embedded mode)
@@ -29,8 +30,8 @@ from django.utils import timezone
 
 from verification import mailer
 
-from . import queue
-from .models import SentMessage, Status
+from . import dkim_signing, queue
+from .models import SentMessage, Signature, Status
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +51,21 @@ def deliver(sent_message_id: int, now: datetime | None = None) -> str | None:
     """Deliver one message (steps in the module docstring); returns its status, or None when
     there was nothing to do (gone, finished, or claimed by another worker)."""
     now = now or timezone.now()
-    message = SentMessage.objects.select_related("identity").filter(pk=sent_message_id).first()
-    if message is None or message.is_finished or not message.claim(now):
+    found = SentMessage.for_delivery(sent_message_id, now)
+    if found is None:
         return None
+    message, signing_account = found
     relayed = [r for r in message.recipients if r not in message.simulator_outcomes]
+    # Signed before the claim, so that claim and signature are one write (a commit each costs
+    # a WAL flush); the claim keeps a signature an earlier attempt stored.
+    signature = (
+        _signature(message, signing_account) if relayed and not message.dkim_signature else None
+    )
+    if not message.claim(now, signature):
+        return None
     if not relayed:
         message.finish(Status.SIMULATED, now)
         return Status.SIMULATED
-    if not message.dkim_signature:
-        _sign(message)
     backend = get_connection(fail_silently=False)
     if not isinstance(backend, SmtpBackend):
         message.finish(Status.KEPT, now)
@@ -85,13 +92,12 @@ def deliver(sent_message_id: int, now: datetime | None = None) -> str | None:
     return Status.DELIVERED
 
 
-def _sign(message: SentMessage) -> None:
-    owner = message.identity.account_id if message.identity else message.account_id
-    signer = mailer.signer_for_address(owner, message.region_id, message.from_address)
+def _signature(message: SentMessage, signing_account: str) -> Signature | None:
+    signer = mailer.signer_for_address(signing_account, message.region_id, message.from_address)
     if signer is None:
-        return
-    signature = mailer.dkim_signature(bytes(message.mime), signer)
-    message.record_signature(signature, signer.domain, signer.selector)
+        return None
+    header = dkim_signing.dkim_signature(bytes(message.mime), signer)
+    return Signature(header, signer.domain, signer.selector)
 
 
 class RelayConnection:

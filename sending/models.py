@@ -10,6 +10,8 @@ sends the same bytes).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, models
@@ -19,6 +21,8 @@ from django.db.models.functions import Concat, Lower, StrIndex, Substr
 from django.utils import timezone
 
 from accounts.models import Account, Region
+from identities.models import Identity
+from sesconsole import sql
 
 
 def sending_lease() -> timedelta:
@@ -202,24 +206,43 @@ class SentMessage(models.Model):
         return self.operation in VERIFICATION_OPERATIONS
 
     # --- delivery transitions (guarded conditional updates: one worker at a time) -------------
-    def claim(self, now: datetime) -> bool:
-        """QUEUED (or SENDING by a worker that died) → SENDING, for one worker only."""
-        claimed = (
-            SentMessage.objects.filter(pk=self.pk)
-            .filter(
-                Q(status=Status.QUEUED)
-                | Q(status=Status.SENDING, claimed_at__lt=now - sending_lease())
-            )
-            .update(status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
-        )
-        if claimed:
-            # What the UPDATE wrote (the row was read just before: `attempts` is current).
-            self.status, self.claimed_at, self.attempts = Status.SENDING, now, self.attempts + 1
-        return bool(claimed)
+    # A delivery reads, claims and finishes every message: plain statements whose text is
+    # written once per process (`_delivery_sql`); the ORM compiling them was about a third of
+    # a worker's CPU per message (BENCHMARKS.md, "Eighth session: delivery"). Rare transitions
+    # (release) use the ORM.
+    @classmethod
+    def for_delivery(cls, pk: int, now: datetime) -> tuple[SentMessage, str] | None:
+        """The message if a worker may claim it now (QUEUED, or SENDING by a worker that
+        died), with the account whose identities sign it (the identity's owner, for delegated
+        sending); None when it is gone, finished or held by a live worker. Fields a delivery
+        does not read are deferred."""
+        with sql.prepared_cursor() as cursor:
+            cursor.execute(_delivery_sql().read, [pk, *_claimable(now)])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        message, offset = sql.instance(cls, row, 0, DELIVERY_FIELDS)
+        return message, row[offset]
 
-    def record_signature(self, signature: bytes, domain: str, selector: str) -> None:
-        self.dkim_signature, self.dkim_domain, self.dkim_selector = signature, domain, selector
-        self.save(update_fields=["dkim_signature", "dkim_domain", "dkim_selector"])
+    def claim(self, now: datetime, signature: Signature | None = None) -> bool:
+        """QUEUED (or SENDING by a worker that died) → SENDING, for one worker only.
+
+        `signature` (made from the row as read) is stored with the claim unless the row has
+        one already; either way the instance then holds the stored one, so that every attempt
+        sends the same bytes."""
+        new = signature or Signature(b"", "", "")
+        with sql.prepared_cursor() as cursor:
+            cursor.execute(
+                _delivery_sql().claim,
+                [Status.SENDING.value, now, *new, self.pk, *_claimable(now)],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return False
+        self.status, self.claimed_at = Status.SENDING, now
+        self.attempts, signature_bytes, self.dkim_domain, self.dkim_selector = row
+        self.dkim_signature = bytes(signature_bytes)
+        return True
 
     def release(self, error: str) -> None:
         """SENDING → QUEUED after a transient failure: the task tries again later."""
@@ -232,7 +255,76 @@ class SentMessage(models.Model):
         self.status = status
         self.finished_at = now
         self.last_error = error[:2000]
-        self.save(update_fields=["status", "finished_at", "last_error"])
+        with sql.prepared_cursor() as cursor:
+            cursor.execute(_delivery_sql().finish, [status, now, self.last_error, self.pk])
+
+
+class Signature(NamedTuple):
+    """A message's DKIM-Signature header field (CRLF-terminated) and what made it."""
+
+    header: bytes
+    domain: str
+    selector: str
+
+
+# What a delivery reads of a message (`SentMessage.for_delivery`).
+DELIVERY_FIELDS = (
+    "id", "account", "region", "message_id", "from_address", "envelope_from", "recipients",
+    "mime", "status", "accepted_at", "claimed_at", "attempts", "dkim_signature", "dkim_domain",
+    "dkim_selector", "simulator_outcomes",
+)  # fmt: skip
+
+
+def _claimable(now: datetime) -> list[Any]:
+    """The parameters of the claimable condition: QUEUED, or SENDING with the lease run out."""
+    return [Status.QUEUED.value, Status.SENDING.value, now - sending_lease()]
+
+
+class _DeliverySql(NamedTuple):
+    read: str
+    claim: str
+    finish: str
+
+
+@cache
+def _delivery_sql() -> _DeliverySql:
+    table, identities = sql.table(SentMessage), sql.table(Identity)
+    pk, status, claimed_at, attempts, signature, domain, selector = (
+        sql.column(SentMessage, name)
+        for name in ("id", "status", "claimed_at", "attempts", "dkim_signature", "dkim_domain",
+                     "dkim_selector")
+    )  # fmt: skip
+
+    def claimable(prefix: str = "") -> str:
+        return f"({prefix}{status} = %s OR ({prefix}{status} = %s AND {prefix}{claimed_at} < %s))"
+
+    owner = (
+        f"COALESCE({identities}.{sql.column(Identity, 'account')}, "
+        f"{table}.{sql.column(SentMessage, 'account')})"
+    )
+    read = (
+        f"SELECT {sql.columns(SentMessage, table, DELIVERY_FIELDS)}, {owner} "  # noqa: S608
+        f"FROM {table} LEFT JOIN {identities} ON {identities}.{sql.column(Identity, 'id')} "
+        f"= {table}.{sql.column(SentMessage, 'identity')} "
+        f"WHERE {table}.{pk} = %s AND {claimable(f'{table}.')}"
+    )
+    # A signature made by an earlier attempt stays: the first one stored is the one sent.
+    unsigned = f"length({signature}) = 0"
+    claim = (
+        f"UPDATE {table} SET {status} = %s, {claimed_at} = %s, "  # noqa: S608
+        f"{attempts} = {attempts} + 1, "
+        f"{signature} = CASE WHEN {unsigned} THEN %s ELSE {signature} END, "
+        f"{domain} = CASE WHEN {unsigned} THEN %s ELSE {domain} END, "
+        f"{selector} = CASE WHEN {unsigned} THEN %s ELSE {selector} END "
+        f"WHERE {pk} = %s AND {claimable()} "
+        f"RETURNING {attempts}, {signature}, {domain}, {selector}"
+    )
+    finish = (
+        f"UPDATE {table} SET {status} = %s, "  # noqa: S608
+        f"{sql.column(SentMessage, 'finished_at')} = %s, "
+        f"{sql.column(SentMessage, 'last_error')} = %s WHERE {pk} = %s"
+    )
+    return _DeliverySql(read=read, claim=claim, finish=finish)
 
 
 class SendingUsage(models.Model):

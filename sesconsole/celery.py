@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
-from celery import Celery
+from celery import Celery, Task
+from celery.signals import task_postrun, task_prerun
 from django.conf import settings
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sesconsole.settings")
 
@@ -42,3 +45,14 @@ app.conf.beat_schedule = {
         "schedule": settings.SENDING_SWEEP_INTERVAL,
     },
 }
+
+
+@task_prerun.connect
+@task_postrun.connect
+def close_unusable_or_obsolete_connections(sender: Task | None = None, **_: Any) -> None:
+    """Around each task, what Django does around each request: close a connection that is
+    broken, older than CONN_MAX_AGE or left in a transaction, and health-check a reused one at
+    its next query; keep the others (settings.CELERY_DB_REUSE_MAX). Not for a task run eagerly
+    (tests, debugging): its caller's transaction is still open."""
+    if sender is not None and not getattr(sender.request, "is_eager", False):
+        close_old_connections()

@@ -225,6 +225,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+# Without this, Celery's Django fixup closes the database connections before and after every
+# task, so each task paid a new PostgreSQL connection (a server process started, the login,
+# every prepared statement prepared again). With it the fixup closes them only every this many
+# tasks, and sesconsole.celery checks them around each task as Django does around a request
+# (CONN_MAX_AGE, CONN_HEALTH_CHECKS, a connection left broken or in a transaction).
+CELERY_DB_REUSE_MAX = 1000
 # How often beat runs the DNS sweep, and how long a sweep's lease on the identities it checks
 # lasts (identities.dns_check): longer than a check task may run, so a live worker never loses
 # it; the identities of a worker killed mid-check are claimed again once it expires.

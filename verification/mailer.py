@@ -21,14 +21,12 @@ from email.mime.image import MIMEImage
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
-import dkim
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from identities.hierarchy import dkim_signing_identity
-from identities.models import DkimKey
+from identities.hierarchy import dkim_signing_key
 from templates_app import html_rules
 
 from .models import VerificationLink
@@ -240,38 +238,22 @@ def signer_for_address(account_id: str, region_id: str, from_email: str) -> Dkim
     """Sign when the From address's domain has a verified DKIM setup in this account and
     region, with the key of its first token (Easy DKIM) or its selector (BYODKIM). Used for
     verification mails and for every sent message (sending.delivery)."""
-    identity = dkim_signing_identity(account_id, region_id, from_email)
-    if identity is None or not identity.dkim_tokens:
+    found = dkim_signing_key(account_id, region_id, from_email)
+    if found is None:
         return None
-    selector = identity.dkim_tokens[0]
-    # A DEED replica signs with its parent's keys (the same tokens, one set of DNS records).
-    key_owner = identity.dkim_parent_id or identity.pk
-    key = DkimKey.objects.filter(identity_id=key_owner, selector=selector).first()
+    identity, key = found
     if key is None:
         log.warning(
             "DKIM verified but no key; sending unsigned identity=%s selector=%s",
             identity.pk,
-            selector,
+            identity.dkim_tokens[0],
         )
         return None
     # dkimpy reads PKCS#1 and PKCS#8 DER inside any PEM armour. Loading the key with
     # `cryptography` first would cost ~70 ms per mail (it checks the key) for nothing.
     der_base64 = key.private_key_base64().encode("ascii")
     pem = b"-----BEGIN PRIVATE KEY-----\n" + der_base64 + b"\n-----END PRIVATE KEY-----\n"
-    return DkimSigner(domain=identity.domain, selector=selector, private_key_pem=pem)
-
-
-def dkim_signature(raw: bytes, signer: DkimSigner) -> bytes:
-    """The DKIM-Signature header field (CRLF-terminated) for the exact bytes `raw`."""
-    return bytes(
-        dkim.sign(
-            raw,
-            signer.selector.encode(),
-            signer.domain.encode(),
-            signer.private_key_pem,
-            canonicalize=(b"relaxed", b"relaxed"),
-        )
-    )
+    return DkimSigner(domain=identity.domain, selector=key.selector, private_key_pem=pem)
 
 
 def build(link: VerificationLink, mail: RenderedMail) -> EmailMultiAlternatives:

@@ -12,12 +12,14 @@ import dns.query
 import dns.rdatatype
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from identities import records, signing_zone
 from identities.models import Identity
 from sending import delivery
-from sending.models import SentMessage, Status, sending_lease
+from sending.models import SentMessage, Signature, Status, sending_lease
 from sending.operations import send
 from tests.support import dns_fixtures
 from tests.support.knot import KnotServer
@@ -141,6 +143,68 @@ def test_relay_down_then_up_delivers_later_with_same_message_id(
     assert delivery.deliver(message.pk) == Status.DELIVERED
     assert relay.messages[0]["Message-ID"] == f"<{message.message_id}@email.amazonses.com>"
     assert SentMessage.objects.get(pk=message.pk).attempts == 2
+
+
+@pytest.mark.django_db
+def test_retry_sends_the_signature_the_first_attempt_stored(
+    dkim_domain: Identity, production: None, relay: SmtpSink, outgoing: Callable[..., Any]
+) -> None:
+    message = send(outgoing(to=["someone@elsewhere.test"]))
+    relay.stop()
+    with time_machine.travel("2026-12-07 10:00:00+00:00", tick=False) as clock:
+        with pytest.raises(delivery.TransientFailure):
+            delivery.deliver(message.pk)
+        first = SentMessage.objects.get(pk=message.pk)
+        assert first.dkim_domain == "example.com"
+        # dkimpy's t= tag is the signing time: signing again later would give other bytes.
+        clock.shift(60)
+        relay.start()
+        assert delivery.deliver(message.pk) == Status.DELIVERED
+    [envelope] = relay.handler.envelopes
+    assert envelope.content == bytes(first.dkim_signature) + bytes(first.mime)
+    assert bytes(SentMessage.objects.get(pk=message.pk).dkim_signature) == bytes(
+        first.dkim_signature
+    )
+
+
+@pytest.mark.django_db
+def test_claim_keeps_a_signature_stored_by_another_attempt(
+    verified_domain: Callable[..., Identity], production: None, outgoing: Callable[..., Any]
+) -> None:
+    verified_domain("example.com")
+    message = send(outgoing(to=["someone@elsewhere.test"]))
+    SentMessage.objects.filter(pk=message.pk).update(
+        dkim_signature=b"DKIM-Signature: first\r\n", dkim_domain="example.com", dkim_selector="s1"
+    )
+    read, _ = SentMessage.for_delivery(message.pk, timezone.now()) or (None, "")
+    assert read is not None
+    later = Signature(b"DKIM-Signature: second\r\n", "example.com", "s2")
+    assert read.claim(timezone.now(), later)
+    assert (bytes(read.dkim_signature), read.dkim_selector) == (b"DKIM-Signature: first\r\n", "s1")
+    stored = SentMessage.objects.get(pk=message.pk)
+    assert (bytes(stored.dkim_signature), stored.dkim_selector, stored.attempts) == (
+        b"DKIM-Signature: first\r\n", "s1", 1,
+    )  # fmt: skip
+    # Claimed (and not by a dead worker): nobody else may read it for delivery now.
+    assert SentMessage.for_delivery(message.pk, timezone.now()) is None
+    assert not read.claim(timezone.now())
+
+
+@pytest.mark.django_db
+def test_signed_delivery_takes_four_statements(
+    dkim_domain: Identity, production: None, relay: SmtpSink, outgoing: Callable[..., Any]
+) -> None:
+    """Pins a delivery's round trips (BENCHMARKS.md, "Eighth session: delivery"): read the
+    message, its signing identity with the key, the claim with the signature, the outcome.
+    Before that session: six (the message, the claim, the identity, the key, the signature,
+    the outcome), each compiled by the ORM."""
+    warm_up = send(outgoing(to=["someone@elsewhere.test"]))
+    assert delivery.deliver(warm_up.pk) == Status.DELIVERED  # the relay connection is opened
+    message = send(outgoing(to=["someone@elsewhere.test"]))
+    with CaptureQueriesContext(connection) as queries:
+        assert delivery.deliver(message.pk) == Status.DELIVERED
+    assert len(queries) == 4
+    assert SentMessage.objects.get(pk=message.pk).dkim_domain == "example.com"
 
 
 class PeerCollector(Collector):
