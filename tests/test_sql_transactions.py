@@ -4,7 +4,7 @@ PostgreSQL outside a transaction one query with no BEGIN and COMMIT round trips.
 from __future__ import annotations
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account, Region
@@ -14,24 +14,24 @@ from tests.support import wire
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-FAILS: sql.Statement = ("SELECT 1 / 0", [])
+MINUTE = timezone.now().replace(second=0, microsecond=0)
 
 
 def counter(account: Account, region: Region, recipients: int) -> sql.Statement:
-    """An INSERT of a SendingUsage row (any plain write would do)."""
+    """An INSERT of the minute's SendingUsage row (any plain write would do); a second one
+    for the same minute breaks the row's unique constraint."""
     table = sql.table(SendingUsage)
     names = ", ".join(sql.column(SendingUsage, n) for n in ("account", "region", "minute"))
     return (
         f"INSERT INTO {table} ({names}, {sql.column(SendingUsage, 'recipients')}) "
         "VALUES (%s, %s, %s, %s)",
-        [account.pk, region.pk, connection.ops.adapt_datetimefield_value(timezone.now()),
-         recipients],
+        [account.pk, region.pk, connection.ops.adapt_datetimefield_value(MINUTE), recipients],
     )  # fmt: skip
 
 
 def test_a_failing_statement_leaves_nothing_of_the_others(account: Account, region: Region) -> None:
-    with pytest.raises(DatabaseError):
-        sql.run_in_one_transaction([counter(account, region, 1), FAILS])
+    with pytest.raises(IntegrityError):
+        sql.run_in_one_transaction([counter(account, region, 1), counter(account, region, 2)])
 
     assert SendingUsage.objects.count() == 0
     assert connection.get_autocommit()  # no transaction left open
