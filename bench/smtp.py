@@ -7,13 +7,20 @@ bare aiosmtpd sink, in the same run.
 1. creates a scratch PostgreSQL database (SQLite with --sqlite), migrates it, and adds an
    account with production access and an unlimited quota in us-east-1, a verified domain
    bench.example and an access key with its SMTP password;
-2. starts `manage.py smtp_server` and `python -m aiosmtpd` (a Sink handler) as subprocesses on
-   loopback ports, stopped by their PIDs at the end. Both are spoken to in plain text (the
+2. starts `manage.py smtp_server`, `python -m aiosmtpd` (a Sink handler) and the floor
+   (`bench/smtp_floor.py`: aiosmtpd storing each message with one durable INSERT, nothing
+   else) as subprocesses on loopback ports, stopped by their PIDs at the end. Both are spoken to in plain text (the
    server with SMTP_ALLOW_PLAINTEXT_AUTH_ON_LOOPBACK), so TLS is not part of the comparison;
    sesconsole's server queues each accepted message on Redis db REDIS_DB, which is emptied at
    the end (no worker runs: delivery is not measured);
-3. sends COUNT messages over one connection to the sink, then to sesconsole, and prints
-   messages/s for each, the ratio (target: at least 50 %), and the number of messages stored;
+3. sends COUNT messages over one connection to the sink, the floor, then sesconsole, and
+   prints messages/s for each, the ratios to the sink (target: at least 50 %; the floor's
+   says what a durable commit per message leaves of the target on this machine), and the
+   number of messages stored;
+   then the CPU time per message (Linux /proc, PostgreSQL on this machine) of the sink, of
+   sesconsole's event loop, of its other threads (database work and the broker publisher),
+   of its PostgreSQL backends, and of this client: what each message costs where, a
+   steadier measure than messages/s on a shared machine;
 4. for the ceiling, calls smtp.submission.submit (what DATA runs: the send operation) COUNT
    times in this process, with the same message, and prints its messages/s.
 
@@ -24,6 +31,7 @@ to store the message and queue its delivery, so that call's latency bounds the r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import subprocess
@@ -145,6 +153,47 @@ def submit_directly(count: int, username: str, password: str) -> float:
     return count / (time.perf_counter() - started)
 
 
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """CPU time (user + system) of a process, or of one of its threads, from /proc."""
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backend_pids() -> list[int]:
+    """The PostgreSQL backends serving the scratch database, this process's own excepted."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def cpu_by_part(server: int, sink: int) -> dict[str, float]:
+    """CPU seconds so far of the sink, the SMTP server's event loop (its main thread), the
+    server's other threads, the server's PostgreSQL backends, and this process."""
+    threads = [int(name) for name in os.listdir(f"/proc/{server}/task")]
+    others = 0.0
+    for thread in threads:
+        if thread != server:
+            with contextlib.suppress(FileNotFoundError):  # a thread that just ended
+                others += cpu_seconds(server, thread)
+    backends = 0.0
+    for pid in backend_pids():
+        with contextlib.suppress(FileNotFoundError):
+            backends += cpu_seconds(pid)
+    return {
+        "sink": cpu_seconds(sink),
+        "event loop": cpu_seconds(server, server),
+        "other threads": others,
+        "PostgreSQL": backends,
+        "client": time.process_time(),
+    }
+
+
 def stop(process: subprocess.Popen[bytes] | None) -> None:
     if process is not None and process.poll() is None:
         process.terminate()
@@ -171,7 +220,7 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
     }
     os.environ.update(env)
-    server = sink = None
+    server = sink = floor = None
     try:
         import django
 
@@ -180,10 +229,15 @@ def main() -> None:
 
         call_command("migrate", verbosity=0)
         username, password = setup_data()
-        sink_port, smtp_port = free_port(), free_port()
+        sink_port, smtp_port, floor_port = free_port(), free_port(), free_port()
         sink = subprocess.Popen(
             [PYTHON, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{sink_port}",
              "-c", "aiosmtpd.handlers.Sink"],
+            cwd=BASE_DIR, env=env,
+        )  # fmt: skip
+        floor = subprocess.Popen(
+            [PYTHON, str(BASE_DIR / "bench" / "smtp_floor.py"), str(floor_port),
+             database_url.replace("postgres://", "postgresql://", 1)],
             cwd=BASE_DIR, env=env,
         )  # fmt: skip
         server = subprocess.Popen(
@@ -192,11 +246,32 @@ def main() -> None:
         )  # fmt: skip
         wait_for_banner(sink_port, sink, "aiosmtpd sink")
         wait_for_banner(smtp_port, server, "sesconsole smtp_server")
+        wait_for_banner(floor_port, floor, "the floor (bench/smtp_floor.py)")
+        before = cpu_by_part(server.pid, sink.pid)
         bare = send_all(sink_port, args.count)
+        sink_run = cpu_by_part(server.pid, sink.pid)
         print(f"bare aiosmtpd sink: {args.count} messages, {bare:7.1f} messages/s", flush=True)
+        stored = send_all(floor_port, args.count)
+        print(
+            f"floor             : {args.count} messages, {stored:7.1f} messages/s, "
+            f"{100 * stored / bare:.0f} % of the sink (aiosmtpd + one durable INSERT each)",
+            flush=True,
+        )
+        before_ours = cpu_by_part(server.pid, sink.pid)
         ours = send_all(smtp_port, args.count, username, password)
+        smtp_run = cpu_by_part(server.pid, sink.pid)
         print(f"sesconsole SMTP   : {args.count} messages, {ours:7.1f} messages/s", flush=True)
         print(f"sesconsole / sink : {100 * ours / bare:.0f} % (target: at least 50 %)")
+        for name, (start, end) in (
+            ("sink", (before, sink_run)),
+            ("sesconsole", (before_ours, smtp_run)),
+        ):
+            print(
+                f"CPU ms per message, {name} run: "
+                + ", ".join(
+                    f"{part} {1000 * (end[part] - start[part]) / args.count:.2f}" for part in end
+                )
+            )
         from sending.models import SentMessage
 
         print(f"stored            : {SentMessage.objects.count()} messages")
@@ -205,6 +280,7 @@ def main() -> None:
     finally:
         stop(server)
         stop(sink)
+        stop(floor)
         from django.db import connections
 
         connections.close_all()

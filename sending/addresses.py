@@ -45,47 +45,58 @@ def _invalid(what: str, value: str, reason: str) -> SendRefused:
     )
 
 
-@lru_cache(maxsize=4096)
 def parse(value: str, what: str) -> Address:
-    """One address (with or without a display name), or SendRefused(INVALID_PARAMETER).
+    """One address (with or without a display name), or SendRefused(INVALID_PARAMETER)
+    naming `what` (the parameter or header it came from)."""
+    try:
+        return _parsed(value or "")
+    except _Invalid as invalid:
+        raise _invalid(what, value or "", invalid.reason) from None
 
-    Remembered per process (the answer depends only on the text; Address is immutable): an
-    application sends from the same From and MAIL FROM on every message, and parsing them
-    again was about a tenth of an SMTP send's CPU (BENCHMARKS.md, issue 16)."""
-    text = value or ""
+
+class _Invalid(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+@lru_cache(maxsize=4096)
+def _parsed(text: str) -> Address:
+    """Remembered per process (the answer depends only on the text; Address is immutable),
+    whatever parameter it came in: an application sends from the same From and MAIL FROM on
+    every message, and SMTP's RCPT TO check parses each recipient the send operation parses
+    again after DATA. Parsing them again was about a tenth of an SMTP send's CPU
+    (BENCHMARKS.md, issue 16)."""
     if "\r" in text or "\n" in text:
-        raise _invalid(what, text, "Illegal address (line breaks are not allowed)")
+        raise _Invalid("Illegal address (line breaks are not allowed)")
     if _CONTROL.search(text):
-        raise _invalid(what, text, "Domain contains control or whitespace")
+        raise _Invalid("Domain contains control or whitespace")
     if not text.isascii():
-        raise _invalid(
-            what,
-            text,
+        raise _Invalid(
             "Illegal address (non-ASCII characters: encode a display name as an RFC 2047 "
-            "encoded-word and a domain as Punycode; SMTPUTF8 local parts are not supported)",
+            "encoded-word and a domain as Punycode; SMTPUTF8 local parts are not supported)"
         )
     name, email = parseaddr(text)
     if not email and "@" not in text:
-        raise _invalid(what, text, "Missing final '@domain'")
+        raise _Invalid("Missing final '@domain'")
     if not email:
-        raise _invalid(what, text, "Invalid email address")
+        raise _Invalid("Invalid email address")
     local, at, domain = email.rpartition("@")
     if not at:
-        raise _invalid(what, text, "Missing final '@domain'")
+        raise _Invalid("Missing final '@domain'")
     if not local:
-        raise _invalid(what, text, "Missing local name")
+        raise _Invalid("Missing local name")
     if not domain:
-        raise _invalid(what, text, "Missing domain")
+        raise _Invalid("Missing domain")
     if " " in email or "\t" in email:
-        raise _invalid(what, text, "Domain contains control or whitespace")
+        raise _Invalid("Domain contains control or whitespace")
     if not (_LOCAL_ATOM.match(local) or (local.startswith('"') and local.endswith('"'))):
-        raise _invalid(what, text, "Invalid email address")
+        raise _Invalid("Invalid email address")
     if ".." in local or local.startswith(".") or local.endswith("."):
-        raise _invalid(what, text, "Invalid email address")
+        raise _Invalid("Invalid email address")
     if not _DOMAIN.match(domain.rstrip(".")):
-        raise _invalid(what, text, "Invalid email address")
+        raise _Invalid("Invalid email address")
     if len(email) > 320:
-        raise _invalid(what, text, "Invalid email address (longer than 320 characters)")
+        raise _Invalid("Invalid email address (longer than 320 characters)")
     return Address(original=text.strip(), display_name=_decoded(name), email=email)
 
 

@@ -41,7 +41,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import AccessKey, Account, AccountRegion, Region
@@ -175,17 +174,17 @@ def send(outgoing: Outgoing) -> SentMessage:
         accepted_at=now,
         simulator_outcomes=simulated,
     )
-    with transaction.atomic():
-        # The INSERT goes in the quota's last round trip (one fewer per send).
-        row = quota.take(
-            account_state,
-            rate_recipients=len(recipients),
-            daily_recipients=daily,
-            now=now,
-            then=sql.insert_statement(message),
-        )
-        sql.inserted(message, row)
-        queue.deliver_after_commit(message.pk)
+    # The INSERT goes in the quota's last round trip, in its transaction: committed (unless
+    # the caller holds a transaction open) before anyone is told the message was accepted.
+    row = quota.take(
+        account_state,
+        rate_recipients=len(recipients),
+        daily_recipients=daily,
+        now=now,
+        then=sql.insert_statement(message),
+    )
+    sql.inserted(message, row)
+    queue.deliver_after_commit(message.pk)
     return message
 
 

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import psycopg
 from django.core.exceptions import EmptyResultSet
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Field, Model, QuerySet
 from django.db.models.query import ValuesListIterable
@@ -70,21 +70,49 @@ def run_together(statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]
     separate executes would. Elsewhere (SQLite, server-side binding) one execute each.
     """
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and isinstance(cursor.cursor, psycopg.ClientCursor):
-            cursor.execute(
-                "; ".join(sql for sql, _ in statements),
-                [value for _, params in statements for value in params],
-            )
-            results = []
-            while True:
-                results.append(_rows(cursor.cursor))
-                if not cursor.nextset():
-                    return results
+        return _run(cursor, statements)
+
+
+def run_in_one_transaction(statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
+    """`run_together`, all or nothing: committed when it returns, or part of the transaction
+    the caller holds open.
+
+    Outside a transaction on PostgreSQL the statements' one query is a transaction of its own:
+    the server runs a query of several statements as one implicit transaction and commits it
+    before it answers (PostgreSQL's protocol, "Multiple Statements in a Simple Query"). That
+    spares the BEGIN and COMMIT round trips of `transaction.atomic()` (BENCHMARKS.md, issue
+    16). Otherwise, and inside a caller's transaction, in `transaction.atomic()`.
+    """
+    if connection.get_autocommit() and not connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            if _one_query(cursor):
+                return _run(cursor, statements)
+    with transaction.atomic():
+        return run_together(statements)
+
+
+def _one_query(cursor: CursorWrapper) -> bool:
+    """Whether `cursor` takes several statements in one query: PostgreSQL with Django's
+    client-side binding (server-side binding takes one statement per query)."""
+    return connection.vendor == "postgresql" and isinstance(cursor.cursor, psycopg.ClientCursor)
+
+
+def _run(cursor: CursorWrapper, statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
+    if _one_query(cursor):
+        cursor.execute(
+            "; ".join(sql for sql, _ in statements),
+            [value for _, params in statements for value in params],
+        )
         results = []
-        for sql, params in statements:
-            cursor.execute(sql, params)
-            results.append(cursor.fetchall() if cursor.description else [])
-        return results
+        while True:
+            results.append(_rows(cursor.cursor))
+            if not cursor.nextset():
+                return results
+    results = []
+    for sql, params in statements:
+        cursor.execute(sql, params)
+        results.append(cursor.fetchall() if cursor.description else [])
+    return results
 
 
 def _rows(cursor: psycopg.ClientCursor[Any]) -> list[tuple[Any, ...]]:

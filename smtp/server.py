@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import re
 import signal
 import ssl
 import threading
@@ -115,6 +116,26 @@ def written_address(argument: str) -> str:
     return text.split(maxsplit=1)[0] if text else ""
 
 
+# The path almost every client writes, `<local@domain>` with dot-atom local part and domain
+# (RFC 5321 §4.1.2), then the parameters: read here as aiosmtpd's parser reads it, which
+# cost about a fifth of the event loop's CPU per message (BENCHMARKS.md, issue 16; the
+# parser's answer is what tests/smtp/test_paths.py holds this to). Anything else (quoting,
+# comments, literals, non-ASCII) goes to that parser.
+_DOT_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+# The parser drops the white space (and comments) after `>`: the parameters are read here
+# only when they start with a printable character that is not `(`, after blanks or none.
+_PLAIN_PATH = re.compile(
+    rf"<(?P<local>{_DOT_ATOM})@(?P<domain>{_DOT_ATOM})>[ \t]*(?P<rest>(?:[!-'*-~][ -~]*)?)\Z"
+)
+
+
+def plain_path(argument: str) -> tuple[str, str, str] | None:
+    """(local part, domain, the parameters after `>`) of a MAIL FROM or RCPT TO argument in
+    the plain shape; None for any other shape."""
+    found = _PLAIN_PATH.match(argument)
+    return None if found is None else (found["local"], found["domain"], found["rest"])
+
+
 def _refuse_credentials(server: SMTP, session: Session, envelope: Envelope, *args: Any) -> Any:
     """aiosmtpd's synchronous authenticator hook: hand the decoded login back unchecked, so
     SmtpSession can check it off the event loop (it needs the database)."""
@@ -194,6 +215,11 @@ class SmtpSession(SMTP):
         """aiosmtpd's parse of a MAIL FROM or RCPT TO argument; what it cannot parse is kept
         so that the 553 it answers names the address (SES's wording, replies.invalid_address).
         """
+        plain = plain_path(arg)
+        if plain is not None:
+            local, domain, after = plain
+            if not self.local_part_limit or len(local) <= self.local_part_limit:
+                return f"{local}@{domain}", after
         address, rest = super()._getaddr(arg)
         if address is None:
             self._unparsed_address = written_address(arg)

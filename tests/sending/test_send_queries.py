@@ -15,6 +15,7 @@ from accounts.models import Account, Region
 from identities.models import Identity
 from sending.models import SendingUsage, SentMessage
 from sending.operations import send
+from tests.support import wire
 
 # Inside the test's transaction `transaction.atomic()` is a SAVEPOINT and its RELEASE; in a
 # request they are BEGIN and COMMIT, the same two round trips. The rest: the account region
@@ -87,11 +88,46 @@ def test_an_account_without_limits_takes_no_quota_lock(
     given = {"region": region, "to": ["someone@elsewhere.test"]}
     with CaptureQueriesContext(connection) as queries:
         send(outgoing(**given))
+    # SQLite: no lock, no sum and no rate bucket update, each its own execute there.
     expected = (
-        TYPICAL_SEND_QUERIES - 1 if connection.vendor == "postgresql" else SQLITE_EXECUTES - 2
+        TYPICAL_SEND_QUERIES - 1 if connection.vendor == "postgresql" else SQLITE_EXECUTES - 3
     )
     assert len(queries.captured_queries) == expected, [
         q["sql"][:60] for q in queries.captured_queries
     ]
     assert not any("FOR NO KEY UPDATE" in q["sql"] for q in queries.captured_queries)
     assert SendingUsage.objects.get(account=account, region=region).recipients == 1
+
+
+# What a send costs on the wire outside a test's transaction (a request, an SMTP session):
+# psycopg's BEGIN and COMMIT are round trips that Django's query capture does not see.
+WIRE_QUERIES_WITH_LIMITS = 5  # settings and identities; BEGIN; lock and sum; writes; COMMIT
+WIRE_QUERIES_WITHOUT_LIMITS = 2  # settings and identities; the writes, their own transaction
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("limits", "expected"),
+    [("set", WIRE_QUERIES_WITH_LIMITS), ("none", WIRE_QUERIES_WITHOUT_LIMITS)],
+)
+def test_a_send_outside_a_transaction_commits_in_these_round_trips(
+    verified_domain: Callable[..., Identity],
+    outgoing: Callable[..., Any],
+    account: Account,
+    region: Region,
+    limits: str,
+    expected: int,
+) -> None:
+    verified_domain("example.com")
+    state = account.region_settings(region)
+    state.grant_production_access()
+    if limits == "none":
+        state.max_send_rate, state.max_24_hour_send = -1, -1
+        state.save(update_fields=["max_send_rate", "max_24_hour_send"])
+
+    with wire.traced() as sent:
+        message = send(outgoing(region=region, to=["someone@elsewhere.test"]))
+
+    assert len(sent.queries) == expected, sent.queries
+    assert sent.transaction_states[-1] == "I"  # committed before send() returned
+    assert SentMessage.objects.get(pk=message.pk).recipients == ["someone@elsewhere.test"]
