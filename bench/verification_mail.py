@@ -85,7 +85,7 @@ def start_worker(env: dict[str, str], concurrency: int, log: Path) -> subprocess
 
 
 def run_batch(sink: Sink, link_ids: list[int], label: str) -> float:
-    from verification.tasks import send_verification_email
+    from sending.tasks import send_verification_email
 
     sink.expect(len(link_ids))
     started = time.perf_counter()
