@@ -103,7 +103,6 @@ def access_key_delete(request: HttpRequest, access_key_id: str) -> HttpResponse:
         heading="Delete access key",
         warning="API calls signed with this key fail from now on. Deactivate the key instead "
         "if you may need it again. This can't be undone.",
-        form_url=request.path,
         cancel_url=keys_url,
         crumbs="_crumbs.html",
         section="API access keys",

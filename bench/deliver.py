@@ -44,6 +44,7 @@ from bench.stack import (  # noqa: E402
     drop_scratch_database,
     free_port,
     scratch_database,
+    setup_django_and_migrate,
 )
 
 REGION = "us-east-1"
@@ -240,12 +241,7 @@ def main() -> None:
     os.environ.update(env)
     sink = None
     try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
+        setup_django_and_migrate()
         setup_data()
         sink = subprocess.Popen(
             [PYTHON, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{sink_port}",

@@ -26,15 +26,14 @@ import django
 
 django.setup()
 
-from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
-from stack import vacuum_analyze_in_process  # noqa: E402
+from stack import console_client, vacuum_analyze_in_process  # noqa: E402
 
-from accounts.models import Account, Membership, Region  # noqa: E402
+from accounts.models import Account, Region  # noqa: E402
 from identities.models import Identity, IdentityType, VerificationStatus  # noqa: E402
 
 IDENTITIES = 10_000
@@ -62,11 +61,7 @@ def prepare() -> Client:
             batch_size=2000,
         )
     vacuum_analyze_in_process()  # as autovacuum keeps a live database
-    user, _ = get_user_model().objects.get_or_create(username="bench")
-    Membership.objects.get_or_create(user=user, defaults={"account": account})
-    client = Client()
-    client.force_login(user)
-    return client
+    return console_client(account)
 
 
 def timed(client: Client, url: str) -> tuple[float, int]:

@@ -29,16 +29,15 @@ import django
 
 django.setup()
 
-from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from stack import vacuum_analyze_in_process  # noqa: E402
+from stack import console_client, vacuum_analyze_in_process  # noqa: E402
 
-from accounts.models import Account, Membership, Region  # noqa: E402
+from accounts.models import Account, Region  # noqa: E402
 from sending.models import SentMessage, Status  # noqa: E402
 
 MESSAGES = 100_000
@@ -78,11 +77,7 @@ def prepare() -> Client:
             stop = min(start + 5000, MESSAGES)
             SentMessage.objects.bulk_create([_message(i, now, rng) for i in range(start, stop)])
     vacuum_analyze_in_process()  # as autovacuum keeps a live database
-    user, _ = get_user_model().objects.get_or_create(username="bench")
-    Membership.objects.get_or_create(user=user, defaults={"account": account})
-    client = Client()
-    client.force_login(user)
-    return client
+    return console_client(account)
 
 
 def timed(client: Client, url: str) -> tuple[float, str, int]:

@@ -49,6 +49,7 @@ from bench.stack import (  # noqa: E402
     drop_scratch_database,
     free_port,
     scratch_database,
+    setup_django_and_migrate,
 )
 
 REGION = "us-east-1"
@@ -222,12 +223,7 @@ def main() -> None:
     os.environ.update(env)
     server = sink = floor = None
     try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
+        setup_django_and_migrate()
         username, password = setup_data()
         sink_port, smtp_port, floor_port = free_port(), free_port(), free_port()
         sink = subprocess.Popen(

@@ -10,6 +10,12 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the benches set Django up first; this module imports none of it at load
+    from django.test import Client
+
+    from accounts.models import Account
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
@@ -52,6 +58,31 @@ def vacuum_analyze(database: str) -> None:
         ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-d", database, "-c", "VACUUM ANALYZE"],
         check=True,
     )
+
+
+def setup_django_and_migrate() -> None:
+    """Django set up in this process (settings from the environment the bench set) and its
+    scratch database migrated."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def console_client(account: Account) -> Client:
+    """A Django test client signed in as the bench's console user, a member of `account`."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from accounts.models import Membership
+
+    user, _ = get_user_model().objects.get_or_create(username="bench")
+    Membership.objects.get_or_create(user=user, defaults={"account": account})
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 def vacuum_analyze_in_process() -> None:

@@ -27,7 +27,11 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.stack import drop_scratch_database, scratch_database  # noqa: E402
+from bench.stack import (  # noqa: E402
+    drop_scratch_database,
+    scratch_database,
+    setup_django_and_migrate,
+)
 
 QUEUE = f"bench-{uuid.uuid4().hex[:8]}"  # private: other workers on the same Redis ignore it
 
@@ -125,12 +129,7 @@ def main() -> None:
     os.environ.update(env)
     worker = None
     try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
+        setup_django_and_migrate()
         domain, link_ids = setup_data(args.count)
         worker = start_worker(env, args.concurrency, workdir / "worker.log")
         wait_for_worker(workdir / "worker.log", worker)

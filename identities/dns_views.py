@@ -165,7 +165,6 @@ def dns_server_delete(request: HttpRequest, pk: int) -> HttpResponse:
         heading="Delete DNS server",
         warning=f"Publish DNS records can no longer update {server.zone} from the console. "
         "Records already published stay on the server. This can't be undone.",
-        form_url=request.path,
         cancel_url=servers_url,
         crumbs="_crumbs.html",
         section="DNS servers",

@@ -150,7 +150,6 @@ def policy_delete(request: HttpRequest, region: str, name: str, policy: str) -> 
         heading="Delete policy",
         warning=f"The accounts and users this policy allows can no longer send from "
         f"{identity.name} once it is deleted. This can't be undone.",
-        form_url=request.path,
         cancel_url=tab_url,
         crumbs="identities/_breadcrumbs.html",
         current="Delete policy",

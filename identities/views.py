@@ -148,7 +148,6 @@ def bulk_delete(request: HttpRequest, region: str) -> HttpResponse:
             title=f"Delete {count} {noun}?",
             heading=f"Delete {count} {noun}",
             warning=IDENTITY_DELETE_WARNING,
-            form_url=request.path,
             cancel_url=list_url,
             crumbs="identities/_breadcrumbs.html",
             details="identities/_bulk_delete_selection.html",
@@ -403,7 +402,6 @@ def delete(request: HttpRequest, region: str, name: str) -> HttpResponse:
         heading="Delete identity",
         warning=f"Deleting {identity.name} removes its DKIM keys, tags and settings, and you can "
         "no longer send from it. This can't be undone.",
-        form_url=request.path,
         cancel_url=_url("detail", identity),
         crumbs="identities/_breadcrumbs.html",
         current="Delete",
@@ -513,7 +511,6 @@ def configuration_set_delete(request: HttpRequest, region: str, name: str) -> Ht
         title=f"Delete {config_set.name}?",
         heading="Delete configuration set",
         warning="Deleting a configuration set can't be undone.",
-        form_url=request.path,
         cancel_url=_sets_url(scope),
         crumbs="identities/_breadcrumbs.html",
         details="identities/_configuration_set_users.html",

@@ -70,7 +70,6 @@ def confirm_page(
     title: str,
     heading: str,
     warning: str,
-    form_url: str,
     cancel_url: str,
     crumbs: str,
     **context: Any,
@@ -78,14 +77,15 @@ def confirm_page(
     """The confirmation: the whole page, or (htmx: the dialog, or an error in it) its form.
 
     `crumbs` is the breadcrumbs template of the resource's section; `details` (optional) a
-    template shown above the typed confirmation; `submit` the button's label."""
+    template shown above the typed confirmation; `submit` the button's label. The form posts
+    back to the URL that showed it, the dialog's and the page's alike."""
     template = f"{CONFIRM_TEMPLATE}#confirm" if partial_wanted(request) else CONFIRM_TEMPLATE
     context.update(
         form=form,
         title=title,
         heading=heading,
         warning=warning,
-        form_url=form_url,
+        form_url=request.path,
         cancel_url=cancel_url,
         crumbs=crumbs,
     )

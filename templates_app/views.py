@@ -197,7 +197,6 @@ def delete(request: HttpRequest, region: str, name: str) -> HttpResponse:
         heading="Delete template",
         warning="Verification emails already sent with this template keep working; new ones "
         "can't use it. This can't be undone.",
-        form_url=request.path,
         cancel_url=reverse("templates_app:detail", kwargs={"region": region, "name": name}),
         crumbs="templates_app/_breadcrumbs.html",
         current="Delete",
