@@ -18,6 +18,7 @@ Interface (entry points build these and call `send`; nothing else):
         tags=[("name", "value")], from_identity_arn=None, feedback_forwarding_identity_arn=None,
         max_size=MAX_MESSAGE_SIZE,                # the v1 API passes V1_MAX_MESSAGE_SIZE
         session_key_id=None,                      # SMTP: the session's key, checked still active
+        read_ahead=None,                          # SMTP: the session's kept reads (read_ahead)
     ))
     message.message_id   # SES's MessageId; the Message-ID header is <message_id@...>
 
@@ -32,15 +33,21 @@ sending paused → a named configuration set exists and is not paused → the se
 verified (or authorised by the owner's policies) → sandbox recipients → custom MAIL FROM →
 the sending rate, then the daily quota. Then the message is stored and its delivery queued
 after commit (`sending.delivery`).
+
+What the rules read (the account's settings, the identities, the session's key, configuration
+sets) is read for each call, except that an SMTP session passes the reads it keeps for up to
+`SMTP_SESSION_READ_AHEAD_SECONDS` (`sending.read_ahead`: the bound on staleness, and why).
 """
 
 from __future__ import annotations
 
 import email.utils
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from typing import Any
 
+from django.db import IntegrityError
 from django.utils import timezone
 
 from accounts.models import AccessKey, Account, AccountRegion, Region
@@ -53,6 +60,7 @@ from .addresses import Address
 from .errors import RefusalKind, SendRefused, not_verified
 from .mime import Attachment, Simple
 from .models import SentMessage
+from .read_ahead import ReadAhead
 
 __all__ = ["Attachment", "Outgoing", "Simple", "send"]
 
@@ -91,6 +99,9 @@ class Outgoing:
     # each message is sent (a deactivated key stops open sessions). Checked in the round trip
     # that reads the account's settings, not a trip of its own (BENCHMARKS.md, issue 16).
     session_key_id: str | None = None
+    # An SMTP session's reads kept for a short window (sending.read_ahead): where the
+    # settings, identities, key and configuration sets come from, not which rules apply.
+    read_ahead: ReadAhead | None = None
 
 
 @dataclass
@@ -112,6 +123,21 @@ class _Draft:
 
 def send(outgoing: Outgoing) -> SentMessage:
     """Apply every SES rule, store the message and queue its delivery; see the module docstring."""
+    reads = outgoing.read_ahead
+    if reads is None or reads.read_at is None:
+        return _send(outgoing)
+    try:
+        return _send(outgoing)
+    except (SendRefused, IntegrityError):
+        # A refusal is never decided on kept reads: a change that lets the message through
+        # (an identity verified, sending resumed) counts at once; only those that refuse wait
+        # for the window. An identity deleted since the read fails the message's foreign key
+        # when the write commits (nothing is stored): it counts at once too.
+        reads.forget()
+        return _send(outgoing)
+
+
+def _send(outgoing: Outgoing) -> SentMessage:
     now = timezone.now()
     region = _region(outgoing.region)
     draft = _draft(outgoing)
@@ -121,10 +147,7 @@ def send(outgoing: Outgoing) -> SentMessage:
     maybe_sandboxed = _sandboxed(draft, simulated)
     senders = [] if draft.source_arn else [a.email for a in draft.senders]
     account_state, found = _settings_and_identities(
-        outgoing.account,
-        region,
-        [*senders, *(a.email for a in maybe_sandboxed)],
-        outgoing.session_key_id,
+        outgoing, region, senders, [a.email for a in maybe_sandboxed], now
     )
     if not account_state.sending_enabled:
         raise SendRefused(
@@ -133,12 +156,12 @@ def send(outgoing: Outgoing) -> SentMessage:
             "(PutAccountSendingAttributes) before you send.",
         )
     if draft.configuration_set_name:
-        _configuration_set(outgoing.account, region, draft.configuration_set_name)
+        _configuration_set(outgoing, region, draft.configuration_set_name, now)
     sandboxed = [] if account_state.production_access_enabled else maybe_sandboxed
     identity = _check_senders(outgoing, region, draft, sandboxed, found)
     set_name = draft.configuration_set_name or identity.configuration_set_name or ""
     if set_name and not draft.configuration_set_name:
-        _default_configuration_set(identity, region, set_name)
+        _default_configuration_set(outgoing, identity, region, set_name, now)
     message_id = envelope.new_message_id(region.code, now)
     mail_from = envelope.envelope_sender(message_id, _mail_from_domain(identity, region))
     raw = mime.finish_raw(
@@ -350,8 +373,10 @@ def _limited_recipients(recipients: list[Address]) -> list[Address]:
 
 
 # --- identities and settings -----------------------------------------------------------------
-def _configuration_set(account: Account, region: Region, name: str) -> ConfigurationSet:
-    found = ConfigurationSet.objects.filter(account=account, region=region, name=name).first()
+def _configuration_set(
+    outgoing: Outgoing, region: Region, name: str, now: datetime
+) -> ConfigurationSet:
+    found = _find_configuration_set(outgoing, region, outgoing.account.pk, name, now)
     if found is None:
         raise SendRefused(
             RefusalKind.CONFIGURATION_SET_NOT_FOUND, f"Configuration set {name} does not exist."
@@ -365,15 +390,37 @@ def _configuration_set(account: Account, region: Region, name: str) -> Configura
     return found
 
 
-def _default_configuration_set(identity: Identity, region: Region, name: str) -> None:
+def _default_configuration_set(
+    outgoing: Outgoing, identity: Identity, region: Region, name: str, now: datetime
+) -> None:
     """The identity's default set must still exist (UNVERIFIED code: SES says "bad request")."""
-    owner = identity.account
-    if not ConfigurationSet.objects.filter(account=owner, region=region, name=name).exists():
+    if _find_configuration_set(outgoing, region, identity.account_id, name, now) is None:
         raise SendRefused(
             RefusalKind.INVALID_PARAMETER,
             f"The default configuration set {name} of {identity.name} does not exist. Set "
             "another default configuration set on the identity, or name one when you send.",
         )
+
+
+def _find_configuration_set(
+    outgoing: Outgoing, region: Region, owner_id: str, name: str, now: datetime
+) -> ConfigurationSet | None:
+    """The owner's set `name`, or None: kept by an SMTP session for its own account's sets."""
+    reads = _read_ahead(outgoing, owner_id, region)
+    if reads is not None:
+        known, found = reads.configuration_set(now, name)
+        if known:
+            return found
+    found = ConfigurationSet.objects.filter(account_id=owner_id, region=region, name=name).first()
+    if reads is not None:
+        reads.keep_configuration_set(now, name, found)
+    return found
+
+
+def _read_ahead(outgoing: Outgoing, account_id: str, region: Region) -> ReadAhead | None:
+    """The session's kept reads when they are the reads of `account_id` in `region`."""
+    reads = outgoing.read_ahead
+    return reads if reads is not None and reads.is_for(account_id, region.pk) else None
 
 
 def _authorized(
@@ -404,8 +451,27 @@ def _look_up(region: Region, wanted: list[tuple[Account, str]], found: Found) ->
 
 
 def _settings_and_identities(
-    account: Account, region: Region, addresses: list[str], session_key_id: str | None
+    outgoing: Outgoing, region: Region, senders: list[str], recipients: list[str], now: datetime
 ) -> tuple[AccountRegion, Found]:
+    """The account's settings in the region and the identities that apply to `senders` and
+    `recipients`: what the SMTP session kept (sending.read_ahead), else read (and kept)."""
+    account = outgoing.account
+    reads = _read_ahead(outgoing, account.pk, region)
+    kept = reads.settings_and_identities(now, senders, recipients) if reads else None
+    if kept is not None:
+        state, applicable = kept
+    else:
+        state, applicable = _read_settings_and_identities(
+            account, region, [*senders, *recipients], outgoing.session_key_id
+        )
+        if reads is not None:
+            reads.keep(now, state, applicable)
+    return state, {(account.pk, address): found for address, found in applicable.items()}
+
+
+def _read_settings_and_identities(
+    account: Account, region: Region, addresses: list[str], session_key_id: str | None
+) -> tuple[AccountRegion, dict[str, Identity | None]]:
     """The account's settings in the region and the identities that apply to `addresses`,
     in one round trip: two ORM queries before, and compiling them cost more than the trip
     (together about 2 ms of a ~10 ms send in cProfile on the loaded development machine).
@@ -423,8 +489,7 @@ def _settings_and_identities(
             "The access key is no longer active; log in with active SMTP credentials.",
         )
     state = quota.settings_from(settings_rows) or account.region_settings(region)
-    applicable = hierarchy.applicable_from(addresses, identity_rows)
-    return state, {(account.pk, address): found for address, found in applicable.items()}
+    return state, hierarchy.applicable_from(addresses, identity_rows)
 
 
 def _active_key_statement(access_key_id: str) -> sql.Statement:

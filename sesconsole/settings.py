@@ -317,6 +317,10 @@ SMTP_TIMEOUT = env.float("SMTP_TIMEOUT", default=30.0)
 SMTP_MAX_CONNECTIONS = env.int("SMTP_MAX_CONNECTIONS", default=100)
 # Threads that run the database work of SMTP sessions (logins, sends) beside the event loop.
 SMTP_WORKER_THREADS = env.int("SMTP_WORKER_THREADS", default=8)
+# How long an open SMTP session reuses what the send operation read for its earlier messages
+# (settings, identities, its key, configuration sets): a change made elsewhere reaches open
+# sessions within this many seconds. 0 reads for every message (sending/read_ahead.py).
+SMTP_SESSION_READ_AHEAD_SECONDS = env.float("SMTP_SESSION_READ_AHEAD_SECONDS", default=1.0)
 # SES refuses AUTH before STARTTLS. The embedded mode may allow it for clients on loopback
 # (127.0.0.0/8, ::1) only; a connection from any other address still needs TLS.
 SMTP_ALLOW_PLAINTEXT_AUTH_ON_LOOPBACK = env.bool(
@@ -358,5 +362,7 @@ if min(SMTP_MAX_CONNECTIONS, SMTP_WORKER_THREADS, SMTP_MAX_MESSAGE_SIZE) < 1:
     raise ImproperlyConfigured(
         "SMTP_MAX_CONNECTIONS, SMTP_WORKER_THREADS and SMTP_MAX_MESSAGE_SIZE must be positive."
     )
+if SMTP_SESSION_READ_AHEAD_SECONDS < 0:
+    raise ImproperlyConfigured("SMTP_SESSION_READ_AHEAD_SECONDS must be 0 or more.")
 if MAX_IDENTITIES_PER_REGION < 1:
     raise ImproperlyConfigured("MAX_IDENTITIES_PER_REGION must be a positive number.")

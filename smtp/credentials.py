@@ -35,14 +35,16 @@ import base64
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import AccessKey, Account, LoginAttempt, Region
+from sending.read_ahead import ReadAhead
 from sesconsole import encryption
 
 # The derivation of SES SMTP passwords since 2019-01-10; the leading byte is its version.
@@ -93,11 +95,19 @@ def smtp_regions() -> list[Region]:
 
 @dataclass(frozen=True)
 class SmtpLogin:
-    """An authenticated SMTP session: whose key it is and the region its password names."""
+    """An authenticated SMTP session: whose key it is, the region its password names, and
+    what its messages' sends read, kept for SMTP_SESSION_READ_AHEAD_SECONDS."""
 
     account: Account
     access_key_id: str
     region: Region
+    read_ahead: ReadAhead = field(compare=False)
+
+
+def logged_in(account: Account, access_key_id: str, region: Region) -> SmtpLogin:
+    """A new session's login, with nothing read ahead yet."""
+    window = timedelta(seconds=settings.SMTP_SESSION_READ_AHEAD_SECONDS)
+    return SmtpLogin(account, access_key_id, region, ReadAhead(account.pk, region.pk, window))
 
 
 class LoginRefused(Exception):
@@ -151,7 +161,7 @@ def authenticate(username: str, password: str, client_address: str) -> SmtpLogin
         raise LoginRefused(BAD_CREDENTIALS)
     _succeeded(key.access_key_id, client_address, attempt)
     key.touch()
-    return SmtpLogin(key.account, key.access_key_id, region)
+    return logged_in(key.account, key.access_key_id, region)
 
 
 def _begin(key_id: str, address: str) -> _Attempt:

@@ -78,6 +78,7 @@ def submit(login: SmtpLogin, mail_from: str, recipients: list[str], content: byt
         envelope_recipients=list(recipients),
         envelope_sender=mail_from,
         session_key_id=login.access_key_id,
+        read_ahead=login.read_ahead,
     )
     try:
         message = send(outgoing)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 import pytest
 
 from accounts.models import AccessKey, Account
@@ -74,3 +77,16 @@ def test_authenticate_refuses_bad_credentials(account: Account, case: str) -> No
     with pytest.raises(LoginRefused) as refused:
         authenticate(username, password, "192.0.2.1")
     assert (refused.value.message, refused.value.temporary) == (BAD_CREDENTIALS, False)
+
+
+def test_a_login_keeps_its_sessions_reads_for_the_configured_window(
+    account: Account, settings: Any
+) -> None:
+    settings.SMTP_SESSION_READ_AHEAD_SECONDS = 0.25
+    key, secret = AccessKey.issue(account)
+    login = authenticate(key.access_key_id, smtp_password(secret, "eu-west-1"), "192.0.2.1")
+    assert login.read_ahead.window == timedelta(seconds=0.25)
+    assert login.read_ahead.is_for(account.pk, login.region.pk)
+    assert login.read_ahead.read_at is None
+    again = authenticate(key.access_key_id, smtp_password(secret, "eu-west-1"), "192.0.2.1")
+    assert again.read_ahead is not login.read_ahead  # one per session, never shared

@@ -364,17 +364,31 @@ def test_rejection_naming_a_non_ascii_display_name_is_an_ascii_reply(
 
 
 def test_a_key_deactivated_after_auth_stops_the_open_session(
-    login: smtplib.SMTP, verified_domain: Callable[..., Identity], credentials: SmtpCredentials
+    login: smtplib.SMTP,
+    verified_domain: Callable[..., Identity],
+    credentials: SmtpCredentials,
+    account: Account,
+    region: Region,
+    settings: Any,
 ) -> None:
+    """Within SMTP_SESSION_READ_AHEAD_SECONDS of the read the session keeps (sending.read_ahead)
+    the session still sends; the next message after it is refused."""
     verified_domain("example.com")
-    assert transaction(login, message())[0] == 250
-    AccessKey.objects.get(access_key_id=credentials.username).deactivate()
-    assert transaction(login, message()) == (
-        535,
-        b"Authentication Credentials Invalid: the access key is no longer active; log in with "
-        b"active SMTP credentials",
-    )
-    assert SentMessage.objects.count() == 1
+    account.region_settings(region).grant_production_access()
+    AccountRegion.objects.filter(account=account).update(max_send_rate=-1, max_24_hour_send=-1)
+    window = settings.SMTP_SESSION_READ_AHEAD_SECONDS
+    with time_machine.travel("2026-12-07 10:00:00+00:00", tick=False) as clock:
+        assert transaction(login, message())[0] == 250
+        AccessKey.objects.get(access_key_id=credentials.username).deactivate()
+        clock.shift(window * 0.9)
+        assert transaction(login, message())[0] == 250
+        clock.shift(window * 0.1)
+        assert transaction(login, message()) == (
+            535,
+            b"Authentication Credentials Invalid: the access key is no longer active; log in "
+            b"with active SMTP credentials",
+        )
+    assert SentMessage.objects.count() == 2
 
 
 @pytest.mark.parametrize(
