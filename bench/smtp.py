@@ -2,7 +2,7 @@
 sesconsole's SMTP server (accepted and stored; delivery by the workers excluded) and through a
 bare aiosmtpd sink, in the same run.
 
-    .venv/bin/python bench/smtp.py [--count 1000] [--redis-db 15] [--sqlite]
+    .venv/bin/python bench/smtp.py [--count 1000] [--redis-db 15] [--sqlite] [--read-ahead S]
 
 1. creates a scratch PostgreSQL database (SQLite with --sqlite), migrates it, and adds an
    account with production access and an unlimited quota in us-east-1, a verified domain
@@ -23,6 +23,10 @@ bare aiosmtpd sink, in the same run.
    steadier measure than messages/s on a shared machine;
 4. for the ceiling, calls smtp.submission.submit (what DATA runs: the send operation) COUNT
    times in this process, with the same message, and prints its messages/s.
+
+`--read-ahead 0` makes the server read the account's settings, identities and key for every
+message, as before sessions kept their reads (sending/read_ahead.py): the same tree with and
+without it.
 
 One connection means one message at a time: each DATA waits for `sending.operations.send`
 to store the message and queue its delivery, so that call's latency bounds the result.
@@ -60,6 +64,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--redis-db", type=int, default=15, help="Redis database (broker)")
     parser.add_argument("--sqlite", action="store_true", help="use a SQLite file, not PostgreSQL")
+    parser.add_argument(
+        "--read-ahead",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="SMTP_SESSION_READ_AHEAD_SECONDS for the server and the ceiling (0: read for "
+        "every message); the setting's default when not given",
+    )
     return parser.parse_args()
 
 
@@ -220,6 +232,8 @@ def main() -> None:
         "DATABASE_CONN_MAX_AGE": "60",
         "LOG_LEVEL": "WARNING",
     }
+    if args.read_ahead is not None:
+        env["SMTP_SESSION_READ_AHEAD_SECONDS"] = str(args.read_ahead)
     os.environ.update(env)
     server = sink = floor = None
     try:
@@ -258,6 +272,10 @@ def main() -> None:
         smtp_run = cpu_by_part(server.pid, sink.pid)
         print(f"sesconsole SMTP   : {args.count} messages, {ours:7.1f} messages/s", flush=True)
         print(f"sesconsole / sink : {100 * ours / bare:.0f} % (target: at least 50 %)")
+        from django.conf import settings
+
+        window = settings.SMTP_SESSION_READ_AHEAD_SECONDS
+        print(f"(a session keeps its reads for {window:g} s: SMTP_SESSION_READ_AHEAD_SECONDS)")
         for name, (start, end) in (
             ("sink", (before, sink_run)),
             ("sesconsole", (before_ours, smtp_run)),
