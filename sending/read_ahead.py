@@ -13,16 +13,18 @@ Only where the data comes from changes: every rule is still applied to every mes
 `sending.operations.send`, and the API and the console read on every call.
 
 - **Staleness is bounded by the window.** Whatever is changed elsewhere (the key
-  deactivated, sending paused, production access revoked, an identity deleted, unverified or
-  given another default configuration set or MAIL FROM setting, a configuration set deleted
-  or paused, an unlimited account given limits) takes effect on an open session for every
-  message sent once the window has passed since the read that is kept; everything is read
-  again together then. A window of 0 reads on every message, as the API does. A clock that
-  goes back counts as expired.
+  deactivated, sending paused, production access revoked, an identity unverified or given
+  another default configuration set or MAIL FROM setting, a more specific identity verified,
+  a configuration set deleted or paused, an unlimited account given limits) takes effect on
+  an open session for every message sent once the window has passed since the read that is
+  kept; everything is read again together then. A window of 0 reads on every message, as the
+  API does. A clock that goes back counts as expired.
 - **A refusal is never decided on kept reads.** When a message is refused, `send` forgets
   what is kept and decides once more on a fresh read, so a change that lets mail through
   (an identity verified, sending resumed, production access granted, a set created) counts
-  at once; a refused message costs a second read, an accepted one none.
+  at once; a refused message costs a second read, an accepted one none. An identity deleted
+  counts at once too: the message's row would name it, its foreign key fails when the write
+  commits (nothing is stored) and `send` decides again on a fresh read.
 - **The quota stays exact.** An account with sending limits takes its row lock and reads its
   settings again under it for every message (`sending.quota.take`), so the rate and the
   daily count are never taken from what is kept; only whether the account has limits at all
