@@ -180,8 +180,8 @@ def test_concurrent_creates_at_the_limit_let_only_one_in(
     release = threading.Event()
     check = provisioning.check_identity_limit
 
-    def check_then_hold(acct: Account, reg: Region) -> None:
-        check(acct, reg)
+    def check_then_hold(acct: Account, reg: Region, count: int) -> None:
+        check(acct, reg, count)
         if threading.current_thread() is held:
             counted.set()
             release.wait(10)
