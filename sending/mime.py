@@ -244,8 +244,8 @@ def build_simple(
 
     Building it through the `email` package's header registry and generator cost about a
     fifth of a SendEmail's CPU (BENCHMARKS.md, ninth session): the usual message (ASCII
-    values on short lines, text and/or HTML, no attachments) is written directly, as the
-    package would write it; tests/sending/test_mime_build.py holds the two to the same result.
+    header values, bodies on short lines, text and/or HTML, no attachments) is written
+    directly, as the package would write it; tests/sending/test_mime_build.py holds the two to the same result.
     """
     address_headers = [
         ("From", from_header),
@@ -271,7 +271,7 @@ def _email_package_message(simple: Simple, address_headers: list[tuple[str, str]
     )
     message["MIME-Version"] = "1.0"
     for name, value in simple.headers:
-        message[name] = value
+        _add_custom_header(message, name, value)
     if simple.text is not None:
         message.set_content(simple.text, charset=simple.text_charset or "utf-8")
         if simple.html is not None:
@@ -287,9 +287,21 @@ def _email_package_message(simple: Simple, address_headers: list[tuple[str, str]
     return message
 
 
+def _add_custom_header(message: EmailMessage, name: str, value: str) -> None:
+    """Add a `Headers` entry, refusing what the package's parser for that header refuses: a
+    second Sender (ValueError), or a value it fails on (AttributeError for `Sender: .:`)."""
+    try:
+        message[name] = value
+    except Exception as error:  # any parser failure is the value's fault
+        raise _refuse(
+            f"The value of header {name} is not valid for that header, or the header may appear "
+            f"only once: {value[:100]!r}. Fix the value or remove the header."
+        ) from error
+
+
 # What the `email` package (policy.SMTP) writes back unchanged: a header line of at most 78
 # characters whose value is printable ASCII words with single spaces and no encoded-word,
-# and a body part that is ASCII on lines of at most 78 characters (7bit, no re-encoding).
+# and a body part on lines of at most 78 characters (7bit or 8bit: no re-encoding).
 _FOLD_AT = 78
 _PLAIN_UNSTRUCTURED = re.compile(r"[!-~]+(?: [!-~]+)*\Z")
 _DIRECT_CHARSETS = frozenset({"utf-8", "us-ascii"})
@@ -372,16 +384,22 @@ def _plain_part(
     subtype: str, content: str, charset: str | None, more_headers: str = ""
 ) -> bytes | None:
     """A text part's Content-Type and Content-Transfer-Encoding headers, blank line and body,
-    when the content is ASCII on lines the package keeps as they are (7bit); else None."""
+    when the package keeps the encoded lines as they are (at most 78 characters: 7bit for
+    ASCII, 8bit for UTF-8); else None."""
     charset = charset or "utf-8"
-    if charset.lower() not in _DIRECT_CHARSETS or not content.isascii():
+    if charset.lower() not in _DIRECT_CHARSETS:
         return None
-    body_lines = content.encode("ascii").splitlines()
+    try:
+        data = content.encode(charset)
+    except UnicodeEncodeError:  # the package refuses it
+        return None
+    body_lines = data.splitlines()
     if any(len(line) > _FOLD_AT for line in body_lines):
         return None
     head = (
         f'Content-Type: text/{subtype}; charset="{charset}"\r\n'
-        f"Content-Transfer-Encoding: 7bit\r\n{more_headers}\r\n"
+        f"Content-Transfer-Encoding: {'7bit' if data.isascii() else '8bit'}\r\n"
+        f"{more_headers}\r\n"
     )
     return head.encode() + b"\r\n".join(body_lines) + b"\r\n"
 
