@@ -3,7 +3,9 @@
 Three hot paths write their own SQL: the API's reads (`api/reads.py`) and the identity limit's
 count on every create (`identities/provisioning.py` `identity_count`), where Django compiling a
 QuerySet costs more than the round trip, and the DNS sweep's bulk writes
-(`identities/dns_check.py`: COPY instead of bulk_create). The per-request statements run through
+(`identities/dns_check.py`: COPY instead of bulk_create). Inserts compiled once per model
+(`insert_statement`, `insert_with_child`) let the send and the identity create send their rows
+with their other statements in one round trip. The per-request statements run through
 `prepared_cursor`, so PostgreSQL plans them once per connection. Table and column names come
 from `_meta` here, so a migration that adds or renames a field needs no change in those
 statements; every value stays a query parameter.
