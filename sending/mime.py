@@ -374,10 +374,17 @@ def _plain_unstructured(name: str, value: str) -> bool:
 def _plain_custom_header(name: str, value: str) -> bool:
     """Whether the package would store `name: value` as written: free text (not an address,
     date or MIME header it parses), which may repeat (no count to check)."""
-    if _header_kind(name.lower()) is not headerregistry.UnstructuredHeader:
-        return False
+    return _free_text_header(name.lower()) and _plain_unstructured(name, value)
+
+
+@cache
+def _free_text_header(lower_name: str) -> bool:
+    # Cached: the registry builds a new class on every lookup.
     registry: headerregistry.HeaderRegistry = policy.default.header_factory  # type: ignore[assignment]
-    return registry[name.lower()].max_count is None and _plain_unstructured(name, value)
+    return (
+        _header_kind(lower_name) is headerregistry.UnstructuredHeader
+        and registry[lower_name].max_count is None
+    )
 
 
 def _plain_part(
