@@ -245,7 +245,8 @@ def build_simple(
     Building it through the `email` package's header registry and generator cost about a
     fifth of a SendEmail's CPU (BENCHMARKS.md, ninth session): the usual message (ASCII
     header values, bodies on short lines, text and/or HTML, no attachments) is written
-    directly, as the package would write it; tests/sending/test_mime_build.py holds the two to the same result.
+    directly, as the package would write it; tests/sending/test_mime_build.py holds the two
+    to the same bytes.
     """
     address_headers = [
         ("From", from_header),
@@ -310,7 +311,7 @@ _BOUNDARY_RANDOM = random.Random()
 
 def _plain_simple_bytes(simple: Simple, address_headers: list[tuple[str, str]]) -> bytes | None:
     """The message `_email_package_message` writes, written directly; None when a value
-    needs the package's encoding or folding (or a header its checks)."""
+    needs the package's encoding, folding or header checks."""
     if simple.attachments:
         return None
     lines = []
