@@ -5,6 +5,7 @@ message."""
 
 from __future__ import annotations
 
+import random
 import re
 from email import message_from_bytes, policy
 
@@ -218,6 +219,14 @@ def test_values_the_package_must_encode_or_fold_are_left_to_it() -> None:
     )
 
 
-def test_the_boundary_is_not_in_the_content() -> None:
-    taken = b"--" + mime._boundary(b"").encode()
-    assert mime._boundary(taken).encode() not in taken
+def test_a_boundary_found_in_the_content_is_drawn_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mime, "_BOUNDARY_RANDOM", random.Random(7))
+    first = mime._boundary(b"")
+    monkeypatch.setattr(mime, "_BOUNDARY_RANDOM", random.Random(7))
+    content = f"text\r\n--{first}\r\n".encode()
+
+    boundary = mime._boundary(content)
+
+    assert BOUNDARY.fullmatch(boundary.encode())
+    assert boundary != first
+    assert boundary.encode() not in content
