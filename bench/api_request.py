@@ -1,6 +1,7 @@
 """Benchmark one API request in process: CPU, wall time and SQL statements per call.
 
 Run: .venv/bin/python bench/api_request.py [--redis-db 12] [--calls 500] [--profile KIND]
+                                            [--sort tottime]
      (needs PostgreSQL on 127.0.0.1:5432 and Redis on :6379)
 
 bench/api.py measures what a client sees through gunicorn; on a shared machine its figures
@@ -19,7 +20,8 @@ when the request path's code changes, whatever the rest of the machine does.
 3. Print per kind: median and mean CPU ms, median wall ms, statements per call, and the
    Python function calls per request (50 more calls under cProfile, in the request's thread:
    a count that does not move with the machine's load). With `--profile KIND`, the profile
-   covers `--calls` calls and is printed (top 40 by cumulative time).
+   covers `--calls` calls and is printed (top 40 by cumulative time, or `--sort`'s order:
+   `tottime` shows where the Python time itself goes).
 4. Drop the scratch database. The creates' and sends' queued tasks are purged from the broker.
 """
 
@@ -61,6 +63,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--calls", type=int, default=500, help="timed calls per kind")
     parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated kinds to run")
     parser.add_argument("--profile", choices=KINDS, help="print the cProfile of this kind")
+    parser.add_argument(
+        "--sort", default="cumulative", help="the profile's order: cumulative, tottime..."
+    )
     parser.add_argument(
         "--gap-ms", type=float, default=0.0,
         help="pause between calls, untimed (a client's own time between two calls: what a "
@@ -228,7 +233,9 @@ def call(application: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -
     return body
 
 
-def measure(application: Any, kind: str, calls: int, profile: bool, gap: float) -> str:
+def measure(
+    application: Any, kind: str, calls: int, profile: bool, gap: float, sort: str = "cumulative"
+) -> str:
     """Time `calls` calls of `kind`, then run COUNTED more (all `calls` with `profile`) under
     cProfile: the Python function calls per request do not move with the machine's load."""
     from django.db import connection
@@ -268,7 +275,7 @@ def measure(application: Any, kind: str, calls: int, profile: bool, gap: float) 
     if profile:
         out = io.StringIO()
         stats.stream = out  # type: ignore[attr-defined]
-        stats.sort_stats("cumulative").print_stats(40)
+        stats.sort_stats(sort).print_stats(40)
         stats.print_callees("_handle|view$|api_requests_middleware|middleware$")
         line += "\n" + out.getvalue()
     return line
@@ -299,7 +306,9 @@ def main() -> None:
         )
         for kind in options.kinds.split(","):
             profile = kind == options.profile
-            line = measure(application, kind, options.calls, profile, options.gap_ms / 1000)
+            line = measure(
+                application, kind, options.calls, profile, options.gap_ms / 1000, options.sort
+            )
             print(line, flush=True)
         print(f"load average {os.getloadavg()[0]:.2f}")
     finally:

@@ -76,9 +76,10 @@ MAX_POLICIES_PER_IDENTITY = 20
 def create_identity(account: Account, region: Region, spec: NewIdentity, *, actor: str) -> Identity:
     """Save a new identity as PENDING and queue its background work.
 
-    1. in one transaction: check the configuration set, save the identity (uniqueness), its
-       tags and (BYODKIM) its key, record "created", then check the region limit on the count
-       the insert's trigger keeps, locked until commit (provisioning.check_identity_limit);
+    1. in one transaction: check the configuration set, insert the identity (uniqueness) with
+       its "created" event, check the region limit on the count the insert's trigger keeps,
+       locked until commit (provisioning.check_identity_limit), then save its tags and
+       (BYODKIM) its key;
     2. after commit, queue its first work: a domain's Easy DKIM keys and first DNS check (or
        the publication of its records), an address's verification mail.
     """
@@ -88,7 +89,16 @@ def create_identity(account: Account, region: Region, spec: NewIdentity, *, acto
             provisioning.check_configuration_set_exists(
                 account, region, spec.configuration_set_name
             )
-            identity.save()
+            count = provisioning.insert_identity(
+                identity,
+                IdentityEvent(
+                    identity=identity,
+                    kind="created",
+                    message=f"{identity.get_identity_type_display()} identity created.",
+                    actor=actor,
+                ),
+            )
+            provisioning.check_identity_limit(account, region, count)
             Tag.objects.bulk_create(
                 [Tag(identity=identity, key=t.key, value=t.value) for t in spec.tags]
             )
@@ -101,19 +111,12 @@ def create_identity(account: Account, region: Region, spec: NewIdentity, *, acto
                     key.public_key_base64,
                     key.key_size,
                 )
-            IdentityEvent.record(
-                identity,
-                "created",
-                f"{identity.get_identity_type_display()} identity created.",
-                actor,
-            )
             if settings.DNS_AUTO_VERIFY and identity.is_domain:
                 identity.verify_without_dns(
                     AUTO_VERIFY_MESSAGE,
                     now=identity.created_at,
                     actor=actors.system("DNS_AUTO_VERIFY"),
                 )
-            provisioning.check_identity_limit(account, region)
     except IntegrityError as exc:
         raise validators.AlreadyExistsError(
             f"{spec.name} already exists as an identity in {region.code}.", code="already_exists"

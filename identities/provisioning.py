@@ -21,7 +21,9 @@ from sesconsole import sql, validators
 from .models import (
     BehaviorOnMxFailure,
     ConfigurationSet,
+    Identity,
     IdentityCount,
+    IdentityEvent,
     KeyLength,
     Tag,
 )
@@ -81,17 +83,42 @@ def check_configuration_set_exists(account: Account, region: Region, name: str) 
         )
 
 
-def check_identity_limit(account: Account, region: Region) -> None:
-    """LimitExceededError if `account` now has more identities in `region` than SES allows.
+def insert_identity(identity: Identity, created: IdentityEvent) -> int:
+    """Insert a new identity and its "created" event, and return how many identities its
+    account now has in its region: the count the insert's trigger keeps, which includes the new
+    identity and stays locked until the transaction ends (see `check_identity_limit`).
 
-    `create_identity` runs it after its insert, in the same transaction. The insert's trigger
-    counted the new identity in the account's IdentityCount row for the region and holds that
-    row's lock until the transaction ends, so concurrent creates in the same account and region
-    queue at their insert: the count read here includes the new identity and every committed
-    one, and no other create can commit in between.
+    On PostgreSQL the two inserts are one statement, sent with the count in one round trip:
+    save() of the 44-column identity and of its event, then the count, were three round trips
+    and most of a create's Python calls (BENCHMARKS.md, ninth session).
+    """
+    together = sql.insert_with_child(identity, created, "identity")
+    if together is None:
+        identity.save()
+        created.identity = identity
+        created.save()
+        return identity_count(identity.account, identity.region)
+    inserted_rows, count_rows = sql.run_together(
+        [together, (_identity_count_sql(), [identity.account_id, identity.region_id])]
+    )
+    sql.inserted_with_child(identity, created, "identity", inserted_rows)
+    [(count,)] = count_rows
+    return int(count)
+
+
+def check_identity_limit(account: Account, region: Region, count: int) -> None:
+    """LimitExceededError if `account` has more identities (`count`) in `region` than SES
+    allows.
+
+    `create_identity` runs it after its insert, in the same transaction, on the count
+    `insert_identity` read. The insert's trigger counted the new identity in the account's
+    IdentityCount row for the region and holds that row's lock until the transaction ends, so
+    concurrent creates in the same account and region queue at their insert: the count
+    includes the new identity and every committed one, and no other create can commit in
+    between.
     """
     limit = settings.MAX_IDENTITIES_PER_REGION
-    if identity_count(account, region) > limit:
+    if count > limit:
         raise validators.LimitExceededError(
             f"This account already has {limit:,} identities in {region.code}, the most SES "
             "allows per region. Delete identities you no longer use first.",

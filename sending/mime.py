@@ -14,7 +14,9 @@ file names are refused when they contain a line break, and addresses are checked
 from __future__ import annotations
 
 import mimetypes
+import random
 import re
+import sys
 from dataclasses import dataclass, field
 from email import headerregistry, policy
 from email.header import Header
@@ -222,18 +224,47 @@ def check_simple(simple: Simple) -> None:
         _no_line_breaks(attachment.description, "An attachment's ContentDescription")
 
 
+class SimpleMessage:
+    """The bytes of a message built from Simple content, as `as_bytes()` gives them
+    (the interface of the `EmailMessage` the send operation used to receive)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def as_bytes(self) -> bytes:
+        return self.data
+
+
 def build_simple(
     simple: Simple, *, from_header: str, to: list[str], cc: list[str], reply_to: list[str]
-) -> EmailMessage:
-    """The MIME message for Simple content (Message-ID and Date are added by `finish`)."""
+) -> SimpleMessage:
+    """The MIME message for Simple content (Message-ID and Date are added by `finish`).
+
+    Building it through the `email` package's header registry and generator cost about a
+    fifth of a SendEmail's CPU (BENCHMARKS.md, ninth session): the usual message (ASCII
+    header values, bodies on short lines, text and/or HTML, no attachments) is written
+    directly, as the package would write it; tests/sending/test_mime_build.py holds the two
+    to the same bytes.
+    """
+    address_headers = [
+        ("From", from_header),
+        ("To", ", ".join(to)),
+        ("Cc", ", ".join(cc)),
+        ("Reply-To", ", ".join(reply_to)),
+    ]
+    direct = _plain_simple_bytes(simple, [(n, v) for n, v in address_headers if v])
+    if direct is not None:
+        return SimpleMessage(direct)
+    return SimpleMessage(_email_package_message(simple, address_headers).as_bytes())
+
+
+def _email_package_message(simple: Simple, address_headers: list[tuple[str, str]]) -> EmailMessage:
     message = EmailMessage(policy=policy.SMTP)
-    message["From"] = from_header
-    if to:
-        message["To"] = ", ".join(to)
-    if cc:
-        message["Cc"] = ", ".join(cc)
-    if reply_to:
-        message["Reply-To"] = ", ".join(reply_to)
+    for name, value in address_headers:
+        if value:
+            message[name] = value
     message["Subject"] = (
         Header(simple.subject, simple.subject_charset).encode()
         if simple.subject_charset and not simple.subject.isascii()
@@ -241,7 +272,7 @@ def build_simple(
     )
     message["MIME-Version"] = "1.0"
     for name, value in simple.headers:
-        message[name] = value
+        _add_custom_header(message, name, value)
     if simple.text is not None:
         message.set_content(simple.text, charset=simple.text_charset or "utf-8")
         if simple.html is not None:
@@ -255,6 +286,138 @@ def build_simple(
     for attachment in simple.attachments:
         _attach(message, attachment)
     return message
+
+
+def _add_custom_header(message: EmailMessage, name: str, value: str) -> None:
+    """Add a `Headers` entry, refusing what the package's parser for that header refuses: a
+    second Sender (ValueError), or a value it fails on (AttributeError for `Sender: .:`)."""
+    try:
+        message[name] = value
+    except Exception as error:  # any parser failure is the value's fault
+        raise _refuse(
+            f"The value of header {name} is not valid for that header, or the header may appear "
+            f"only once: {value[:100]!r}. Fix the value or remove the header."
+        ) from error
+
+
+# What the `email` package (policy.SMTP) writes back unchanged: a header line of at most 78
+# characters whose value is printable ASCII words with single spaces and no encoded-word,
+# and a body part on lines of at most 78 characters (7bit or 8bit: no re-encoding).
+_FOLD_AT = 78
+_PLAIN_UNSTRUCTURED = re.compile(r"[!-~]+(?: [!-~]+)*\Z")
+_DIRECT_CHARSETS = frozenset({"utf-8", "us-ascii"})
+_BOUNDARY_RANDOM = random.Random()
+
+
+def _plain_simple_bytes(simple: Simple, address_headers: list[tuple[str, str]]) -> bytes | None:
+    """The message `_email_package_message` writes, written directly; None when a value
+    needs the package's encoding, folding or header checks."""
+    if simple.attachments:
+        return None
+    lines = []
+    for name, value in address_headers:
+        if not _plain_addresses(name, value):
+            return None
+        lines.append(f"{name}: {value}")
+    if not _plain_unstructured("Subject", simple.subject):
+        return None
+    lines += [f"Subject: {simple.subject}", "MIME-Version: 1.0"]
+    for name, value in simple.headers:
+        if name.lower().startswith("content-") or not _plain_custom_header(name, value):
+            return None
+        lines.append(f"{name}: {value}")
+    if simple.text is not None and simple.html is not None:
+        text = _plain_part("plain", simple.text, simple.text_charset)
+        # The package's alternative part is a message of its own: it gets a MIME-Version.
+        html = _plain_part("html", simple.html, simple.html_charset, "MIME-Version: 1.0\r\n")
+        if text is None or html is None:
+            return None
+        boundary = _boundary(text + html)
+        lines += [f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"', ""]
+        delimiter = f"--{boundary}\r\n".encode()
+        return b"".join(
+            [
+                "\r\n".join(lines).encode(),
+                b"\r\n",
+                delimiter,
+                text,
+                b"\r\n",
+                delimiter,
+                html,
+                f"\r\n--{boundary}--\r\n".encode(),
+            ]
+        )
+    if simple.text is not None:
+        part = _plain_part("plain", simple.text, simple.text_charset)
+    else:
+        part = _plain_part("html", simple.html or "", simple.html_charset)
+    if part is None:
+        return None
+    return "\r\n".join(lines).encode() + b"\r\n" + part
+
+
+def _plain_addresses(name: str, value: str) -> bool:
+    return (
+        len(name) + 2 + len(value) <= _FOLD_AT
+        and _PLAIN_ADDRESSES.match(value) is not None
+        and "=?" not in value
+    )
+
+
+def _plain_unstructured(name: str, value: str) -> bool:
+    return (
+        len(name) + 2 + len(value) <= _FOLD_AT
+        and _PLAIN_UNSTRUCTURED.match(value) is not None
+        and "=?" not in value
+    )
+
+
+def _plain_custom_header(name: str, value: str) -> bool:
+    """Whether the package would store `name: value` as written: free text (not an address,
+    date or MIME header it parses), which may repeat (no count to check)."""
+    return _free_text_header(name.lower()) and _plain_unstructured(name, value)
+
+
+@cache
+def _free_text_header(lower_name: str) -> bool:
+    # Cached: the registry builds a new class on every lookup.
+    registry: headerregistry.HeaderRegistry = policy.default.header_factory  # type: ignore[assignment]
+    return (
+        _header_kind(lower_name) is headerregistry.UnstructuredHeader
+        and registry[lower_name].max_count is None
+    )
+
+
+def _plain_part(
+    subtype: str, content: str, charset: str | None, more_headers: str = ""
+) -> bytes | None:
+    """A text part's Content-Type and Content-Transfer-Encoding headers, blank line and body,
+    when the package keeps the encoded lines as they are (at most 78 characters: 7bit for
+    ASCII, 8bit for UTF-8); else None."""
+    charset = charset or "utf-8"
+    if charset.lower() not in _DIRECT_CHARSETS:
+        return None
+    try:
+        data = content.encode(charset)
+    except UnicodeEncodeError:  # the package refuses it
+        return None
+    body_lines = data.splitlines()
+    if any(len(line) > _FOLD_AT for line in body_lines):
+        return None
+    head = (
+        f'Content-Type: text/{subtype}; charset="{charset}"\r\n'
+        f"Content-Transfer-Encoding: {'7bit' if data.isascii() else '8bit'}\r\n"
+        f"{more_headers}\r\n"
+    )
+    return head.encode() + b"\r\n".join(body_lines) + b"\r\n"
+
+
+def _boundary(content: bytes) -> str:
+    """A multipart boundary in the `email` package's form, absent from the parts' content."""
+    while True:
+        boundary = f"==============={_BOUNDARY_RANDOM.randrange(sys.maxsize):019d}=="
+        if boundary.encode() not in content:
+            return boundary
 
 
 def _attach(message: EmailMessage, attachment: Attachment) -> None:

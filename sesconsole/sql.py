@@ -3,7 +3,9 @@
 Three hot paths write their own SQL: the API's reads (`api/reads.py`) and the identity limit's
 count on every create (`identities/provisioning.py` `identity_count`), where Django compiling a
 QuerySet costs more than the round trip, and the DNS sweep's bulk writes
-(`identities/dns_check.py`: COPY instead of bulk_create). The per-request statements run through
+(`identities/dns_check.py`: COPY instead of bulk_create). Inserts compiled once per model
+(`insert_statement`, `insert_with_child`) let the send and the identity create send their rows
+with their other statements in one round trip. The per-request statements run through
 `prepared_cursor`, so PostgreSQL plans them once per connection. Table and column names come
 from `_meta` here, so a migration that adds or renames a field needs no change in those
 statements; every value stays a query parameter.
@@ -259,3 +261,61 @@ def _loading(model: type[Model], names: tuple[str, ...] | None) -> _Loading:
         for convert in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
             converters.append((index, convert, col))
     return _Loading(selected=[field.attname for field in selected], converters=converters)
+
+
+def insert_with_child(parent: Model, child: Model, link: str) -> Statement | None:
+    """One INSERT statement for a new `parent` and a new `child` whose foreign key `link` is
+    the parent's new primary key: `WITH parent AS (INSERT ... RETURNING pk) INSERT INTO child
+    ... VALUES (..., (SELECT pk FROM parent), ...) RETURNING child pk, link`. Unlike save(), no
+    pre_save/post_save signal is sent (see `insert_statement`); `inserted_with_child` records
+    the answer.
+
+    None where the database has no data-modifying WITH (only PostgreSQL has it), or when a
+    value is an expression compiled into the text: the caller then saves each one.
+    """
+    if connection.vendor != "postgresql":
+        return None
+    parent_sql, parent_params = insert_statement(parent)
+    child_model = type(child)
+    compiled = _insert_sql(child_model)
+    if compiled is None:
+        return None
+    _, fields = compiled
+    link_field = child_model._meta.get_field(link)
+    valued = [field for field in fields if field is not link_field]
+    values = [field.pre_save(child, True) for field in valued]
+    if any(hasattr(value, "resolve_expression") for value in values):
+        return None
+    parent_pk = quote(str(type(parent)._meta.pk.column))  # type: ignore[union-attr]
+    child_sql = _child_insert_sql(child_model, link_field.name, parent_pk)
+    db = connections[DEFAULT_DB_ALIAS]
+    child_params = [
+        field.get_db_prep_save(value, connection=db)
+        for field, value in zip(valued, values, strict=True)
+    ]
+    return f"WITH new_parent AS ({parent_sql}) {child_sql}", [*parent_params, *child_params]
+
+
+@cache
+def _child_insert_sql(model: type[Model], link: str, parent_pk: str) -> str:
+    meta = model._meta
+    fields = _inserted_fields(model)
+    link_field = meta.get_field(link)
+    parent_key = f"(SELECT {parent_pk} FROM new_parent)"  # noqa: S608 (names from _meta only)
+    placeholders = [parent_key if field is link_field else "%s" for field in fields]
+    pk = f"{table(model)}.{quote(str(meta.pk.column))}"  # type: ignore[union-attr]
+    link_column = f"{table(model)}.{quote(str(link_field.column))}"  # type: ignore[union-attr]
+    return (
+        f"INSERT INTO {table(model)} ({', '.join(quote(str(f.column)) for f in fields)}) "  # noqa: S608 (names from _meta only)
+        f"VALUES ({', '.join(placeholders)}) RETURNING {pk}, {link_column}"
+    )
+
+
+def inserted_with_child(
+    parent: Model, child: Model, link: str, rows: list[tuple[Any, ...]]
+) -> None:
+    """Give `parent` and `child` the primary keys `insert_with_child`'s INSERT returned."""
+    [(child_pk, parent_pk)] = rows
+    inserted(parent, [(parent_pk,)])
+    inserted(child, [(child_pk,)])
+    setattr(child, child._meta.get_field(link).attname, parent_pk)  # type: ignore[union-attr]

@@ -534,3 +534,22 @@ def test_send_email_body_over_ses_limit_is_refused_before_reading(rf: Any) -> No
     with pytest.raises(body_size.BodyTooLarge):
         body_size.read_body(request, body_size.V2_SEND_BODY_LIMIT)
     assert body_size.V2_SEND_BODY_LIMIT >= 40 * 1024 * 1024 * 4 // 3
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("Sender", ".:")],  # the email package's address parser fails on it
+        [("Sender", "a@example.com"), ("Sender", "b@example.com")],  # at most one Sender
+    ],
+)
+def test_a_custom_header_the_message_cannot_hold_is_refused(
+    ses: Any, verified_domain: Callable[..., Identity], headers: list[tuple[str, str]]
+) -> None:
+    verified_domain("example.com")
+    content = simple()
+    content["Simple"]["Headers"] = [{"Name": name, "Value": value} for name, value in headers]
+    code, message, status = refused(ses, Content=content)
+    assert (code, status) == ("BadRequestException", 400)
+    assert f"header {headers[-1][0]}" in message
+    assert SentMessage.objects.count() == 0

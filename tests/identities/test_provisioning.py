@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from pytest_django import Settings
 
 from accounts.models import Account, Region
@@ -21,6 +22,7 @@ from identities.models import (
     DkimKey,
     DkimOrigin,
     Identity,
+    IdentityCount,
     IdentityEvent,
     KeyLength,
     MailFromStatus,
@@ -113,6 +115,34 @@ def test_create_identity_email_defaults(make_email: Callable[..., Identity]) -> 
     assert [e.message for e in identity.events.all()] == ["Email address identity created."]
 
 
+def test_create_identity_inserts_the_identity_and_its_event_together(
+    make_email: Callable[..., Identity], make_domain: Callable[..., Identity]
+) -> None:
+    make_domain("example.com")
+    with CaptureQueriesContext(connection) as queries:
+        identity = make_email("one@example.com")
+
+    stored = Identity.objects.get(pk=identity.pk)
+    fields = [field.attname for field in Identity._meta.concrete_fields]
+    assert [getattr(identity, name) for name in fields] == [
+        getattr(stored, name) for name in fields
+    ]
+    [event] = IdentityEvent.objects.filter(identity=stored)
+    assert (event.kind, event.message, event.actor) == (
+        "created", "Email address identity created.", "test"
+    )  # fmt: skip
+    assert identity._state.adding is False
+    inserts = [query["sql"] for query in queries if "INSERT" in query["sql"]]
+    if connection.vendor == "postgresql":
+        # One round trip: both inserts (one statement) and the region's count.
+        [together] = inserts
+        for model in (Identity, IdentityEvent):
+            assert f'INSERT INTO "{model._meta.db_table}" (' in together
+        assert f'FROM "{IdentityCount._meta.db_table}"' in together
+    else:  # no data-modifying WITH: one save each
+        assert len(inserts) == 2
+
+
 def test_create_identity_rejects_domain_differing_in_case(
     make_domain: Callable[..., Identity],
 ) -> None:
@@ -180,8 +210,8 @@ def test_concurrent_creates_at_the_limit_let_only_one_in(
     release = threading.Event()
     check = provisioning.check_identity_limit
 
-    def check_then_hold(acct: Account, reg: Region) -> None:
-        check(acct, reg)
+    def check_then_hold(acct: Account, reg: Region, count: int) -> None:
+        check(acct, reg, count)
         if threading.current_thread() is held:
             counted.set()
             release.wait(10)
