@@ -13,8 +13,8 @@ task objects.
 delivery, a new identity's first work): the caller's answer does not wait for the broker, one
 publisher thread per process publishes it (docs/design.md, "Hot paths").
 `publish_batched_in_background_after_commit` does the same for work handed over many times a
-second (message delivery): what is handed over while the thread is busy, or within a few
-milliseconds, travels as one message (one publish costs ~0.5 ms of CPU, BENCHMARKS.md).
+second (message delivery): what is handed over while the thread is busy, or within 10 ms,
+travels as one message (one publish costs 0.4–1.3 ms of CPU, BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -110,17 +110,21 @@ class _Publisher:
     """One daemon thread per process publishing what `hand_over` queued, oldest first, and what
     `hand_over_item` queued in batches.
 
-    A publish costs ~0.5 ms of CPU and a broker round trip (~1 ms on the loaded development
-    machine): the SMTP server's reply to DATA waited for both before (BENCHMARKS.md, issue 16).
-    Items wait until the first of them is LINGER old (unless MAX_BATCH are there), so that
-    several share a publish even when they arrive one at a time; a batch is kept small so that
-    the batches of a burst still spread over every worker process.
+    A publish costs 0.4 ms of CPU in a burst, over 1 ms when they come one at a time, and a
+    broker round trip (~1 ms on the loaded development machine): the SMTP server's reply to
+    DATA waited for all of it before (BENCHMARKS.md, issue 16). Items wait until the first of
+    them is LINGER old (unless MAX_BATCH are there) so that several share a publish even when
+    they arrive one at a time: one SMTP connection hands a message over every ~5 ms, so a
+    shorter linger merges few (BENCHMARKS.md, "Ninth session: batched delivery publishes").
+    A batch is kept small so that the batches of a burst still spread over every worker
+    process, and so that a batch against a relay that hangs stays within the task time limit
+    (MAX_BATCH x EMAIL_TIMEOUT).
     The backlog is bounded: past BACKLOG the work is left to the sweep, with a warning.
     """
 
     BACKLOG = 10_000
     MAX_BATCH = 10
-    LINGER = 0.005
+    LINGER = 0.01
 
     def __init__(self) -> None:
         self._start_afresh()
@@ -148,8 +152,12 @@ class _Publisher:
             if self._admit(task, item):
                 if not self._items:
                     self._first_item_at = time.monotonic()
-                self._items.setdefault(task, []).append(item)
-                self._changed.notify_all()
+                items = self._items.setdefault(task, [])
+                items.append(item)
+                # Only the first item (the thread may be waiting for work) and a full batch
+                # (it may be lingering) need the thread: a wake-up for nothing costs CPU.
+                if len(items) == 1 or len(items) >= self.MAX_BATCH:
+                    self._changed.notify_all()
 
     def wait_until_idle(self, timeout: float) -> bool:
         with self._changed:
