@@ -135,7 +135,9 @@ class _Publisher:
     def _start_afresh(self) -> None:
         self._changed = threading.Condition()
         self._pending: deque[tuple[Task, dict[str, Any], contextvars.Context]] = deque()
-        self._items: dict[Task, list[Any]] = {}
+        # By task name: a shared task is a proxy whose hash follows the current app, which a
+        # thread (a test's live server) may change between the hand-over and the publish.
+        self._items: dict[str, tuple[Task, list[Any]]] = {}
         self._first_item_at = 0.0
         self._publishing = False
         self._started = False
@@ -152,7 +154,7 @@ class _Publisher:
             if self._admit(task, item):
                 if not self._items:
                     self._first_item_at = time.monotonic()
-                items = self._items.setdefault(task, [])
+                _, items = self._items.setdefault(task.name, (task, []))
                 items.append(item)
                 # Only the first item (the thread may be waiting for work) and a full batch
                 # (it may be lingering) need the thread: a wake-up for nothing costs CPU.
@@ -170,7 +172,7 @@ class _Publisher:
         if not self._started:
             threading.Thread(target=self._run, name="celery-publisher", daemon=True).start()
             self._started = True
-        backlog = len(self._pending) + sum(map(len, self._items.values()))
+        backlog = len(self._pending) + sum(len(items) for _, items in self._items.values())
         if backlog >= self.BACKLOG:
             log.warning("publisher backlog full; %s %s is left to the sweep", task.name, work)
             return False
@@ -204,18 +206,18 @@ class _Publisher:
         self._changed.wait_for(self._a_batch_is_full, max(0.0, deadline - time.monotonic()))
 
     def _a_batch_is_full(self) -> bool:
-        return any(len(items) >= self.MAX_BATCH for items in self._items.values())
+        return any(len(items) >= self.MAX_BATCH for _, items in self._items.values())
 
     def _take(self) -> tuple[Task, dict[str, Any], contextvars.Context]:
         """The next publish: the oldest single one, else a batch. Called holding the lock."""
         if self._pending:
             return self._pending.popleft()
-        task, items = next(iter(self._items.items()))
+        name, (task, items) = next(iter(self._items.items()))
         batch, rest = items[: self.MAX_BATCH], items[self.MAX_BATCH :]
         if rest:
-            self._items[task] = rest
+            self._items[name] = (task, rest)
         else:
-            del self._items[task]
+            del self._items[name]
         # An empty context: the request ids travel in the items, not in the message's header.
         return task, {"items": batch}, contextvars.Context()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from celery import Celery
 
 from identities import queue
 from sending.queue import DELIVER_MESSAGE, DELIVER_MESSAGES
@@ -104,3 +105,23 @@ def test_a_lone_item_waits_no_longer_than_the_linger(
         publish_batched_in_background_after_commit(DELIVER_MESSAGES, 7)
     assert wait_for_background_publishes(timeout=1.0)
     assert queued_tasks() == [(DELIVER_MESSAGES, {"items": [[7, None]]})]
+
+
+@pytest.mark.django_db
+def test_a_batch_is_published_when_another_celery_app_is_current_where_it_was_handed_over(
+    queued_tasks: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # A shared task is a proxy to the current app's task, and the current app is per thread
+    # (a test that creates a Celery app makes it current in its thread): the publisher must not
+    # rely on the proxy resolving alike in the handing-over thread and in its own.
+    task = task_named(DELIVER_MESSAGES)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        publish_batched_in_background_after_commit(task, 5)
+    Celery("elsewhere", set_as_current=True).finalize()
+    try:
+        for callback in callbacks:
+            callback()
+    finally:
+        task.app.set_current()
+    assert wait_for_background_publishes()
+    assert queued_tasks() == [(DELIVER_MESSAGES, {"items": [[5, None]]})]
