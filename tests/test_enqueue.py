@@ -10,6 +10,7 @@ from celery import Celery
 from identities import queue
 from sending.queue import DELIVER_MESSAGE, DELIVER_MESSAGES
 from sesconsole import enqueue, logs
+from sesconsole.celery import app as celery_app
 from sesconsole.enqueue import (
     publish_batched_in_background_after_commit,
     publish_in_background_after_commit,
@@ -122,6 +123,6 @@ def test_a_batch_is_published_when_another_celery_app_is_current_where_it_was_ha
         for callback in callbacks:
             callback()
     finally:
-        task.app.set_current()
+        celery_app.set_current()  # not task.app: the proxy now resolves to "elsewhere"
     assert wait_for_background_publishes()
     assert queued_tasks() == [(DELIVER_MESSAGES, {"items": [[5, None]]})]
