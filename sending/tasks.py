@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import Task, shared_task
 from celery.signals import worker_process_shutdown, worker_shutdown
 from django.utils import timezone
 
+from sesconsole import logs
+from sesconsole.enqueue import send_now
 from verification.tasks import MAX_RETRIES, retry_delay
 
 from . import delivery, outbox, quota
@@ -24,6 +27,36 @@ def deliver_message(self: Task, *, sent_message_id: int) -> None:
         if self.request.retries < MAX_RETRIES:
             raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
         log.info("message %s stays queued for the sweep: %s", sent_message_id, exc)
+        return
+    log.info("message %s delivery: %s", sent_message_id, status or "nothing to do")
+
+
+@shared_task(acks_late=True)
+def deliver_messages(*, items: list[list[Any]]) -> None:
+    """Deliver the messages handed over together (sending.queue), each item
+    [sent_message_id, request_id]: their log lines carry their own request's id.
+
+    A message that fails transiently is retried alone, as `deliver_message`'s first retry (the
+    same back-off and number of tries), so the others are never delivered twice. Redelivering
+    the whole batch (a worker lost mid-way) is harmless: `delivery.deliver` skips what is done
+    or claimed. An unexpected error stops the batch; its undelivered messages stay QUEUED for
+    the sweep, as a lost task's do.
+    """
+    for sent_message_id, request_id in items:
+        token = logs.request_id_var.set(request_id)
+        try:
+            _deliver_or_retry_alone(sent_message_id)
+        finally:
+            logs.request_id_var.reset(token)
+
+
+def _deliver_or_retry_alone(sent_message_id: int) -> None:
+    try:
+        status = delivery.deliver(sent_message_id)
+    except delivery.TransientFailure as exc:
+        log.info("message %s retry=1: %s", sent_message_id, exc)
+        retry = {"countdown": retry_delay(0), "retries": 1}
+        send_now(deliver_message, options=retry, sent_message_id=sent_message_id)
         return
     log.info("message %s delivery: %s", sent_message_id, status or "nothing to do")
 

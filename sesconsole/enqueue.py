@@ -12,6 +12,9 @@ task objects.
 `publish_in_background_after_commit` is for work whose row a sweep re-queues anyway (message
 delivery, a new identity's first work): the caller's answer does not wait for the broker, one
 publisher thread per process publishes it (docs/design.md, "Hot paths").
+`publish_batched_in_background_after_commit` does the same for work handed over many times a
+second (message delivery): what is handed over while the thread is busy, or within 10 ms,
+travels as one message (one publish costs 0.4–1.3 ms of CPU, BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import contextvars
 import logging
 import os
 import threading
+import time
 from collections import deque
 from functools import partial
 from typing import Any
@@ -29,6 +33,8 @@ from celery import Task
 from django.db import transaction
 from kombu.exceptions import OperationalError
 from kombu.utils.imports import symbol_by_name
+
+from sesconsole.logs import current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +51,13 @@ def task_named(name: str) -> Task:
     return task
 
 
-def send_now(task: Task | str, **kwargs: Any) -> bool:
-    """Publish `task` (a task or its name) with keyword arguments; False if the broker is down."""
+def send_now(task: Task | str, options: dict[str, Any] | None = None, **kwargs: Any) -> bool:
+    """Publish `task` (a task or its name) with keyword arguments and `apply_async`'s
+    `options` (countdown...); False if the broker is down."""
     if isinstance(task, str):
         task = task_named(task)
     try:
-        task.apply_async(kwargs=kwargs)
+        task.apply_async(kwargs=kwargs, **(options or {}))
     except (OperationalError, OSError) as exc:
         log.warning("could not queue %s%s; a sweep will retry: %s", task.name, kwargs, exc)
         return False
@@ -77,6 +84,22 @@ def publish_in_background_after_commit(task: Task | str, **kwargs: Any) -> None:
         transaction.on_commit(partial(_publisher.hand_over, task, kwargs))
 
 
+def publish_batched_in_background_after_commit(task: Task | str, item: Any) -> None:
+    """Like `publish_in_background_after_commit`, for a task that takes a list of items: the
+    publisher thread publishes the items handed over for `task` together, at most MAX_BATCH to
+    a message, as `task(items=[[item, request_id], ...])`. Each item carries the request id of
+    its caller (sesconsole.logs), which one message's header could not. `item` must be JSON.
+    In eager mode the task runs at commit with this one item.
+    """
+    if isinstance(task, str):
+        task = task_named(task)
+    entry = [item, current_request_id()]
+    if task.app.conf.task_always_eager:
+        transaction.on_commit(partial(send_now, task, items=[entry]))
+    else:
+        transaction.on_commit(partial(_publisher.hand_over_item, task, entry))
+
+
 def wait_for_background_publishes(timeout: float = 10.0) -> bool:
     """Block until the publisher thread has published everything handed to it (tests read the
     broker afterwards; a process that stops waits here at exit). False on timeout."""
@@ -84,14 +107,24 @@ def wait_for_background_publishes(timeout: float = 10.0) -> bool:
 
 
 class _Publisher:
-    """One daemon thread per process publishing what `hand_over` queued, oldest first.
+    """One daemon thread per process publishing what `hand_over` queued, oldest first, and what
+    `hand_over_item` queued in batches.
 
-    A publish costs ~0.4 ms of CPU and a broker round trip (~1 ms on the loaded development
-    machine): the SMTP server's reply to DATA waited for both before (BENCHMARKS.md, issue 16).
+    A publish costs 0.4 ms of CPU in a burst, over 1 ms when they come one at a time, and a
+    broker round trip (~1 ms on the loaded development machine): the SMTP server's reply to
+    DATA waited for all of it before (BENCHMARKS.md, issue 16). Items wait until the first of
+    them is LINGER old (unless MAX_BATCH are there) so that several share a publish even when
+    they arrive one at a time: one SMTP connection hands a message over every ~5 ms, so a
+    shorter linger merges few (BENCHMARKS.md, "Ninth session: batched delivery publishes").
+    A batch is kept small so that the batches of a burst still spread over every worker
+    process, and so that a batch against a relay that hangs stays within the task time limit
+    (MAX_BATCH x EMAIL_TIMEOUT).
     The backlog is bounded: past BACKLOG the work is left to the sweep, with a warning.
     """
 
     BACKLOG = 10_000
+    MAX_BATCH = 10
+    LINGER = 0.01
 
     def __init__(self) -> None:
         self._start_afresh()
@@ -102,32 +135,58 @@ class _Publisher:
     def _start_afresh(self) -> None:
         self._changed = threading.Condition()
         self._pending: deque[tuple[Task, dict[str, Any], contextvars.Context]] = deque()
+        # By task name: a shared task is a proxy whose hash follows the current app, which a
+        # thread (a test's live server) may change between the hand-over and the publish.
+        self._items: dict[str, tuple[Task, list[Any]]] = {}
+        self._first_item_at = 0.0
         self._publishing = False
         self._started = False
 
     def hand_over(self, task: Task, kwargs: dict[str, Any]) -> None:
         with self._changed:
-            if not self._started:
-                threading.Thread(target=self._run, name="celery-publisher", daemon=True).start()
-                self._started = True
-            if len(self._pending) >= self.BACKLOG:
-                log.warning("publisher backlog full; %s%s is left to the sweep", task.name, kwargs)
-                return
-            # The caller's context goes along: the request id its message carries (sesconsole.logs).
-            self._pending.append((task, kwargs, contextvars.copy_context()))
-            self._changed.notify_all()
+            if self._admit(task, kwargs):
+                # The caller's context goes along: the request id its message carries.
+                self._pending.append((task, kwargs, contextvars.copy_context()))
+                self._changed.notify_all()
+
+    def hand_over_item(self, task: Task, item: Any) -> None:
+        with self._changed:
+            if self._admit(task, item):
+                if not self._items:
+                    self._first_item_at = time.monotonic()
+                _, items = self._items.setdefault(task.name, (task, []))
+                items.append(item)
+                # Only the first item (the thread may be waiting for work) and a full batch
+                # (it may be lingering) need the thread: a wake-up for nothing costs CPU.
+                if len(items) == 1 or len(items) >= self.MAX_BATCH:
+                    self._changed.notify_all()
 
     def wait_until_idle(self, timeout: float) -> bool:
         with self._changed:
             return self._changed.wait_for(
-                lambda: not self._pending and not self._publishing, timeout
+                lambda: not self._has_work() and not self._publishing, timeout
             )
+
+    def _admit(self, task: Task, work: Any) -> bool:
+        """Start the thread on first use; refuse past BACKLOG. Called holding the lock."""
+        if not self._started:
+            threading.Thread(target=self._run, name="celery-publisher", daemon=True).start()
+            self._started = True
+        backlog = len(self._pending) + sum(len(items) for _, items in self._items.values())
+        if backlog >= self.BACKLOG:
+            log.warning("publisher backlog full; %s %s is left to the sweep", task.name, work)
+            return False
+        return True
+
+    def _has_work(self) -> bool:
+        return bool(self._pending or self._items)
 
     def _run(self) -> None:
         while True:
             with self._changed:
-                self._changed.wait_for(lambda: bool(self._pending))
-                task, kwargs, context = self._pending.popleft()
+                self._changed.wait_for(self._has_work)
+                self._linger()
+                task, kwargs, context = self._take()
                 self._publishing = True
             try:
                 context.run(partial(send_now, task, **kwargs))
@@ -137,6 +196,30 @@ class _Publisher:
                 with self._changed:
                     self._publishing = False
                     self._changed.notify_all()
+
+    def _linger(self) -> None:
+        """With only items pending, wait (lock released) until the first is LINGER old or a
+        batch is full. Called holding the lock."""
+        if self._pending:
+            return
+        deadline = self._first_item_at + self.LINGER
+        self._changed.wait_for(self._a_batch_is_full, max(0.0, deadline - time.monotonic()))
+
+    def _a_batch_is_full(self) -> bool:
+        return any(len(items) >= self.MAX_BATCH for _, items in self._items.values())
+
+    def _take(self) -> tuple[Task, dict[str, Any], contextvars.Context]:
+        """The next publish: the oldest single one, else a batch. Called holding the lock."""
+        if self._pending:
+            return self._pending.popleft()
+        name, (task, items) = next(iter(self._items.items()))
+        batch, rest = items[: self.MAX_BATCH], items[self.MAX_BATCH :]
+        if rest:
+            self._items[name] = (task, rest)
+        else:
+            del self._items[name]
+        # An empty context: the request ids travel in the items, not in the message's header.
+        return task, {"items": batch}, contextvars.Context()
 
 
 _publisher = _Publisher()

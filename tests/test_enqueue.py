@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from celery import Celery
 
 from identities import queue
-from sending.queue import DELIVER_MESSAGE
+from sending.queue import DELIVER_MESSAGE, DELIVER_MESSAGES
+from sesconsole import enqueue, logs
+from sesconsole.celery import app as celery_app
 from sesconsole.enqueue import (
+    publish_batched_in_background_after_commit,
     publish_in_background_after_commit,
     task_named,
     wait_for_background_publishes,
@@ -68,3 +72,57 @@ def test_a_failing_publish_leaves_the_publisher_running(
         [{"kwargs": {"sent_message_id": 1}}],
         [(DELIVER_MESSAGE, {"sent_message_id": 2})],
     )
+
+
+@pytest.mark.django_db
+def test_items_handed_over_together_share_a_message_each_with_its_request_id(
+    queued_tasks: Any, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A long linger: only full batches go before the last one, however slow the machine.
+    monkeypatch.setattr(enqueue._Publisher, "LINGER", 2.0)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        for n in range(25):
+            token = logs.request_id_var.set(f"req-{n}")
+            publish_batched_in_background_after_commit(DELIVER_MESSAGES, n)
+            logs.request_id_var.reset(token)
+    assert queued_tasks() == []  # nothing before the commit
+
+    for callback in callbacks:
+        callback()
+    assert wait_for_background_publishes()
+    items = [[n, f"req-{n}"] for n in range(25)]
+    assert queued_tasks() == [
+        (DELIVER_MESSAGES, {"items": items[:10]}),
+        (DELIVER_MESSAGES, {"items": items[10:20]}),
+        (DELIVER_MESSAGES, {"items": items[20:]}),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_lone_item_waits_no_longer_than_the_linger(
+    queued_tasks: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        publish_batched_in_background_after_commit(DELIVER_MESSAGES, 7)
+    assert wait_for_background_publishes(timeout=1.0)
+    assert queued_tasks() == [(DELIVER_MESSAGES, {"items": [[7, None]]})]
+
+
+@pytest.mark.django_db
+def test_a_batch_is_published_when_another_celery_app_is_current_where_it_was_handed_over(
+    queued_tasks: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # A shared task is a proxy to the current app's task, and the current app is per thread
+    # (a test that creates a Celery app makes it current in its thread): the publisher must not
+    # rely on the proxy resolving alike in the handing-over thread and in its own.
+    task = task_named(DELIVER_MESSAGES)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        publish_batched_in_background_after_commit(task, 5)
+    Celery("elsewhere", set_as_current=True).finalize()
+    try:
+        for callback in callbacks:
+            callback()
+    finally:
+        celery_app.set_current()  # not task.app: the proxy now resolves to "elsewhere"
+    assert wait_for_background_publishes()
+    assert queued_tasks() == [(DELIVER_MESSAGES, {"items": [[5, None]]})]

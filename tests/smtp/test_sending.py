@@ -70,7 +70,7 @@ def test_accepted_message_is_queued_for_delivery(
     queued_tasks()  # the domain's own set-up tasks are not this test's
     transaction(login, message())
     assert queued_tasks() == [
-        ("sending.tasks.deliver_message", {"sent_message_id": SentMessage.objects.get().pk})
+        ("sending.tasks.deliver_messages", {"items": [[SentMessage.objects.get().pk, None]]})
     ]
 
 
