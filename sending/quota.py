@@ -124,7 +124,7 @@ def settings_from(rows: list[tuple[Any, ...]]) -> AccountRegion | None:
 
 
 def _locked(
-    two_queries: sql.Transaction, state: AccountRegion, since: datetime, *, with_usage: bool
+    two_queries: sql.TwoQueries, state: AccountRegion, since: datetime, *, with_usage: bool
 ) -> tuple[AccountRegion, int]:
     """The account region's row read again under a no-key row lock, and (when asked) the
     recipients counted since `since`, read after the lock was granted: the transaction's first

@@ -94,7 +94,7 @@ def run_in_one_transaction(statements: Sequence[Statement]) -> list[list[tuple[A
         return run_together(statements)
 
 
-class Transaction:
+class TwoQueries:
     """The two queries of `transaction_in_two_queries`: `first` once, then `last` once."""
 
     def __init__(self, cursor: CursorWrapper | None) -> None:
@@ -115,7 +115,7 @@ class Transaction:
 
 
 @contextmanager
-def transaction_in_two_queries() -> Iterator[Transaction]:
+def transaction_in_two_queries() -> Iterator[TwoQueries]:
     """A transaction that takes two round trips where `transaction.atomic()` takes four: its
     BEGIN goes in the query of its first statements (a row lock and what it guards), its
     COMMIT in the query of its last (the writes). The caller decides between the two in
@@ -125,7 +125,8 @@ def transaction_in_two_queries() -> Iterator[Transaction]:
     It uses PostgreSQL's protocol: a BEGIN in a query of several statements turns the query's
     implicit transaction into one that stays open after the answer, until a COMMIT or ROLLBACK
     ("Multiple Statements in a Simple Query"). Django still sees autocommit on, which is true
-    again once the block ends. Inside a caller's transaction, and where several statements do
+    again once the block ends; so nothing between the two may enter `transaction.atomic()`
+    (psycopg refuses to leave autocommit inside a transaction). Inside a caller's transaction, and where several statements do
     not go as one query (SQLite, server-side binding), it is `transaction.atomic()` with a
     `run_together` for each.
     """
@@ -133,12 +134,12 @@ def transaction_in_two_queries() -> Iterator[Transaction]:
         with connection.cursor() as cursor:
             if _one_query(cursor):
                 try:
-                    yield Transaction(cursor)
+                    yield TwoQueries(cursor)
                 finally:
                     _end_open_transaction(cursor)
                 return
     with transaction.atomic():
-        yield Transaction(None)
+        yield TwoQueries(None)
 
 
 def _end_open_transaction(cursor: CursorWrapper) -> None:
