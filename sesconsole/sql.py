@@ -126,9 +126,9 @@ def transaction_in_two_queries() -> Iterator[TwoQueries]:
     implicit transaction into one that stays open after the answer, until a COMMIT or ROLLBACK
     ("Multiple Statements in a Simple Query"). Django still sees autocommit on, which is true
     again once the block ends; so nothing between the two may enter `transaction.atomic()`
-    (psycopg refuses to leave autocommit inside a transaction). Inside a caller's transaction, and where several statements do
-    not go as one query (SQLite, server-side binding), it is `transaction.atomic()` with a
-    `run_together` for each.
+    (psycopg refuses to leave autocommit inside a transaction). Inside a caller's transaction,
+    and where several statements do not go as one query (SQLite, server-side binding), it is
+    `transaction.atomic()` with a `run_together` for each.
     """
     if connection.get_autocommit() and not connection.in_atomic_block:
         with connection.cursor() as cursor:
