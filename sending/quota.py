@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 
 from accounts.models import Account, AccountRegion, Region
 from sesconsole import sql
@@ -46,17 +46,20 @@ def take(
     raise SendRefused with nothing spent. Returns `then`'s rows.
 
     The account region's row is locked until the commit, so concurrent sends from many
-    processes cannot overspend: two round trips inside the transaction (the lock with the
-    24-hour sum, then the bucket's update, the minute's counter and `then` together:
-    `sql.run_together`). An account without limits (the operator set both to -1) has nothing
-    to spend or to check: no lock, no sum, and its counter and `then` are one round trip that
-    is its own transaction (`sql.run_in_one_transaction`).
+    processes cannot overspend. Two round trips, BEGIN and COMMIT included
+    (`sql.transaction_in_two_queries`): the transaction's BEGIN with the lock and the 24-hour
+    sum, then the bucket's update, the minute's counter and `then` with the COMMIT. A refusal
+    rolls back. An account without limits (the operator set both to -1) has nothing to spend
+    or to check: no lock, no sum, and its counter and `then` are one round trip that is its own
+    transaction (`sql.run_in_one_transaction`).
     """
     if _unlimited(account_state):
         writes = _writes(account_state, None, rate_recipients, daily_recipients, now)
         return sql.run_in_one_transaction([*writes, then])[-1]
-    with transaction.atomic():
-        state, used = _locked(account_state, now - DAY, with_usage=bool(daily_recipients))
+    with sql.transaction_in_two_queries() as two_queries:
+        state, used = _locked(
+            two_queries, account_state, now - DAY, with_usage=bool(daily_recipients)
+        )
         quota = state.send_quota()
         tokens = None
         if quota.max_send_rate >= 0:
@@ -71,7 +74,7 @@ def take(
         if limited and used + daily_recipients > quota.max_24_hour_send:
             raise SendRefused(RefusalKind.DAILY_QUOTA_EXCEEDED, DAILY_QUOTA_EXCEEDED)
         writes = _writes(state, tokens, rate_recipients, daily_recipients, now)
-        return sql.run_together([*writes, then])[-1]
+        return two_queries.last([*writes, then])[-1]
 
 
 def _writes(
@@ -121,14 +124,15 @@ def settings_from(rows: list[tuple[Any, ...]]) -> AccountRegion | None:
 
 
 def _locked(
-    state: AccountRegion, since: datetime, *, with_usage: bool
+    two_queries: sql.TwoQueries, state: AccountRegion, since: datetime, *, with_usage: bool
 ) -> tuple[AccountRegion, int]:
     """The account region's row read again under a no-key row lock, and (when asked) the
-    recipients counted since `since`, read after the lock was granted."""
+    recipients counted since `since`, read after the lock was granted: the transaction's first
+    query."""
     statements: list[sql.Statement] = [(_locked_sql(), [state.pk])]
     if with_usage:
         statements.append(_usage_since(state.account_id, state.region_id, since))
-    results = sql.run_together(statements)
+    results = two_queries.first(statements)
     locked = settings_from(results[0])
     assert locked is not None  # the caller read it; rows are not deleted while in use
     return locked, int(results[1][0][0] or 0) if with_usage else 0

@@ -13,13 +13,14 @@ statements; every value stays a query parameter.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from typing import Any, NamedTuple, TypeVar
 
 import psycopg
 from django.core.exceptions import EmptyResultSet
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Field, Model, QuerySet
 from django.db.models.query import ValuesListIterable
@@ -91,6 +92,69 @@ def run_in_one_transaction(statements: Sequence[Statement]) -> list[list[tuple[A
                 return _run(cursor, statements)
     with transaction.atomic():
         return run_together(statements)
+
+
+class TwoQueries:
+    """The two queries of `transaction_in_two_queries`: `first` once, then `last` once."""
+
+    def __init__(self, cursor: CursorWrapper | None) -> None:
+        self._cursor = cursor  # None: inside transaction.atomic(), which begins and commits
+
+    def first(self, statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
+        """Begin the transaction and run `statements` (`run_together`), in one round trip."""
+        if self._cursor is None:
+            return run_together(statements)
+        return _run(self._cursor, [("BEGIN", []), *statements])[1:]
+
+    def last(self, statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
+        """Run `statements` and commit, in one round trip (the caller's transaction commits
+        them when it holds one)."""
+        if self._cursor is None:
+            return run_together(statements)
+        return _run(self._cursor, [*statements, ("COMMIT", [])])[:-1]
+
+
+@contextmanager
+def transaction_in_two_queries() -> Iterator[TwoQueries]:
+    """A transaction that takes two round trips where `transaction.atomic()` takes four: its
+    BEGIN goes in the query of its first statements (a row lock and what it guards), its
+    COMMIT in the query of its last (the writes). The caller decides between the two in
+    Python. An exception in the block (a refusal, a database error) rolls back: no transaction
+    is left open and no row locked.
+
+    It uses PostgreSQL's protocol: a BEGIN in a query of several statements turns the query's
+    implicit transaction into one that stays open after the answer, until a COMMIT or ROLLBACK
+    ("Multiple Statements in a Simple Query"). Django still sees autocommit on, which is true
+    again once the block ends; so nothing between the two may enter `transaction.atomic()`
+    (psycopg refuses to leave autocommit inside a transaction). Inside a caller's transaction,
+    and where several statements do not go as one query (SQLite, server-side binding), it is
+    `transaction.atomic()` with a `run_together` for each.
+    """
+    if connection.get_autocommit() and not connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            if _one_query(cursor):
+                try:
+                    yield TwoQueries(cursor)
+                finally:
+                    _end_open_transaction(cursor)
+                return
+    with transaction.atomic():
+        yield TwoQueries(None)
+
+
+def _end_open_transaction(cursor: CursorWrapper) -> None:
+    """Roll back what `transaction_in_two_queries` left open: after an exception, or a block
+    that never reached `last`. Nothing to send after a COMMIT, even one that failed (a deferred
+    foreign key): the server has ended the transaction either way."""
+    status = cursor.cursor.connection.info.transaction_status
+    if status not in (pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR):
+        return
+    try:
+        cursor.execute("ROLLBACK")
+    except DatabaseError:
+        # The connection is broken; closing it ends the transaction on the server too (if the
+        # server is still there), and Django opens a new one for the next query.
+        connection.close()
 
 
 def _one_query(cursor: CursorWrapper) -> bool:

@@ -1,5 +1,7 @@
 """sesconsole.sql.run_in_one_transaction: all or nothing, committed when it returns, and on
-PostgreSQL outside a transaction one query with no BEGIN and COMMIT round trips."""
+PostgreSQL outside a transaction one query with no BEGIN and COMMIT round trips; and
+sql.transaction_in_two_queries: BEGIN and COMMIT sent with the statements, nothing left open
+after an exception."""
 
 from __future__ import annotations
 
@@ -61,3 +63,89 @@ def test_outside_a_transaction_it_is_one_query_committed_before_it_returns(
     assert sent.queries[0].startswith("INSERT INTO")
     assert sent.transaction_states == ["I"]  # idle: committed, no transaction left open
     assert SendingUsage.objects.get().recipients == 3
+
+
+# --- sql.transaction_in_two_queries ----------------------------------------------------------
+def test_two_queries_begin_with_the_first_and_commit_with_the_last(
+    account: Account, region: Region
+) -> None:
+    with wire.traced() as sent, sql.transaction_in_two_queries() as two_queries:
+        [[(first,)]] = two_queries.first([("SELECT 1", [])])
+        [written, [(last,)]] = two_queries.last([counter(account, region, 3), ("SELECT 2", [])])
+
+    assert (first, written, last) == (1, [], 2)
+    assert len(sent.queries) == 2, sent.queries
+    assert sent.queries[0] == "BEGIN; SELECT 1"
+    assert sent.queries[1].startswith("INSERT INTO")
+    assert sent.queries[1].endswith("; SELECT 2; COMMIT")
+    assert sent.transaction_states == ["T", "I"]  # open between the two, committed after
+    assert SendingUsage.objects.get().recipients == 3
+
+
+def test_an_exception_between_the_two_rolls_back(account: Account, region: Region) -> None:
+    with (  # noqa: PT012
+        wire.traced() as sent,
+        pytest.raises(ValueError, match="decided"),
+        sql.transaction_in_two_queries() as two_queries,
+    ):
+        two_queries.first([counter(account, region, 1)])
+        raise ValueError("decided in Python: refuse")
+
+    assert sent.queries[-1] == "ROLLBACK"
+    assert sent.transaction_states[-1] == "I"
+    assert SendingUsage.objects.count() == 0
+    assert connection.get_autocommit()
+
+
+def test_a_block_that_never_reaches_last_rolls_back(account: Account, region: Region) -> None:
+    with sql.transaction_in_two_queries() as two_queries:
+        two_queries.first([counter(account, region, 1)])
+
+    assert SendingUsage.objects.count() == 0
+
+
+def test_a_failing_write_rolls_back_and_the_connection_stays_usable(
+    account: Account, region: Region
+) -> None:
+    with (  # noqa: PT012
+        wire.traced() as sent,
+        pytest.raises(IntegrityError),
+        sql.transaction_in_two_queries() as two_queries,
+    ):
+        two_queries.first([counter(account, region, 1)])
+        two_queries.last([counter(account, region, 2)])  # the same minute again
+
+    assert sent.queries[-1] == "ROLLBACK"
+    assert sent.transaction_states[-1] == "I"
+    assert SendingUsage.objects.count() == 0  # usable: this query answers
+
+
+def test_a_failing_commit_leaves_no_transaction_open(account: Account, region: Region) -> None:
+    """Django's foreign keys are checked at the COMMIT (deferred): the server has ended the
+    transaction, so nothing more is sent."""
+    unknown = Account(id="999999999999")
+    with (  # noqa: PT012
+        wire.traced() as sent,
+        pytest.raises(IntegrityError),
+        sql.transaction_in_two_queries() as two_queries,
+    ):
+        two_queries.first([("SELECT 1", [])])
+        two_queries.last([counter(unknown, region, 1)])
+
+    assert len(sent.queries) == 2, sent.queries
+    assert sent.transaction_states == ["T", "I"]
+    assert SendingUsage.objects.count() == 0
+
+
+def test_inside_a_callers_transaction_the_two_queries_are_part_of_it(
+    account: Account, region: Region
+) -> None:
+    with transaction.atomic():
+        with wire.traced() as sent, sql.transaction_in_two_queries() as two_queries:
+            two_queries.first([("SELECT 1", [])])
+            two_queries.last([counter(account, region, 1)])
+        seen_inside = SendingUsage.objects.count()
+        transaction.set_rollback(True)  # the caller rolls back
+
+    assert (seen_inside, SendingUsage.objects.count()) == (1, 0)
+    assert not any("COMMIT" in query for query in sent.queries), sent.queries

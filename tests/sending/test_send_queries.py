@@ -101,7 +101,7 @@ def test_an_account_without_limits_takes_no_quota_lock(
 
 # What a send costs on the wire outside a test's transaction (a request, an SMTP session):
 # psycopg's BEGIN and COMMIT are round trips that Django's query capture does not see.
-WIRE_QUERIES_WITH_LIMITS = 5  # settings and identities; BEGIN; lock and sum; writes; COMMIT
+WIRE_QUERIES_WITH_LIMITS = 3  # settings and identities; BEGIN, lock and sum; writes, COMMIT
 WIRE_QUERIES_WITHOUT_LIMITS = 2  # settings and identities; the writes, their own transaction
 
 
