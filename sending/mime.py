@@ -316,10 +316,10 @@ def _plain_simple_bytes(simple: Simple, address_headers: list[tuple[str, str]]) 
         return None
     lines = []
     for name, value in address_headers:
-        if not _plain_addresses(name, value):
+        if not _plain_line(name, value, _PLAIN_ADDRESSES):
             return None
         lines.append(f"{name}: {value}")
-    if not _plain_unstructured("Subject", simple.subject):
+    if not _plain_line("Subject", simple.subject, _PLAIN_UNSTRUCTURED):
         return None
     lines += [f"Subject: {simple.subject}", "MIME-Version: 1.0"]
     for name, value in simple.headers:
@@ -356,18 +356,11 @@ def _plain_simple_bytes(simple: Simple, address_headers: list[tuple[str, str]]) 
     return "\r\n".join(lines).encode() + b"\r\n" + part
 
 
-def _plain_addresses(name: str, value: str) -> bool:
+def _plain_line(name: str, value: str, shape: re.Pattern[str]) -> bool:
+    """Whether `name: value` fits one line and `value` has `shape` without an encoded-word."""
     return (
         len(name) + 2 + len(value) <= _FOLD_AT
-        and _PLAIN_ADDRESSES.match(value) is not None
-        and "=?" not in value
-    )
-
-
-def _plain_unstructured(name: str, value: str) -> bool:
-    return (
-        len(name) + 2 + len(value) <= _FOLD_AT
-        and _PLAIN_UNSTRUCTURED.match(value) is not None
+        and shape.match(value) is not None
         and "=?" not in value
     )
 
@@ -375,7 +368,7 @@ def _plain_unstructured(name: str, value: str) -> bool:
 def _plain_custom_header(name: str, value: str) -> bool:
     """Whether the package would store `name: value` as written: free text (not an address,
     date or MIME header it parses), which may repeat (no count to check)."""
-    return _free_text_header(name.lower()) and _plain_unstructured(name, value)
+    return _free_text_header(name.lower()) and _plain_line(name, value, _PLAIN_UNSTRUCTURED)
 
 
 @cache

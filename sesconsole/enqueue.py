@@ -26,7 +26,7 @@ import os
 import threading
 import time
 from collections import deque
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from celery import Task
@@ -39,11 +39,14 @@ from sesconsole.logs import current_request_id
 log = logging.getLogger(__name__)
 
 
+@cache
 def task_named(name: str) -> Task:
     """The task registered as `name` (module path and function name, Celery's default).
 
     Resolved here rather than sent with `app.send_task(name)` so the task's own options
     (eager mode in tests and debugging, expiry, routing) apply exactly as with `task.delay`.
+    Cached: every accepted message resolves its delivery task, and the import lookup with its
+    checks took about 17 µs a call.
     """
     task = symbol_by_name(name)
     if not isinstance(task, Task) or task.name != name:

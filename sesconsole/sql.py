@@ -86,10 +86,9 @@ def run_in_one_transaction(statements: Sequence[Statement]) -> list[list[tuple[A
     spares the BEGIN and COMMIT round trips of `transaction.atomic()` (BENCHMARKS.md, issue
     16). Otherwise, and inside a caller's transaction, in `transaction.atomic()`.
     """
-    if connection.get_autocommit() and not connection.in_atomic_block:
-        with connection.cursor() as cursor:
-            if _one_query(cursor):
-                return _run(cursor, statements)
+    with _own_transaction_cursor() as cursor:
+        if cursor is not None:
+            return _run(cursor, statements)
     with transaction.atomic():
         return run_together(statements)
 
@@ -130,16 +129,26 @@ def transaction_in_two_queries() -> Iterator[TwoQueries]:
     and where several statements do not go as one query (SQLite, server-side binding), it is
     `transaction.atomic()` with a `run_together` for each.
     """
-    if connection.get_autocommit() and not connection.in_atomic_block:
-        with connection.cursor() as cursor:
-            if _one_query(cursor):
-                try:
-                    yield TwoQueries(cursor)
-                finally:
-                    _end_open_transaction(cursor)
-                return
+    with _own_transaction_cursor() as cursor:
+        if cursor is not None:
+            try:
+                yield TwoQueries(cursor)
+            finally:
+                _end_open_transaction(cursor)
+            return
     with transaction.atomic():
         yield TwoQueries(None)
+
+
+@contextmanager
+def _own_transaction_cursor() -> Iterator[CursorWrapper | None]:
+    """A cursor whose query of several statements PostgreSQL runs as a transaction of its own;
+    None inside a caller's transaction, or where statements go one per query (`_one_query`)."""
+    if not connection.get_autocommit() or connection.in_atomic_block:
+        yield None
+        return
+    with connection.cursor() as cursor:
+        yield cursor if _one_query(cursor) else None
 
 
 def _end_open_transaction(cursor: CursorWrapper) -> None:
@@ -202,11 +211,21 @@ def insert_statement(instance: Model) -> Statement:
     if compiled is None:
         return _compiled_insert(instance)
     text, fields = compiled
+    params = _prepared_values(instance, fields)
+    if params is None:
+        return _compiled_insert(instance)
+    return text, params
+
+
+def _prepared_values(instance: Model, fields: list[Any]) -> list[Any] | None:
+    """The values of `fields` as the insert compiler prepares them (pre_save, then
+    get_db_prep_save); None when one is an expression, which the compiler writes into the
+    statement's text."""
     values = [field.pre_save(instance, True) for field in fields]
     if any(hasattr(value, "resolve_expression") for value in values):
-        return _compiled_insert(instance)  # an expression is compiled into the text
+        return None
     db = connections[DEFAULT_DB_ALIAS]
-    return text, [
+    return [
         field.get_db_prep_save(value, connection=db)
         for field, value in zip(fields, values, strict=True)
     ]
@@ -346,17 +365,11 @@ def insert_with_child(parent: Model, child: Model, link: str) -> Statement | Non
         return None
     _, fields = compiled
     link_field = child_model._meta.get_field(link)
-    valued = [field for field in fields if field is not link_field]
-    values = [field.pre_save(child, True) for field in valued]
-    if any(hasattr(value, "resolve_expression") for value in values):
+    child_params = _prepared_values(child, [field for field in fields if field is not link_field])
+    if child_params is None:
         return None
     parent_pk = quote(str(type(parent)._meta.pk.column))  # type: ignore[union-attr]
     child_sql = _child_insert_sql(child_model, link_field.name, parent_pk)
-    db = connections[DEFAULT_DB_ALIAS]
-    child_params = [
-        field.get_db_prep_save(value, connection=db)
-        for field, value in zip(valued, values, strict=True)
-    ]
     return f"WITH new_parent AS ({parent_sql}) {child_sql}", [*parent_params, *child_params]
 
 
