@@ -13,7 +13,7 @@ task objects.
 delivery, a new identity's first work): the caller's answer does not wait for the broker, one
 publisher thread per process publishes it (docs/design.md, "Hot paths").
 `publish_batched_in_background_after_commit` does the same for work handed over many times a
-second (message delivery): what is handed over while the thread is busy, or within 10 ms,
+second (message delivery): what is handed over while the thread is busy, or within 50 ms,
 travels as one message (one publish costs 0.4–1.3 ms of CPU, BENCHMARKS.md).
 """
 
@@ -117,8 +117,11 @@ class _Publisher:
     broker round trip (~1 ms on the loaded development machine): the SMTP server's reply to
     DATA waited for all of it before (BENCHMARKS.md, issue 16). Items wait until the first of
     them is LINGER old (unless MAX_BATCH are there) so that several share a publish even when
-    they arrive one at a time: one SMTP connection hands a message over every ~5 ms, so a
-    shorter linger merges few (BENCHMARKS.md, "Ninth session: batched delivery publishes").
+    they arrive one at a time: one SMTP connection hands a message over every 3–12 ms on the
+    development machines, so a linger of 10 ms merged one or two and its publisher thread cost
+    1.8 ms of CPU per message at 90 messages/s; 50 ms costs 0.6 ms, and adds at most 50 ms to a
+    delivery that waits on a worker and a relay anyway (BENCHMARKS.md, "Tenth session: the
+    publisher's linger").
     A batch is kept small so that the batches of a burst still spread over every worker
     process, and so that a batch against a relay that hangs stays within the task time limit
     (MAX_BATCH x EMAIL_TIMEOUT).
@@ -127,7 +130,7 @@ class _Publisher:
 
     BACKLOG = 10_000
     MAX_BATCH = 10
-    LINGER = 0.01
+    LINGER = 0.05
 
     def __init__(self) -> None:
         self._start_afresh()
