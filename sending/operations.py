@@ -533,7 +533,7 @@ def _key_check_sql(with_secret: bool) -> tuple[str, tuple[Any, ...]]:
     if with_secret:
         enabled = Region.objects.filter(code=_REGION_PLACEHOLDER, enabled=True)
         keys = keys.filter(Exists(enabled), secret_encrypted=_SECRET_PLACEHOLDER)
-    return keys.values("pk")[:1].query.sql_with_params()
+    return keys.order_by().values("pk")[:1].query.sql_with_params()
 
 
 def _check_senders(
