@@ -337,6 +337,10 @@ def new_secret_access_key() -> str:
     return secrets.token_urlsafe(30)[:40]
 
 
+# How often a key's last use is written at most (AccessKey.touch).
+KEY_TOUCH_INTERVAL = timedelta(seconds=60)
+
+
 class AccessKeyQuerySet(models.QuerySet["AccessKey"]):
     def active(self) -> AccessKeyQuerySet:
         return self.filter(status=AccessKey.Status.ACTIVE)
@@ -396,10 +400,17 @@ class AccessKey(models.Model):
         self.save(update_fields=["status"])
 
     def touch(self) -> None:
-        """Record use; at most once a minute so busy keys don't write on every call."""
+        """Record use; at most once a minute so busy keys don't write on every call.
+
+        The UPDATE repeats the condition on the stored time: an instance built from what a
+        process remembers of the key (api.auth) may hold an older time than another process
+        wrote since, and then only asks."""
         now = timezone.now()
-        if self.last_used_at is None or (now - self.last_used_at).total_seconds() > 60:
-            AccessKey.objects.filter(pk=self.pk).update(last_used_at=now)
+        if self.last_used_at is None or now - self.last_used_at > KEY_TOUCH_INTERVAL:
+            unrecorded = models.Q(last_used_at__isnull=True) | models.Q(
+                last_used_at__lt=now - KEY_TOUCH_INTERVAL
+            )
+            AccessKey.objects.filter(unrecorded, pk=self.pk).update(last_used_at=now)
             self.last_used_at = now
 
 

@@ -21,6 +21,15 @@ the encrypted secret this key had at its last verified request in this process, 
 statement reads the key (still active, still that secret) and the identity together. Anything
 else (the key's first request here, another secret, a bad signature) takes the steps above, so
 no request reads tenant data before it is authenticated, and every error comes from one path.
+
+An operation that checks the caller's key in its own first round trip (SendEmail:
+`sending.operations.KeyCheck`) need not have it read here at all (`key_checked_later`): a
+request that verifies against the secret remembered for its key gets a Caller built from what
+this process last read for that key (`_verified_unread`: its account is the one read for it,
+never anything the request says), carrying the KeyCheck. The operation's statement confirms
+the key is still active, still has that secret and account, and the region is still enabled;
+if not, it raises `KeyNotConfirmed` before storing anything and `api.views` authenticates the
+request again on the steps above, which answer it as they always did.
 """
 
 from __future__ import annotations
@@ -36,13 +45,14 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import AccessKey, Account, Region
-from sesconsole import encryption
+from sending.operations import KeyCheck
+from sesconsole import encryption, sql
 
 from . import reads, sigv4
 from .errors import ApiError
 
-# How many keys' last verified secrets a process remembers (ciphertext only; see the module's
-# docstring). Past that it forgets them all and relearns the busy ones on their next request.
+# How many keys a process remembers (the secret as ciphertext; see the module's docstring).
+# Past that it forgets them all and relearns the busy ones on their next request.
 MAX_REMEMBERED_KEYS = 1024
 
 
@@ -52,22 +62,51 @@ class Caller:
     region: Region
     access_key: AccessKey
     preloaded: reads.Preloaded | None = None
+    # Set when the key was not read for this request (`key_checked_later`): the operation
+    # must check it, and `key_confirmed` records its use once it has.
+    key_check: KeyCheck | None = None
 
 
-# access key id -> the encrypted secret its last verified request in this process was checked
-# against.
-_verified_secrets: dict[str, str] = {}
+class KeyNotConfirmed(Exception):
+    """The operation's check of a key not read for the request (`Caller.key_check`) failed:
+    deactivated, deleted, given another secret or account, or its region disabled since this
+    process read it. Nothing was stored; api.views authenticates the request again."""
 
 
-def authenticate(request: HttpRequest, body: bytes, identity_name: str | None = None) -> Caller:
+@dataclass(frozen=True)
+class _Verified:
+    """A key as read for its last verified request in this process: the encrypted secret the
+    signature was checked against and the key's fields (`reads.SIGNER_KEY_FIELDS`, as
+    `sql.field_values` gives them; the account's id among them)."""
+
+    secret_encrypted: str
+    key_values: tuple[Any, ...]
+
+
+# access key id -> what its last verified request in this process read of it.
+_verified_keys: dict[str, _Verified] = {}
+
+
+def authenticate(
+    request: HttpRequest,
+    body: bytes,
+    identity_name: str | None = None,
+    *,
+    key_checked_later: bool = False,
+) -> Caller:
     """The caller of a signed request, or SigV4Error / ApiError as AWS answers.
 
     With `identity_name` (as stored), the Caller may carry that identity, read in the same
-    statement as the key (`preloaded`).
+    statement as the key (`preloaded`). With `key_checked_later`, the Caller may carry a
+    `key_check` instead of a key read here (see the module's docstring).
     """
     signed = signed_request(request, body)
     credential = sigv4.parse_authorization(signed)
     now = timezone.now()
+    if key_checked_later:
+        caller = _verified_unread(signed, credential, now)
+        if caller is not None:
+            return caller
     if identity_name is not None:
         found = _verified_with_identity(signed, credential, identity_name, now)
         if found is not None:
@@ -75,12 +114,43 @@ def authenticate(request: HttpRequest, body: bytes, identity_name: str | None = 
     found = reads.signer(credential.access_key_id, credential.region)
     if found is None:
         raise sigv4.unknown_key_error()
-    secret_encrypted = found.key.secret_encrypted
-    sigv4.verify(signed, credential, _signing_key(secret_encrypted, credential), now)
-    if len(_verified_secrets) >= MAX_REMEMBERED_KEYS:
-        _verified_secrets.clear()
-    _verified_secrets[credential.access_key_id] = secret_encrypted
+    sigv4.verify(signed, credential, _signing_key(found.key.secret_encrypted, credential), now)
     return _caller(found, credential)
+
+
+def key_confirmed(caller: Caller) -> None:
+    """Record the use of a key the operation has checked (`Caller.key_check`), as `_caller`
+    records it for a key read here."""
+    caller.access_key.touch()
+    _remember(caller.access_key)
+
+
+def _verified_unread(
+    signed: sigv4.SignedRequest, credential: sigv4.Credential, now: datetime
+) -> Caller | None:
+    """The caller of a request that verifies against the secret its key had at its last
+    verified request here, built from what was read then, with the KeyCheck the operation
+    must make; None when the usual path must decide."""
+    known = _verified_keys.get(credential.access_key_id)
+    if known is None or not _verifies(signed, credential, known.secret_encrypted, now):
+        return None
+    key = sql.rebuilt(AccessKey, reads.SIGNER_KEY_FIELDS, known.key_values)
+    key.account = sql.rebuilt(Account, ["id"], [key.account_id])
+    # Only the code: the KeyCheck's statement finds the region enabled, and any other field
+    # loads on first access (none on the send path).
+    region = sql.rebuilt(Region, ["code"], [credential.region])
+    check = KeyCheck(key.access_key_id, secret_encrypted=known.secret_encrypted)
+    return Caller(account=key.account, region=region, access_key=key, key_check=check)
+
+
+def _verifies(
+    signed: sigv4.SignedRequest, credential: sigv4.Credential, secret_encrypted: str, now: datetime
+) -> bool:
+    try:
+        sigv4.verify(signed, credential, _signing_key(secret_encrypted, credential), now)
+    except sigv4.SigV4Error:
+        return False  # the usual path verifies against the stored secret and gives the error
+    return True
 
 
 def _verified_with_identity(
@@ -88,17 +158,13 @@ def _verified_with_identity(
 ) -> reads.Signer | None:
     """The signer with the identity, for a request that verifies against the secret its key had
     at its last verified request; None when the usual path must decide."""
-    secret_encrypted = _verified_secrets.get(credential.access_key_id)
-    if secret_encrypted is None:
+    known = _verified_keys.get(credential.access_key_id)
+    if known is None or not _verifies(signed, credential, known.secret_encrypted, now):
         return None
-    try:
-        sigv4.verify(signed, credential, _signing_key(secret_encrypted, credential), now)
-    except sigv4.SigV4Error:
-        return None  # the usual path verifies against the stored secret and gives the error
     found = reads.signer(credential.access_key_id, credential.region, identity_name)
-    if found is None or found.key.secret_encrypted != secret_encrypted:
+    if found is None or found.key.secret_encrypted != known.secret_encrypted:
         # Deactivated, deleted or given a new secret since: decide on the stored key.
-        _verified_secrets.pop(credential.access_key_id, None)
+        _verified_keys.pop(credential.access_key_id, None)
         return None
     return found
 
@@ -114,9 +180,18 @@ def _caller(found: reads.Signer, credential: sigv4.Credential) -> Caller:
             403,
         )
     key.touch()
+    _remember(key)
     return Caller(
         account=key.account, region=found.region, access_key=key, preloaded=found.preloaded
     )
+
+
+def _remember(key: AccessKey) -> None:
+    """Remember `key` (read, or checked, for a request whose signature it verified)."""
+    if len(_verified_keys) >= MAX_REMEMBERED_KEYS:
+        _verified_keys.clear()
+    values = sql.field_values(key, reads.SIGNER_KEY_FIELDS)
+    _verified_keys[key.access_key_id] = _Verified(key.secret_encrypted, values)
 
 
 # Keyed on the encrypted secret, so a new secret is a new entry. A key deactivated or deleted

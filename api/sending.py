@@ -17,6 +17,7 @@ from accounts import actors
 from sending.errors import RefusalKind, SendRefused
 from sending.operations import Attachment, Outgoing, Simple, send
 
+from .auth import KeyNotConfirmed
 from .errors import ApiError, bad_request, not_found
 from .wire import Call
 
@@ -82,10 +83,13 @@ def send_email(call: Call) -> dict[str, Any]:
         tags=[(tag["Name"], tag["Value"]) for tag in body.get("EmailTags", [])],
         from_identity_arn=body.get("FromEmailAddressIdentityArn"),
         feedback_forwarding_identity_arn=body.get("FeedbackForwardingEmailAddressIdentityArn"),
+        key_check=call.key_check,
     )
     try:
         message = send(outgoing)
     except SendRefused as exc:
+        if exc.kind is RefusalKind.KEY_NOT_ACTIVE:
+            raise KeyNotConfirmed from None  # api.views decides what follows
         code, status = V2_ERRORS[exc.kind]
         raise ApiError(code, exc.message, status) from None
     return {"MessageId": message.message_id}

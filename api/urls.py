@@ -153,7 +153,12 @@ urlpatterns = [
     path(
         "v2/email/outbound-emails",
         endpoint(
-            POST=Route("SendEmail", sending.send_email, max_body=body_size.V2_SEND_BODY_LIMIT)
+            POST=Route(
+                "SendEmail",
+                sending.send_email,
+                max_body=body_size.V2_SEND_BODY_LIMIT,
+                checks_key=True,
+            )
         ),
     ),
     # --- account ---

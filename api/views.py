@@ -1,7 +1,9 @@
 """Thin dispatch for the SES v2 API: one view per URI, one operation per HTTP method.
 
 Every request goes through `_handle`: read the body, authenticate (SigV4), check the body
-against botocore's model, run the operation, answer in SES's JSON and error shapes. Domain
+against botocore's model, run the operation, answer in SES's JSON and error shapes. A route
+whose operation checks the caller's key itself (`Route.checks_key`) may run on a key not read
+for the request; `_handle` alone decides what happens when that check fails. Domain
 errors (`ValidationError` and its subclasses) become SES error codes; anything unexpected is
 logged and answered as InternalServiceErrorException, never as an HTML error page.
 """
@@ -18,7 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from . import shapes
-from .auth import authenticate
+from .auth import Caller, KeyNotConfirmed, authenticate, key_confirmed
 from .body_size import BodyTooLarge, read_body
 from .errors import ApiError, bad_request, from_sigv4_error, from_validation_error
 from .sigv4 import SigV4Error
@@ -36,6 +38,8 @@ class Route:
     identity the operation reads, which authentication may read in its own statement and hand
     over as `Call.preloaded` (api.auth); it returns None when it cannot tell. `max_body` is
     the largest body it takes (api.body_size), when that is more than the site's limit.
+    `checks_key`: the operation checks the caller's key in its own first round trip
+    (`Call.key_check`, passed on to sending's KeyCheck), so authentication need not read it.
     """
 
     model_name: str | None
@@ -43,6 +47,7 @@ class Route:
     lenient: bool = False
     preload: Callable[[dict[str, str]], str | None] | None = None
     max_body: int | None = None
+    checks_key: bool = False
 
 
 def endpoint(**routes: Route) -> Callable[..., HttpResponse]:
@@ -83,7 +88,27 @@ def _handle(request: HttpRequest, route: Route, path: dict[str, str]) -> dict[st
     except BodyTooLarge as exc:
         raise bad_request(f"{exc} Send less data in one request.") from None
     identity_name = route.preload(path) if route.preload is not None else None
-    caller = authenticate(request, raw_body, identity_name)
+    caller = authenticate(request, raw_body, identity_name, key_checked_later=route.checks_key)
+    if caller.key_check is None:
+        return _run(request, route, path, caller)
+    try:
+        answer = _run(request, route, path, caller)
+    except KeyNotConfirmed:
+        # The key changed since this process last read it: the usual path reads it and
+        # refuses the request as it always has, or runs the operation again on what it read.
+        return _run(request, route, path, authenticate(request, raw_body))
+    except Exception:
+        # The usual path reads the key before anything else, so a refusal of the key comes
+        # before any answer of the operation's; this one may have failed before its check.
+        authenticate(request, raw_body)
+        raise
+    key_confirmed(caller)
+    return answer
+
+
+def _run(
+    request: HttpRequest, route: Route, path: dict[str, str], caller: Caller
+) -> dict[str, Any]:
     body = read_json_body(request)
     if route.model_name is not None:
         body = shapes.validate_body(route.model_name, body, top_level_required=not route.lenient)
@@ -96,6 +121,7 @@ def _handle(request: HttpRequest, route: Route, path: dict[str, str]) -> dict[st
         body=body,
         query=request.GET,
         preloaded=caller.preloaded,
+        key_check=caller.key_check,
     )
     return route.function(call, **path)
 

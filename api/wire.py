@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 
 from accounts import actors
 from accounts.models import AccessKey, Account, Region
+from sending.operations import KeyCheck
 from sesconsole.logs import current_request_id
 
 from .errors import ApiError, bad_request
@@ -38,6 +39,8 @@ class Call:
     query: QueryDict = field(default_factory=QueryDict)
     # The identity the route asked authentication to read along (`Route.preload`), if it did.
     preloaded: Preloaded | None = None
+    # The key, when authentication did not read it (`Route.checks_key`): the operation checks it.
+    key_check: KeyCheck | None = None
 
     @property
     def actor(self) -> str:

@@ -35,8 +35,8 @@ class RefusalKind(enum.Enum):
     TOO_LARGE = "TOO_LARGE"
     # v2 NotFoundException (TenantName, identity ARN of nothing) / v1 InvalidParameterValue
     NOT_FOUND = "NOT_FOUND"
-    # SMTP only (Outgoing.session_key_id): the key an open session logged in with was
-    # deactivated or deleted since its AUTH; SMTP 535.
+    # Outgoing.key_check failed. SMTP: the key an open session logged in with was deactivated
+    # or deleted since its AUTH, 535. The v2 API authenticates the request again (api.views).
     KEY_NOT_ACTIVE = "KEY_NOT_ACTIVE"
 
 

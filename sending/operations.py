@@ -17,7 +17,7 @@ Interface (entry points build these and call `send`; nothing else):
         feedback_forwarding_address=None, configuration_set_name=None,
         tags=[("name", "value")], from_identity_arn=None, feedback_forwarding_identity_arn=None,
         max_size=MAX_MESSAGE_SIZE,                # the v1 API passes V1_MAX_MESSAGE_SIZE
-        session_key_id=None,                      # SMTP: the session's key, checked still active
+        key_check=None,                           # SMTP, API: KeyCheck of the caller's key
         read_ahead=None,                          # SMTP: the session's kept reads (read_ahead)
     ))
     message.message_id   # SES's MessageId; the Message-ID header is <message_id@...>
@@ -48,6 +48,7 @@ from functools import cache
 from typing import Any
 
 from django.db import IntegrityError
+from django.db.models import Exists
 from django.utils import timezone
 
 from accounts.models import AccessKey, Account, AccountRegion, Region
@@ -62,7 +63,7 @@ from .mime import Attachment, Simple
 from .models import SentMessage
 from .read_ahead import ReadAhead
 
-__all__ = ["Attachment", "Outgoing", "Simple", "send"]
+__all__ = ["Attachment", "KeyCheck", "Outgoing", "Simple", "send"]
 
 MAX_RECIPIENTS = 50
 MAX_MESSAGE_SIZE = 40 * 1024 * 1024  # v2 API and SMTP, after base64 (DG quotas)
@@ -70,6 +71,21 @@ V1_MAX_MESSAGE_SIZE = 10 * 1024 * 1024
 
 
 Found = dict[tuple[str, str], Identity | None]  # (account id, address) → applicable identity
+
+
+@dataclass(frozen=True)
+class KeyCheck:
+    """The caller's access key, checked in the round trip that reads the account's settings
+    (not a trip of its own: BENCHMARKS.md, issues 15 and 16): still active and still the
+    sending account's, else the send is refused (KEY_NOT_ACTIVE) before anything is stored.
+
+    An SMTP session outlives its AUTH, so a deactivated key stops open sessions. The API
+    passes the secret a request was verified against when it did not read the key itself
+    (api.auth): the key must then still have that secret, and the region the request signed
+    for (the message's) must still be enabled, as the API's own read of the key requires."""
+
+    access_key_id: str
+    secret_encrypted: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,10 +111,7 @@ class Outgoing:
     from_identity_arn: str | None = None
     feedback_forwarding_identity_arn: str | None = None
     max_size: int = MAX_MESSAGE_SIZE
-    # An SMTP session outlives its AUTH: the key it logged in with must still be active when
-    # each message is sent (a deactivated key stops open sessions). Checked in the round trip
-    # that reads the account's settings, not a trip of its own (BENCHMARKS.md, issue 16).
-    session_key_id: str | None = None
+    key_check: KeyCheck | None = None
     # An SMTP session's reads kept for a short window (sending.read_ahead): where the
     # settings, identities, key and configuration sets come from, not which rules apply.
     read_ahead: ReadAhead | None = None
@@ -462,7 +475,7 @@ def _settings_and_identities(
         state, applicable = kept
     else:
         state, applicable = _read_settings_and_identities(
-            account, region, [*senders, *recipients], outgoing.session_key_id
+            account, region, [*senders, *recipients], outgoing.key_check
         )
         if reads is not None:
             reads.keep(now, state, applicable)
@@ -470,18 +483,18 @@ def _settings_and_identities(
 
 
 def _read_settings_and_identities(
-    account: Account, region: Region, addresses: list[str], session_key_id: str | None
+    account: Account, region: Region, addresses: list[str], key_check: KeyCheck | None
 ) -> tuple[AccountRegion, dict[str, Identity | None]]:
     """The account's settings in the region and the identities that apply to `addresses`,
     in one round trip: two ORM queries before, and compiling them cost more than the trip
     (together about 2 ms of a ~10 ms send in cProfile on the loaded development machine).
-    With `session_key_id`, the same trip checks that the key is still active."""
+    With `key_check`, the same trip checks the caller's key (KeyCheck)."""
     statements = [
         quota.settings_statement(account, region),
         hierarchy.applicable_statement(account, region, addresses),
     ]
-    if session_key_id is not None:
-        statements.append(_active_key_statement(session_key_id))
+    if key_check is not None:
+        statements.append(_key_check_statement(key_check, account, region))
     settings_rows, identity_rows, *key_rows = sql.run_together(statements)
     if key_rows == [[]]:
         raise SendRefused(
@@ -492,20 +505,35 @@ def _read_settings_and_identities(
     return state, hierarchy.applicable_from(addresses, identity_rows)
 
 
-def _active_key_statement(access_key_id: str) -> sql.Statement:
-    """A row when the key is active: AccessKey.objects.active()'s own filter, compiled once."""
-    text, params = _active_key_sql()
-    return text, [access_key_id if p == _KEY_PLACEHOLDER else p for p in params]
+def _key_check_statement(check: KeyCheck, account: Account, region: Region) -> sql.Statement:
+    """A row when the key passes `check`: the ORM's filters, compiled once."""
+    text, params = _key_check_sql(check.secret_encrypted is not None)
+    values = {
+        _KEY_PLACEHOLDER: check.access_key_id,
+        _ACCOUNT_PLACEHOLDER: account.pk,
+        _SECRET_PLACEHOLDER: check.secret_encrypted,
+        _REGION_PLACEHOLDER: region.pk,
+    }
+    return text, [values.get(p, p) for p in params]
 
 
-_KEY_PLACEHOLDER = "\x00access key id"  # NUL: never a real key id's value
+# NUL: never a real value of these columns (PostgreSQL's text refuses it).
+_KEY_PLACEHOLDER = "\x00access key id"
+_ACCOUNT_PLACEHOLDER = "\x00account id"
+_SECRET_PLACEHOLDER = "\x00secret"
+_REGION_PLACEHOLDER = "\x00region"
 
 
 @cache
-def _active_key_sql() -> tuple[str, tuple[Any, ...]]:
+def _key_check_sql(with_secret: bool) -> tuple[str, tuple[Any, ...]]:
     # Compiling the ORM's query on every message cost about a sixth of an SMTP send's CPU.
-    keys = AccessKey.objects.active().filter(access_key_id=_KEY_PLACEHOLDER).values("pk")[:1]
-    return keys.query.sql_with_params()
+    keys = AccessKey.objects.active().filter(
+        access_key_id=_KEY_PLACEHOLDER, account_id=_ACCOUNT_PLACEHOLDER
+    )
+    if with_secret:
+        enabled = Region.objects.filter(code=_REGION_PLACEHOLDER, enabled=True)
+        keys = keys.filter(Exists(enabled), secret_encrypted=_SECRET_PLACEHOLDER)
+    return keys.order_by().values("pk")[:1].query.sql_with_params()
 
 
 def _check_senders(

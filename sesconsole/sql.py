@@ -318,6 +318,21 @@ def instance(
     return model.from_db(db.alias, loading.selected, values), end
 
 
+def field_values(instance: Model, names: Sequence[str]) -> tuple[Any, ...]:
+    """The values of `instance`'s fields `names` (loaded ones), as `rebuilt` takes them: a
+    tuple a process may keep where keeping the instance itself would share a mutable object
+    between requests."""
+    loading = _loading(type(instance), tuple(names))
+    return tuple(getattr(instance, attname) for attname in loading.selected)
+
+
+def rebuilt(model: type[M], names: Sequence[str], values: Sequence[Any]) -> M:
+    """The instance whose `field_values` these are, built as the ORM builds a loaded one
+    (`Model.from_db`); its other fields are deferred, loaded on first access."""
+    loading = _loading(model, tuple(names))
+    return model.from_db(DEFAULT_DB_ALIAS, loading.selected, list(values))
+
+
 def _fields(model: type[Model], names: Sequence[str] | None) -> list[Any]:
     """The concrete fields named (all of them when `names` is None), in the model's order, as
     Model.from_db expects the values of a partial row."""

@@ -15,7 +15,7 @@ from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 
 from accounts import actors
 from sending.errors import RefusalKind, SendRefused
-from sending.operations import Outgoing, send
+from sending.operations import KeyCheck, Outgoing, send
 
 from . import replies
 from .credentials import SmtpLogin
@@ -77,7 +77,7 @@ def submit(login: SmtpLogin, mail_from: str, recipients: list[str], content: byt
         raw=content,
         envelope_recipients=list(recipients),
         envelope_sender=mail_from,
-        session_key_id=login.access_key_id,
+        key_check=KeyCheck(login.access_key_id),
         read_ahead=login.read_ahead,
     )
     try:

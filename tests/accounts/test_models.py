@@ -67,6 +67,22 @@ def test_access_key_touch_throttled(account: Account, time_machine: Any) -> None
     assert key.last_used_at == T0 + timedelta(seconds=61)
 
 
+def test_access_key_touch_keeps_to_once_a_minute_across_processes(
+    account: Account, time_machine: Any
+) -> None:
+    """An instance built from what a process remembered may hold an older last use than
+    another process wrote since: the write still waits for the stored time's minute."""
+    key, _ = AccessKey.issue(account)
+    time_machine.move_to(T0, tick=False)
+    key.touch()
+    remembered = AccessKey.objects.get(pk=key.pk)
+    time_machine.move_to(T0 + timedelta(seconds=61), tick=False)
+    key.touch()  # another process
+    time_machine.move_to(T0 + timedelta(seconds=90), tick=False)
+    remembered.touch()
+    assert AccessKey.objects.get(pk=key.pk).last_used_at == T0 + timedelta(seconds=61)
+
+
 def test_account_region_settings_created_once(account: Account, region: Region) -> None:
     first = account.region_settings(region)
     assert account.region_settings(region) == first

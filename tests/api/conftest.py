@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,7 @@ from botocore.credentials import Credentials
 
 from accounts.models import AccessKey, Account, Region
 from accounts.regions import SES_REGIONS
+from api import auth
 from tests.support.sending_fixtures import (  # noqa: F401 (fixtures for test_sending_api)
     dkim_domain,
     production,
@@ -67,6 +68,14 @@ def _regions(transactional_db: None) -> None:
         [Region(code=code, name=name, dkim_signing_zone=zone) for code, name, zone in SES_REGIONS],
         ignore_conflicts=True,
     )
+
+
+@pytest.fixture
+def forget_verified_keys() -> Iterator[None]:
+    """Start and end with a process that has verified no key yet (api.auth remembers them)."""
+    auth._verified_keys.clear()
+    yield
+    auth._verified_keys.clear()
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ be counted; the path is re-encoded as botocore sends it (api.auth.raw_path).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,12 +25,7 @@ from .conftest import REGION, KeyPair
 
 IDENTITY_TABLE = Identity._meta.db_table
 
-
-@pytest.fixture(autouse=True)
-def _forget_verified_secrets() -> Iterator[None]:
-    auth._verified_secrets.clear()
-    yield
-    auth._verified_secrets.clear()
+pytestmark = pytest.mark.usefixtures("forget_verified_keys")
 
 
 @pytest.fixture

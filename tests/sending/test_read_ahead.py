@@ -18,7 +18,7 @@ from accounts.models import AccessKey, Account, AccountRegion, Region
 from identities.models import ConfigurationSet, Identity, MailFromStatus, VerificationStatus
 from sending.errors import RefusalKind, SendRefused
 from sending.models import SentMessage
-from sending.operations import Outgoing, send
+from sending.operations import KeyCheck, Outgoing, send
 from sending.quota import sent_last_24_hours
 from sending.read_ahead import MAX_ADDRESSES, ReadAhead
 from tests.support import wire
@@ -41,7 +41,7 @@ class Session:
         values = {
             "account": self.account,
             "region": self.region,
-            "session_key_id": self.key.access_key_id,
+            "key_check": KeyCheck(self.key.access_key_id),
             "read_ahead": self.reads,
             "to": ["someone@elsewhere.test"],
             **self.given,
@@ -255,7 +255,7 @@ def test_nothing_of_another_account_is_used(
     with pytest.raises(SendRefused) as refused:
         send(
             session.outgoing(
-                outgoing, account=other_account, session_key_id=other_key.access_key_id
+                outgoing, account=other_account, key_check=KeyCheck(other_key.access_key_id)
             )
         )
     assert refused.value.kind == RefusalKind.MESSAGE_REJECTED

@@ -27,6 +27,22 @@ class Wire:
         return [line.split("\t", 3)[3].strip()[1:-1] for line in self._sent("Query")]
 
     @property
+    def round_trips(self) -> int:
+        """How many statements' exchanges the client waited for: each simple-protocol Query,
+        and each extended-protocol exchange that executed a prepared statement (up to its
+        Sync). Preparing one (Parse, Sync) happens once per connection and is not counted."""
+        count, executed = 0, False
+        for line in self.lines:
+            kind = line.split("\t")[2].strip() if line.startswith("F\t") else ""
+            if kind == "Query":
+                count += 1
+            elif kind == "Execute":
+                executed = True
+            elif kind == "Sync" and executed:
+                count, executed = count + 1, False
+        return count
+
+    @property
     def transaction_states(self) -> list[str]:
         """ReadyForQuery's status after each answer: I idle (committed), T in a transaction."""
         received = [line for line in self.lines if line.startswith("B\t")]
