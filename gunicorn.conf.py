@@ -26,8 +26,15 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request=%({x-request-id}o
 def post_worker_init(worker: object) -> None:
     """Load in each new worker, before it takes requests, what its first requests would load:
     URLconfs, task modules, the broker's transport, the public suffix list, botocore's SES
-    model (api/warmup.py). Without it a fresh worker's first API call took 0.3-1.3 s. Imported
-    here, not at the top: the master reads this file before any worker has set up Django."""
+    model (api/warmup.py). Without it a fresh worker's first API call took 0.7-1.1 s.
+
+    Only for an application that has set Django up: bench/api.py serves its bare WSGI floor
+    (bench/hello_wsgi.py) with this file too. Imported here, not at the top: the master reads
+    this file before any worker has loaded the application."""
+    from django.apps import apps
+
+    if not apps.ready:
+        return
     from api.warmup import warm_up
 
     warm_up()

@@ -103,3 +103,22 @@ def test_gunicorn_warms_every_worker_before_it_serves() -> None:
 
     assert len(warmed) == 2
     assert warmed == booted
+
+
+def test_the_hook_leaves_an_application_without_django_alone() -> None:
+    # bench/api.py serves a bare WSGI app (its floor) with the same gunicorn.conf.py.
+    code = (
+        "import runpy, sys; runpy.run_path('gunicorn.conf.py')['post_worker_init'](None); "
+        "print('api.warmup' in sys.modules, 'api.urls' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    assert result.stdout.split() == ["False", "False"]
