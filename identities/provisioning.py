@@ -83,22 +83,24 @@ def check_configuration_set_exists(account: Account, region: Region, name: str) 
         )
 
 
-def insert_identity(identity: Identity, created: IdentityEvent) -> int:
-    """Insert a new identity and its "created" event, and return how many identities its
-    account now has in its region: the count the insert's trigger keeps, which includes the new
-    identity and stays locked until the transaction ends (see `check_identity_limit`).
+def insert_identity(queries: sql.TwoQueries, identity: Identity, created: IdentityEvent) -> int:
+    """Insert a new identity and its "created" event as the first query of the create's
+    transaction (`queries`), and return how many identities its account now has in its region:
+    the count the insert's trigger keeps, which includes the new identity and stays locked
+    until the transaction ends (see `check_identity_limit`).
 
-    On PostgreSQL the two inserts are one statement, sent with the count in one round trip:
-    save() of the 44-column identity and of its event, then the count, were three round trips
-    and most of a create's Python calls (BENCHMARKS.md, ninth session).
+    On PostgreSQL the two inserts are one statement, sent with the transaction's BEGIN and the
+    count in one round trip: save() of the 44-column identity and of its event, then the count,
+    were three round trips and most of a create's Python calls (BENCHMARKS.md, ninth session).
     """
     together = sql.insert_with_child(identity, created, "identity")
     if together is None:
+        queries.first([])  # the transaction begins before the saves
         identity.save()
         created.identity = identity
         created.save()
         return identity_count(identity.account, identity.region)
-    inserted_rows, count_rows = sql.run_together(
+    inserted_rows, count_rows = queries.first(
         [together, (_identity_count_sql(), [identity.account_id, identity.region_id])]
     )
     sql.inserted_with_child(identity, created, "identity", inserted_rows)

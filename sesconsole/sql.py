@@ -100,16 +100,17 @@ class TwoQueries:
         self._cursor = cursor  # None: inside transaction.atomic(), which begins and commits
 
     def first(self, statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
-        """Begin the transaction and run `statements` (`run_together`), in one round trip."""
+        """Begin the transaction and run `statements` (`run_together`), in one round trip.
+        With no statements it only begins, for a caller whose next writes go through the ORM."""
         if self._cursor is None:
-            return run_together(statements)
+            return run_together(statements) if statements else []
         return _run(self._cursor, [("BEGIN", []), *statements])[1:]
 
-    def last(self, statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
+    def last(self, statements: Sequence[Statement] = ()) -> list[list[tuple[Any, ...]]]:
         """Run `statements` and commit, in one round trip (the caller's transaction commits
-        them when it holds one)."""
+        them when it holds one). With no statements it only commits."""
         if self._cursor is None:
-            return run_together(statements)
+            return run_together(statements) if statements else []
         return _run(self._cursor, [*statements, ("COMMIT", [])])[:-1]
 
 

@@ -149,3 +149,33 @@ def test_inside_a_callers_transaction_the_two_queries_are_part_of_it(
 
     assert (seen_inside, SendingUsage.objects.count()) == (1, 0)
     assert not any("COMMIT" in query for query in sent.queries), sent.queries
+
+
+def test_with_no_statements_first_only_begins_and_last_only_commits(
+    account: Account, region: Region
+) -> None:
+    """For a caller whose writes between the two go through the ORM (create_identity's
+    fallback when its inserts cannot be one statement)."""
+    with wire.traced() as sent, sql.transaction_in_two_queries() as two_queries:
+        assert two_queries.first([]) == []
+        SendingUsage.objects.create(account=account, region=region, minute=MINUTE, recipients=4)
+        assert two_queries.last() == []
+
+    assert sent.queries[0] == "BEGIN"
+    assert sent.queries[-1] == "COMMIT"
+    assert sent.transaction_states[0] == "T"
+    assert sent.transaction_states[-1] == "I"
+    assert SendingUsage.objects.get().recipients == 4
+
+
+def test_with_no_statements_inside_a_callers_transaction_nothing_of_its_own_is_sent(
+    account: Account, region: Region
+) -> None:
+    with transaction.atomic():
+        with wire.traced() as sent, sql.transaction_in_two_queries() as two_queries:
+            assert (two_queries.first([]), two_queries.last()) == ([], [])
+        transaction.set_rollback(True)
+
+    # Only the caller's transaction and the savepoint of atomic() nested in it: no empty
+    # query, no COMMIT.
+    assert [query.split()[0] for query in sent.queries] == ["BEGIN", "SAVEPOINT", "RELEASE"]
