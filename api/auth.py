@@ -131,8 +131,8 @@ def _verified_unread(
     """The caller of a request that verifies against the secret its key had at its last
     verified request here, built from what was read then, with the KeyCheck the operation
     must make; None when the usual path must decide."""
-    known = _verified_keys.get(credential.access_key_id)
-    if known is None or not _verifies(signed, credential, known.secret_encrypted, now):
+    known = _known_and_verified(signed, credential, now)
+    if known is None:
         return None
     key = sql.rebuilt(AccessKey, reads.SIGNER_KEY_FIELDS, known.key_values)
     key.account = sql.rebuilt(Account, ["id"], [key.account_id])
@@ -143,14 +143,19 @@ def _verified_unread(
     return Caller(account=key.account, region=region, access_key=key, key_check=check)
 
 
-def _verifies(
-    signed: sigv4.SignedRequest, credential: sigv4.Credential, secret_encrypted: str, now: datetime
-) -> bool:
+def _known_and_verified(
+    signed: sigv4.SignedRequest, credential: sigv4.Credential, now: datetime
+) -> _Verified | None:
+    """What this process remembers of the request's key, if the request verifies against the
+    secret remembered with it; None when the usual path must decide."""
+    known = _verified_keys.get(credential.access_key_id)
+    if known is None:
+        return None
     try:
-        sigv4.verify(signed, credential, _signing_key(secret_encrypted, credential), now)
+        sigv4.verify(signed, credential, _signing_key(known.secret_encrypted, credential), now)
     except sigv4.SigV4Error:
-        return False  # the usual path verifies against the stored secret and gives the error
-    return True
+        return None  # the usual path verifies against the stored secret and gives the error
+    return known
 
 
 def _verified_with_identity(
@@ -158,8 +163,8 @@ def _verified_with_identity(
 ) -> reads.Signer | None:
     """The signer with the identity, for a request that verifies against the secret its key had
     at its last verified request; None when the usual path must decide."""
-    known = _verified_keys.get(credential.access_key_id)
-    if known is None or not _verifies(signed, credential, known.secret_encrypted, now):
+    known = _known_and_verified(signed, credential, now)
+    if known is None:
         return None
     found = reads.signer(credential.access_key_id, credential.region, identity_name)
     if found is None or found.key.secret_encrypted != known.secret_encrypted:
