@@ -1,16 +1,20 @@
-"""api.warmup: a new web worker loads what its first requests would load, before it takes any,
-without opening a connection; gunicorn.conf.py runs it in every worker."""
+"""Warm-up at boot (sesconsole/warmup.py): a new web worker loads what its first requests would
+load, before it takes any (api.warmup, run by gunicorn.conf.py in every worker), and the SMTP server
+what its first mail would load, before it listens; neither opens a connection."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import tempfile
 from typing import Any
 
 from tests.support.celery_worker import BASE_DIR, wait_for
+from tests.support.smtp_server import free_port
 from tests.support.web_server import web_server
 
 # What a worker's first requests loaded before (BENCHMARKS.md, "Tenth session"): an API view
@@ -24,9 +28,13 @@ LOADED_LAZILY = [
     "redis.asyncio",
 ]
 
-FRESH_WORKER = """
+# What the first mail of an SMTP server loaded before (BENCHMARKS.md, "Eleventh session"): the
+# sending tasks with dkimpy and dnspython, and the broker's transport.
+LOADED_BY_FIRST_MAIL = ["sending.tasks", "dkim", "dns.resolver", "kombu.transport.redis"]
+
+FRESH_PROCESS = """
 import json, os, sys
-from sesconsole.wsgi import application  # what a gunicorn worker loads first
+# <load application>
 
 from api import shapes
 from sesconsole import validators
@@ -47,9 +55,7 @@ def state():
 
 
 before = state()
-from api.warmup import warm_up
-
-warm_up()
+# <warm up>
 from django.db import connections
 
 after = state()
@@ -58,10 +64,11 @@ print(json.dumps({"before": before, "after": after}))
 """
 
 
-def fresh_worker() -> dict[str, Any]:
-    """`warm_up` in a new interpreter that has loaded the WSGI application, as a gunicorn
-    worker has when its post_worker_init hook runs: what it had loaded before and after."""
-    code = f"LOADED_LAZILY = {LOADED_LAZILY!r}\n{FRESH_WORKER}"
+def fresh_process(load_application: str, warm_up: str, lazily: list[str]) -> dict[str, Any]:
+    """`warm_up` in a new interpreter that has run `load_application`: what it had loaded
+    before and after, of `lazily` and of the rest."""
+    process = FRESH_PROCESS.replace("# <load application>", load_application)
+    code = f"LOADED_LAZILY = {lazily!r}\n" + process.replace("# <warm up>", warm_up)
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=BASE_DIR,
@@ -77,6 +84,15 @@ def fresh_worker() -> dict[str, Any]:
         check=True,
     )
     return dict(json.loads(result.stdout.splitlines()[-1]))
+
+
+def fresh_worker() -> dict[str, Any]:
+    """As a gunicorn worker is when its post_worker_init hook runs."""
+    return fresh_process(
+        "from sesconsole.wsgi import application  # what a gunicorn worker loads first",
+        "from api.warmup import warm_up\nwarm_up()",
+        LOADED_LAZILY,
+    )
 
 
 def test_warm_up_loads_what_the_first_requests_loaded_without_connecting() -> None:
@@ -122,3 +138,52 @@ def test_the_hook_leaves_an_application_without_django_alone() -> None:
     )
 
     assert result.stdout.split() == ["False", "False"]
+
+
+def test_the_smtp_servers_warm_up_loads_what_its_first_mail_loaded_without_connecting() -> None:
+    states = fresh_process(
+        # What `manage.py smtp_server` has loaded when its command runs.
+        "import django\ndjango.setup()\nfrom django.core.management import load_command_class\n"
+        "load_command_class('smtp', 'smtp_server')",
+        "from sesconsole import warmup\nwarmup.load_shared()",
+        LOADED_BY_FIRST_MAIL,
+    )
+    before, after = states["before"], states["after"]
+
+    assert before["modules"] == dict.fromkeys(LOADED_BY_FIRST_MAIL, False)
+    assert after["modules"] == dict.fromkeys(LOADED_BY_FIRST_MAIL, True)
+    assert after["sockets"] == before["sockets"]
+    assert after["database_connected"] is False
+
+
+def test_the_smtp_server_warms_up_before_it_listens() -> None:
+    port = free_port()
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "smtp_server", "--port", str(port), "--tls-port", "0"],
+            cwd=BASE_DIR,
+            env={**os.environ, "LOG_LEVEL": "INFO"},
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        try:
+            wait_for(
+                lambda: process.poll() is not None or b"SMTP server listening on" in _read(log),
+                60,
+                "smtp_server to listen",
+            )
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+        lines = _read(log).decode().splitlines()
+
+    warmed = [n for n, line in enumerate(lines) if f"SMTP server pid={process.pid} warmed" in line]
+    listening = [n for n, line in enumerate(lines) if "SMTP server listening on" in line]
+    assert len(warmed) == 1, lines
+    assert listening
+    assert warmed[0] < listening[0]
+
+
+def _read(file: Any) -> bytes:
+    file.seek(0)
+    return bytes(file.read())
