@@ -63,6 +63,29 @@ def value_rows(queryset: QuerySet[Any]) -> list[tuple[Any, ...]]:
 Statement = tuple[str, Sequence[Any]]  # SQL with %s placeholders, and its parameters
 
 
+def compiled_once(queryset: QuerySet[Any]) -> Statement:
+    """The SQL of `queryset` built with `placeholder` values, for a hot path to compile once
+    (in a cached function) and `bind` on each call: compiling a QuerySet costs more than
+    running a small statement. For a `values_list()` query it is only for columns the ORM
+    converts nothing in (as `value_rows`): its rows are the driver's own."""
+    compiler = queryset.query.get_compiler(using=DEFAULT_DB_ALIAS)
+    text, params = compiler.as_sql()
+    assert not compiler.get_converters([e for e, _, _ in compiler.select]), "converted column"
+    return text, tuple(params)
+
+
+def placeholder(name: str) -> str:
+    """A stand-in value for `compiled_once`: NUL is never in a real value of a text column
+    (PostgreSQL's text refuses it), so `bind` cannot mistake one for it."""
+    return f"\x00{name}"
+
+
+def bind(compiled: Statement, values: dict[str, Any]) -> Statement:
+    """`compiled`'s statement with each placeholder parameter replaced by its value."""
+    text, params = compiled
+    return text, [values.get(p, p) if isinstance(p, str) else p for p in params]
+
+
 def run_together(statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
     """Run `statements` in order in one round trip where the database allows it, and return
     each one's rows (none for a write without RETURNING).
