@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from django.db.models import Value
+from django.db.models import Exists, Value
 
 from identities import operations, provisioning
 from identities.models import (
@@ -22,7 +22,7 @@ from identities.models import (
     IdentityType,
     KeyLength,
 )
-from sending.operations import key_check_statement
+from sending.operations import KeyCheck, checked_key, key_check_statement, key_check_values
 from sesconsole import sql, validators
 
 from . import reads
@@ -251,20 +251,30 @@ def _list_identities(
     scope = list_scope(call, "identities")
     after = decode_token(scope, token) if token else None
     values[_AFTER] = after
-    statements = [sql.bind(_page_sql(size, after is not None, given), values)]
-    if call.key_check is not None:  # api.auth: the key was not read for this request
-        statements.append(key_check_statement(call.key_check, call.account, call.region))
-    page_rows, *key_rows = sql.run_together(statements)
-    if key_rows == [[]]:
+    check = call.key_check  # api.auth: the key was not read for this request
+    if check is not None:
+        values.update(key_check_values(check, call.account, call.region))
+    statement = sql.bind(_page_sql(size, after is not None, given, check is not None), values)
+    with sql.prepared_cursor() as cursor:
+        cursor.execute(*statement)
+        page_rows = cursor.fetchall()
+    if check is not None and not page_rows and not _key_passes(check, call):
         raise KeyNotConfirmed  # api.views authenticates the request again
     rows, next_token = keyset_result(page_rows, scope=scope, size=size, name_of=lambda r: r[1])
     summaries = ",".join(_summary(*row) for row in rows)
     return compact({"EmailIdentities": JsonText(f"[{summaries}]"), "NextToken": next_token})
 
 
+def _key_passes(check: KeyCheck, call: Call) -> bool:
+    """Whether the key passes its check, asked alone: an empty page says nothing of it."""
+    [rows] = sql.run_together([key_check_statement(check, call.account, call.region)])
+    return bool(rows)
+
+
 # A page's statement is compiled once per shape (page size, from the start or after a name,
-# which filters), with placeholders for the values: compiling it took as long as running it
-# (BENCHMARKS.md, "Eleventh session: ListEmailIdentities").
+# which filters, with the key's check or not), with placeholders for the values: compiling it
+# took as long as running it, and it is prepared once per connection (BENCHMARKS.md,
+# "Eleventh session: ListEmailIdentities"). With the check, a key that fails it lists nothing.
 _ACCOUNT, _REGION, _AFTER = map(sql.placeholder, ("account", "region", "after"))
 _STATUSES = ["PENDING", "SUCCESS", "FAILED", "TEMPORARY_FAILURE", "NOT_STARTED"]
 # The filters and their choices (None: any text).
@@ -276,8 +286,10 @@ _FILTERS: dict[str, list[str] | None] = {
 
 
 @lru_cache(maxsize=256)
-def _page_sql(size: int, after: bool, given: frozenset[str]) -> sql.Statement:
+def _page_sql(size: int, after: bool, given: frozenset[str], key_check: bool) -> sql.Statement:
     queryset = Identity.objects.in_scope(_ACCOUNT, _REGION)  # type: ignore[arg-type]
+    if key_check:
+        queryset = queryset.filter(Exists(checked_key(with_secret=True)))
     if "IDENTITY_NAME_CONTAINS" in given:
         # An expression, not the text itself: the ORM would put the text into a LIKE pattern
         # in Python, and the placeholder would no longer be found. With an expression the

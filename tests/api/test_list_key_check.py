@@ -2,7 +2,8 @@
 
 As SendEmail does (test_send_key_check.py): a request that verifies against the secret this
 process remembers for its key runs the page's statement with the key's check (api.auth,
-`Route.checks_key`), one round trip instead of two; any change to the key is answered on the
+`Route.checks_key`), one round trip instead of two (a page that comes back empty asks the
+check alone: an empty page says nothing of the key); any change to the key is answered on the
 next request as the usual path answers it. The requests go through Django's test client in
 this thread, so the wire can be traced (tests.support.wire).
 """
@@ -59,10 +60,11 @@ def test_a_key_seen_before_lists_a_page_in_one_round_trip(
     assert first_status == status == 200
     # The key read, its first-use UPDATE, the page.
     assert first_wire.round_trips == 3
-    # The page with the key's check.
+    # The page with the key's check: one statement, prepared (a new shape: after a name).
     assert sent.round_trips == 1
-    assert IDENTITY_TABLE in sent.queries[0]
-    assert KEY_TABLE in sent.queries[0]
+    [statement] = sent.prepared
+    assert IDENTITY_TABLE in statement
+    assert KEY_TABLE in statement
     assert (names(first), names(second)) == (["a.example", "b.example"], ["c.example"])
 
 
@@ -86,8 +88,21 @@ def test_a_change_to_the_key_refuses_the_next_page_as_the_usual_path_does(
     assert (status, error) == (usual_status, usual_error) == expected
     assert answer == usual_answer
     assert "a.example" not in json.dumps(answer)
-    # The page with the check, then the key read on the usual path.
+    # The page, empty as the check failed; the check alone, as an empty page says nothing of
+    # the key; then the key read on the usual path.
+    assert sent.round_trips == 3
+
+
+def test_an_empty_page_of_a_key_seen_before_asks_the_check_alone(
+    client: Client, account: Account, region: Region, owner_key: KeyPair
+) -> None:
+    assert list_page(client, owner_key)[0] == 200
+
+    status, _, answer, sent = list_page(client, owner_key)
+
+    assert (status, answer) == (200, {"EmailIdentities": []})
     assert sent.round_trips == 2
+    assert KEY_TABLE in sent.queries[0]  # the check alone, with client-side binding
 
 
 def test_a_key_given_to_another_account_lists_only_that_accounts_identities(
