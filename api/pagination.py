@@ -73,12 +73,10 @@ def keyset_page(
     size: int,
     name_of: Callable[[Any], str],
     field: str = "name",
-    fetch: Callable[[QuerySet[Any]], Sequence[Any]] = list,
 ) -> tuple[Sequence[Any], str | None]:
-    """One page of `queryset` ordered by `field`, and the token for the next page (or None).
-    `fetch` evaluates the page's queryset (`sesconsole.sql.value_rows` for a values_list)."""
+    """One page of `queryset` ordered by `field`, and the token for the next page (or None)."""
     after = decode_token(scope, token) if token else None
-    rows = fetch(keyset_slice(queryset, after, size, field))
+    rows = list(keyset_slice(queryset, after, size, field))
     return keyset_result(rows, scope=scope, size=size, name_of=name_of)
 
 
