@@ -8,10 +8,9 @@ QuerySet costs more than the round trip, and the DNS sweep's bulk writes
 with their other statements in one round trip. Statements the ORM builds best (filters,
 lookups) but a hot path runs on every request are compiled once with placeholders
 (`compiled_once`, `bind`): the key's check of a send, a ListEmailIdentities page. The
-per-request statements run through
-`prepared_cursor`, so PostgreSQL plans them once per connection. Table and column names come
-from `_meta` here, so a migration that adds or renames a field needs no change in those
-statements; every value stays a query parameter.
+per-request statements run through `prepared_cursor`, so PostgreSQL plans them once per
+connection. Table and column names come from `_meta` here, so a migration that adds or
+renames a field needs no change in those statements; every value stays a query parameter.
 """
 
 from __future__ import annotations
