@@ -8,7 +8,10 @@ queues follow-up work.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
+
+from django.db.models import Exists, Value
 
 from identities import operations, provisioning
 from identities.models import (
@@ -19,11 +22,13 @@ from identities.models import (
     IdentityType,
     KeyLength,
 )
+from sending.operations import KeyCheck, checked_key, key_check_statement, key_check_values
 from sesconsole import sql, validators
 
 from . import reads
+from .auth import KeyNotConfirmed
 from .errors import ApiError, bad_request, not_found
-from .pagination import keyset_page, list_scope, page_size
+from .pagination import decode_token, keyset_result, keyset_slice, list_scope, page_size
 from .wire import Call, JsonText, compact, epoch, json_string, path_value, query_value
 
 DEFAULT_PAGE_SIZE = 100
@@ -239,28 +244,67 @@ def _list_identities(
     call: Call, raw_page_size: Any, token: str | None, filters: dict[str, str]
 ) -> dict[str, Any]:
     size = page_size(raw_page_size, default=DEFAULT_PAGE_SIZE, low=0, high=MAX_PAGE_SIZE)
-    queryset = Identity.objects.in_scope(call.account, call.region)
-    if "IDENTITY_NAME_CONTAINS" in filters:
-        queryset = queryset.filter(name__icontains=filters["IDENTITY_NAME_CONTAINS"])
-    if "IDENTITY_TYPE" in filters:
-        queryset = queryset.filter(
-            identity_type=_filter_choice(filters, "IDENTITY_TYPE", IdentityType.values)
-        )
-    if "VERIFICATION_STATUS" in filters:
-        statuses = ["PENDING", "SUCCESS", "FAILED", "TEMPORARY_FAILURE", "NOT_STARTED"]
-        queryset = queryset.filter(
-            verification_status=_filter_choice(filters, "VERIFICATION_STATUS", statuses)
-        )
-    rows, next_token = keyset_page(
-        queryset.values_list("identity_type", "name", "verification_status"),
-        scope=list_scope(call, "identities"),
-        token=token,
-        size=size,
-        name_of=lambda row: row[1],
-        fetch=sql.value_rows,
-    )
+    given = frozenset(name for name in _FILTERS if name in filters)
+    values: dict[str, Any] = {_ACCOUNT: call.account.pk, _REGION: call.region.pk}
+    for name in given:
+        values[sql.placeholder(name)] = _filter_value(filters, name, _FILTERS[name])
+    scope = list_scope(call, "identities")
+    after = decode_token(scope, token) if token else None
+    values[_AFTER] = after
+    check = call.key_check  # api.auth: the key was not read for this request
+    if check is not None:
+        values.update(key_check_values(check, call.account, call.region))
+    statement = sql.bind(_page_sql(size, after is not None, given, check is not None), values)
+    with sql.prepared_cursor() as cursor:
+        cursor.execute(*statement)
+        page_rows = cursor.fetchall()
+    if check is not None and not page_rows and not _key_passes(check, call):
+        raise KeyNotConfirmed  # api.views authenticates the request again
+    rows, next_token = keyset_result(page_rows, scope=scope, size=size, name_of=lambda r: r[1])
     summaries = ",".join(_summary(*row) for row in rows)
     return compact({"EmailIdentities": JsonText(f"[{summaries}]"), "NextToken": next_token})
+
+
+def _key_passes(check: KeyCheck, call: Call) -> bool:
+    """Whether the key passes its check, asked alone: an empty page says nothing of it."""
+    [rows] = sql.run_together([key_check_statement(check, call.account, call.region)])
+    return bool(rows)
+
+
+# A page's statement is compiled once per shape (page size, from the start or after a name,
+# which filters, with the key's check or not), with placeholders for the values: compiling it
+# took as long as running it, and it is prepared once per connection (BENCHMARKS.md,
+# "Eleventh session: ListEmailIdentities"). With the check, a key that fails it lists nothing.
+_ACCOUNT, _REGION, _AFTER = map(sql.placeholder, ("account", "region", "after"))
+_STATUSES = ["PENDING", "SUCCESS", "FAILED", "TEMPORARY_FAILURE", "NOT_STARTED"]
+# The filters and their choices (None: any text).
+_FILTERS: dict[str, list[str] | None] = {
+    "IDENTITY_NAME_CONTAINS": None,
+    "IDENTITY_TYPE": IdentityType.values,
+    "VERIFICATION_STATUS": _STATUSES,
+}
+
+
+@lru_cache(maxsize=256)
+def _page_sql(size: int, after: bool, given: frozenset[str], key_check: bool) -> sql.Statement:
+    queryset = Identity.objects.in_scope(_ACCOUNT, _REGION)  # type: ignore[arg-type]
+    if key_check:
+        queryset = queryset.filter(Exists(checked_key(with_secret=True)))
+    if "IDENTITY_NAME_CONTAINS" in given:
+        # An expression, not the text itself: the ORM would put the text into a LIKE pattern
+        # in Python, and the placeholder would no longer be found. With an expression the
+        # database escapes the pattern the same way.
+        queryset = queryset.filter(name__icontains=Value(sql.placeholder("IDENTITY_NAME_CONTAINS")))
+    if "IDENTITY_TYPE" in given:
+        queryset = queryset.filter(identity_type=sql.placeholder("IDENTITY_TYPE"))
+    if "VERIFICATION_STATUS" in given:
+        queryset = queryset.filter(verification_status=sql.placeholder("VERIFICATION_STATUS"))
+    page = keyset_slice(
+        queryset.values_list("identity_type", "name", "verification_status"),
+        _AFTER if after else None,
+        size,
+    )
+    return sql.compiled_once(page)
 
 
 def _summary(identity_type: str, name: str, status: str) -> str:
@@ -272,9 +316,9 @@ def _summary(identity_type: str, name: str, status: str) -> str:
     )
 
 
-def _filter_choice(filters: dict[str, str], key: str, choices: list[str]) -> str:
+def _filter_value(filters: dict[str, str], key: str, choices: list[str] | None) -> str:
     value = filters[key]
-    if value not in choices:
+    if choices is not None and value not in choices:
         raise bad_request(f"Filter.{key} must be one of {', '.join(choices)}.")
     return value
 

@@ -73,14 +73,28 @@ def keyset_page(
     size: int,
     name_of: Callable[[Any], str],
     field: str = "name",
-    fetch: Callable[[QuerySet[Any]], Sequence[Any]] = list,
 ) -> tuple[Sequence[Any], str | None]:
-    """One page of `queryset` ordered by `field`, and the token for the next page (or None).
-    `fetch` evaluates the page's queryset (`sesconsole.sql.value_rows` for a values_list)."""
+    """One page of `queryset` ordered by `field`, and the token for the next page (or None)."""
+    after = decode_token(scope, token) if token else None
+    rows = list(keyset_slice(queryset, after, size, field))
+    return keyset_result(rows, scope=scope, size=size, name_of=name_of)
+
+
+def keyset_slice(
+    queryset: QuerySet[Any], after: Any, size: int, field: str = "name"
+) -> QuerySet[Any]:
+    """The rows of a page: those after `after` (None: from the first) by `field`, one more
+    than `size` to tell whether another page follows."""
     queryset = queryset.order_by(field)
-    if token:
-        queryset = queryset.filter(**{f"{field}__gt": decode_token(scope, token)})
-    rows = fetch(queryset[: size + 1])
+    if after is not None:
+        queryset = queryset.filter(**{f"{field}__gt": after})
+    return queryset[: size + 1]
+
+
+def keyset_result(
+    rows: Sequence[T], *, scope: str, size: int, name_of: Callable[[T], str]
+) -> tuple[Sequence[T], str | None]:
+    """The page among `keyset_slice`'s rows, and the token for the next page (or None)."""
     if len(rows) <= size:
         return rows, None
     rows = rows[:size]

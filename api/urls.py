@@ -34,12 +34,14 @@ urlpatterns = [
         "v2/email/identities",
         endpoint(
             POST=Route("CreateEmailIdentity", identities.create_email_identity),
-            GET=Route(None, identities.list_email_identities_query),
+            GET=Route(None, identities.list_email_identities_query, checks_key=True),
         ),
     ),
     path(
         "v2/email/list-identities",
-        endpoint(POST=Route("ListEmailIdentities", identities.list_email_identities)),
+        endpoint(
+            POST=Route("ListEmailIdentities", identities.list_email_identities, checks_key=True)
+        ),
     ),
     path(
         IDENTITY,

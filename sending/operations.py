@@ -48,7 +48,7 @@ from functools import cache
 from typing import Any
 
 from django.db import IntegrityError
-from django.db.models import Exists
+from django.db.models import Exists, QuerySet
 from django.utils import timezone
 
 from accounts.models import AccessKey, Account, AccountRegion, Region
@@ -63,7 +63,16 @@ from .mime import Attachment, Simple
 from .models import SentMessage
 from .read_ahead import ReadAhead
 
-__all__ = ["Attachment", "KeyCheck", "Outgoing", "Simple", "send"]
+__all__ = [
+    "Attachment",
+    "KeyCheck",
+    "Outgoing",
+    "Simple",
+    "checked_key",
+    "key_check_statement",
+    "key_check_values",
+    "send",
+]
 
 MAX_RECIPIENTS = 50
 MAX_MESSAGE_SIZE = 40 * 1024 * 1024  # v2 API and SMTP, after base64 (DG quotas)
@@ -494,7 +503,7 @@ def _read_settings_and_identities(
         hierarchy.applicable_statement(account, region, addresses),
     ]
     if key_check is not None:
-        statements.append(_key_check_statement(key_check, account, region))
+        statements.append(key_check_statement(key_check, account, region))
     settings_rows, identity_rows, *key_rows = sql.run_together(statements)
     if key_rows == [[]]:
         raise SendRefused(
@@ -505,35 +514,45 @@ def _read_settings_and_identities(
     return state, hierarchy.applicable_from(addresses, identity_rows)
 
 
-def _key_check_statement(check: KeyCheck, account: Account, region: Region) -> sql.Statement:
+def key_check_statement(check: KeyCheck, account: Account, region: Region) -> sql.Statement:
     """A row when the key passes `check`: the ORM's filters, compiled once."""
-    text, params = _key_check_sql(check.secret_encrypted is not None)
-    values = {
+    values = key_check_values(check, account, region)
+    return sql.bind(_key_check_sql(check.secret_encrypted is not None), values)
+
+
+def key_check_values(check: KeyCheck, account: Account, region: Region) -> dict[str, Any]:
+    """The values of `checked_key`'s placeholders (`sql.bind`)."""
+    return {
         _KEY_PLACEHOLDER: check.access_key_id,
         _ACCOUNT_PLACEHOLDER: account.pk,
         _SECRET_PLACEHOLDER: check.secret_encrypted,
         _REGION_PLACEHOLDER: region.pk,
     }
-    return text, [values.get(p, p) for p in params]
 
 
-# NUL: never a real value of these columns (PostgreSQL's text refuses it).
-_KEY_PLACEHOLDER = "\x00access key id"
-_ACCOUNT_PLACEHOLDER = "\x00account id"
-_SECRET_PLACEHOLDER = "\x00secret"
-_REGION_PLACEHOLDER = "\x00region"
+_KEY_PLACEHOLDER = sql.placeholder("access key id")
+_ACCOUNT_PLACEHOLDER = sql.placeholder("account id")
+_SECRET_PLACEHOLDER = sql.placeholder("secret")
+_REGION_PLACEHOLDER = sql.placeholder("region")
 
 
-@cache
-def _key_check_sql(with_secret: bool) -> tuple[str, tuple[Any, ...]]:
-    # Compiling the ORM's query on every message cost about a sixth of an SMTP send's CPU.
+def checked_key(with_secret: bool) -> QuerySet[AccessKey]:
+    """The key if it passes a KeyCheck (with its secret or without), with placeholders for
+    the check's values (`key_check_values`): for a statement compiled once
+    (`sql.compiled_once`), this one or another that includes it."""
     keys = AccessKey.objects.active().filter(
         access_key_id=_KEY_PLACEHOLDER, account_id=_ACCOUNT_PLACEHOLDER
     )
     if with_secret:
         enabled = Region.objects.filter(code=_REGION_PLACEHOLDER, enabled=True)
         keys = keys.filter(Exists(enabled), secret_encrypted=_SECRET_PLACEHOLDER)
-    return keys.order_by().values("pk")[:1].query.sql_with_params()
+    return keys.order_by()
+
+
+@cache
+def _key_check_sql(with_secret: bool) -> sql.Statement:
+    # Compiling the ORM's query on every message cost about a sixth of an SMTP send's CPU.
+    return sql.compiled_once(checked_key(with_secret).values("pk")[:1])
 
 
 def _check_senders(

@@ -5,10 +5,12 @@ count on every create (`identities/provisioning.py` `identity_count`), where Dja
 QuerySet costs more than the round trip, and the DNS sweep's bulk writes
 (`identities/dns_check.py`: COPY instead of bulk_create). Inserts compiled once per model
 (`insert_statement`, `insert_with_child`) let the send and the identity create send their rows
-with their other statements in one round trip. The per-request statements run through
-`prepared_cursor`, so PostgreSQL plans them once per connection. Table and column names come
-from `_meta` here, so a migration that adds or renames a field needs no change in those
-statements; every value stays a query parameter.
+with their other statements in one round trip. Statements the ORM builds best (filters,
+lookups) but a hot path runs on every request are compiled once with placeholders
+(`compiled_once`, `bind`): the key's check of a send, a ListEmailIdentities page. The
+per-request statements run through `prepared_cursor`, so PostgreSQL plans them once per
+connection. Table and column names come from `_meta` here, so a migration that adds or
+renames a field needs no change in those statements; every value stays a query parameter.
 """
 
 from __future__ import annotations
@@ -19,11 +21,9 @@ from functools import cache
 from typing import Any, NamedTuple, TypeVar
 
 import psycopg
-from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Field, Model, QuerySet
-from django.db.models.query import ValuesListIterable
 from django.db.models.sql.subqueries import InsertQuery
 from psycopg import pq
 
@@ -38,29 +38,32 @@ def prepared_cursor() -> CursorWrapper:
     return prepared() if prepared is not None else connection.cursor()
 
 
-def value_rows(queryset: QuerySet[Any]) -> list[tuple[Any, ...]]:
-    """The rows of a `values_list()` queryset (tuples, not flat or named), fetched at once.
-
-    The ORM fetches in chunks of 100 and passes every row through its result pipeline, which
-    for a ListEmailIdentities page of 1,000 took about as long as the fetch itself
-    (BENCHMARKS.md, "Eighth session"). The rows are the driver's own, so this is only for
-    columns the ORM converts nothing in: with a converter (SQLite's booleans and dates, JSON)
-    it iterates the queryset as usual.
-    """
-    assert getattr(queryset, "_iterable_class", None) is ValuesListIterable, "values_list() only"
-    compiler = queryset.query.get_compiler(using=queryset.db)
-    try:
-        statement, params = compiler.as_sql()
-    except EmptyResultSet:
-        return []
-    if compiler.get_converters([expression for expression, _, _ in compiler.select]):
-        return list(queryset)
-    with connections[queryset.db].cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.fetchall()
-
-
 Statement = tuple[str, Sequence[Any]]  # SQL with %s placeholders, and its parameters
+
+
+def compiled_once(queryset: QuerySet[Any]) -> Statement:
+    """The SQL of `queryset` built with `placeholder` values, for a hot path to compile once
+    (in a cached function) and `bind` on each call: compiling a QuerySet costs more than
+    running a small statement. For a `values_list()` query it is only for columns the ORM
+    converts nothing in: its rows are the driver's own, which the ORM would pass through
+    its per-row pipeline (for a ListEmailIdentities page of 1,000, as long as the fetch
+    itself: BENCHMARKS.md, "Eighth session")."""
+    compiler = queryset.query.get_compiler(using=DEFAULT_DB_ALIAS)
+    text, params = compiler.as_sql()
+    assert not compiler.get_converters([e for e, _, _ in compiler.select]), "converted column"
+    return text, tuple(params)
+
+
+def placeholder(name: str) -> str:
+    """A stand-in value for `compiled_once`: NUL is never in a real value of a text column
+    (PostgreSQL's text refuses it), so `bind` cannot mistake one for it."""
+    return f"\x00{name}"
+
+
+def bind(compiled: Statement, values: dict[str, Any]) -> Statement:
+    """`compiled`'s statement with each placeholder parameter replaced by its value."""
+    text, params = compiled
+    return text, [values.get(p, p) if isinstance(p, str) else p for p in params]
 
 
 def run_together(statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:

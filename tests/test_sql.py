@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from django.db import connection, models
-from django.db.models import Model
+from django.db.models import Model, Value
 from django.db.models.signals import post_init
 from django.test.utils import isolate_apps
 
@@ -173,21 +173,30 @@ def test_an_insert_statement_is_what_the_orm_compiler_writes(
     )
 
 
-def test_value_rows_are_the_rows_the_orm_gives(make_domain: Callable[..., Identity]) -> None:
-    for name in ("b.example", "a.example", "c.example"):
-        make_domain(name)
-    queryset = Identity.objects.values_list("identity_type", "name", "verification_status")
-
-    assert sql.value_rows(queryset.order_by("name")[:2]) == list(queryset.order_by("name")[:2])
-    assert sql.value_rows(queryset.filter(name__in=[])) == []
-
-
-def test_value_rows_with_a_converted_column_go_through_the_orm(
-    make_domain: Callable[..., Identity],
+def test_a_statement_compiled_once_and_bound_gives_the_orms_rows(
+    account: Account, region: Region
 ) -> None:
-    identity = make_domain("a.example")
-    Identity.objects.filter(pk=identity.pk).update(dkim_tokens=["one", "two"])
+    Identity.objects.bulk_create(
+        Identity(account=account, region=region, name=name, identity_type="EMAIL_ADDRESS")
+        for name in ("b@b.example", "a@a.example", "c@c.example", "a_b@a.example")
+    )
+    wanted, contains = sql.placeholder("after"), sql.placeholder("contains")
+    compiled = sql.compiled_once(
+        Identity.objects.filter(name__gt=wanted, name__icontains=Value(contains))
+        .order_by("name")
+        .values_list("identity_type", "name")
+    )
 
-    rows = sql.value_rows(Identity.objects.values_list("name", "dkim_tokens"))
+    def rows(after: str, text: str) -> list[tuple[Any, ...]]:
+        [found] = sql.run_together([sql.bind(compiled, {wanted: after, contains: text})])
+        return found
 
-    assert rows == [("a.example", ["one", "two"])]
+    for after, text in (("a", "B.EX"), ("a@a.example", "example"), ("", "_")):
+        orm = Identity.objects.filter(name__gt=after, name__icontains=text).order_by("name")
+        assert rows(after, text) == list(orm.values_list("identity_type", "name"))
+    assert [name for _, name in rows("", "_")] == ["a_b@a.example"]
+
+
+def test_a_statement_with_a_converted_column_is_not_compiled_once() -> None:
+    with pytest.raises(AssertionError, match="converted column"):
+        sql.compiled_once(Identity.objects.values_list("name", "dkim_tokens"))

@@ -27,6 +27,12 @@ class Wire:
         return [line.split("\t", 3)[3].strip()[1:-1] for line in self._sent("Query")]
 
     @property
+    def prepared(self) -> list[str]:
+        """What each Parse message the client sent holds (the statement's name and text), in
+        order: a statement is parsed once per connection, before its first Bind."""
+        return [line.split("\t", 3)[3].strip() for line in self._sent("Parse")]
+
+    @property
     def round_trips(self) -> int:
         """How many statements' exchanges the client waited for: each simple-protocol Query,
         and each extended-protocol exchange that executed a prepared statement (up to its
