@@ -50,12 +50,12 @@ def take(
     (`sql.transaction_in_two_queries`): the transaction's BEGIN with the lock and the 24-hour
     sum, then the bucket's update, the minute's counter and `then` with the COMMIT. A refusal
     rolls back. An account without limits (the operator set both to -1) has nothing to spend
-    or to check: no lock, no sum, and its counter and `then` are one round trip that is its own
-    transaction (`sql.run_in_one_transaction`).
+    or to check: no lock, no sum, and its counter and `then` are one statement, its own
+    transaction (`sql.run_in_one_statement`).
     """
     if _unlimited(account_state):
         writes = _writes(account_state, None, rate_recipients, daily_recipients, now)
-        return sql.run_in_one_transaction([*writes, then])[-1]
+        return sql.run_in_one_statement(writes, then)
     with sql.transaction_in_two_queries() as two_queries:
         state, used = _locked(
             two_queries, account_state, now - DAY, with_usage=bool(daily_recipients)

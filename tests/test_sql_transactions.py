@@ -1,7 +1,8 @@
 """sesconsole.sql.run_in_one_transaction: all or nothing, committed when it returns, and on
 PostgreSQL outside a transaction one query with no BEGIN and COMMIT round trips; and
 sql.transaction_in_two_queries: BEGIN and COMMIT sent with the statements, nothing left open
-after an exception."""
+after an exception; and sql.run_in_one_statement: writes and a last statement as one prepared
+statement, all or nothing."""
 
 from __future__ import annotations
 
@@ -63,6 +64,41 @@ def test_outside_a_transaction_it_is_one_query_committed_before_it_returns(
     assert sent.queries[0].startswith("INSERT INTO")
     assert sent.transaction_states == ["I"]  # idle: committed, no transaction left open
     assert SendingUsage.objects.get().recipients == 3
+
+
+# --- sql.run_in_one_statement ----------------------------------------------------------------
+def test_one_statement_runs_the_writes_and_answers_with_the_last(
+    account: Account, region: Region
+) -> None:
+    with wire.traced() as sent:
+        [(answer,)] = sql.run_in_one_statement([counter(account, region, 3)], ("SELECT 42", []))
+
+    assert answer == 42
+    assert SendingUsage.objects.get().recipients == 3  # run though nothing reads it
+    if connection.vendor == "postgresql":
+        assert sent.round_trips == 1
+        assert sent.queries == []  # one prepared statement, not a simple query
+        assert sent.transaction_states[-1] == "I"  # committed before it returned
+
+
+def test_one_statement_is_all_or_nothing(account: Account, region: Region) -> None:
+    with pytest.raises(IntegrityError):
+        # The counter is written, then the last statement breaks the row's unique constraint.
+        sql.run_in_one_statement([counter(account, region, 1)], counter(account, region, 2))
+
+    assert SendingUsage.objects.count() == 0
+    assert connection.get_autocommit()  # no transaction left open
+
+
+def test_one_statement_inside_a_callers_transaction_is_part_of_it(
+    account: Account, region: Region
+) -> None:
+    with transaction.atomic():
+        sql.run_in_one_statement([], counter(account, region, 1))
+        seen_inside = SendingUsage.objects.count()
+        transaction.set_rollback(True)
+
+    assert (seen_inside, SendingUsage.objects.count()) == (1, 0)
 
 
 # --- sql.transaction_in_two_queries ----------------------------------------------------------
