@@ -6,6 +6,8 @@ statement, all or nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -40,11 +42,19 @@ def test_a_failing_statement_leaves_nothing_of_the_others(account: Account, regi
     assert connection.get_autocommit()  # no transaction left open
 
 
+@pytest.mark.parametrize(
+    "run",
+    [
+        lambda statement: sql.run_in_one_transaction([statement]),
+        lambda statement: sql.run_in_one_statement([], statement),
+    ],
+    ids=["run_in_one_transaction", "run_in_one_statement"],
+)
 def test_inside_a_callers_transaction_the_statements_are_part_of_it(
-    account: Account, region: Region
+    account: Account, region: Region, run: Callable[[sql.Statement], object]
 ) -> None:
     with transaction.atomic():
-        sql.run_in_one_transaction([counter(account, region, 1)])
+        run(counter(account, region, 1))
         seen_inside = SendingUsage.objects.count()
         transaction.set_rollback(True)  # the caller rolls back
 
@@ -88,17 +98,6 @@ def test_one_statement_is_all_or_nothing(account: Account, region: Region) -> No
 
     assert SendingUsage.objects.count() == 0
     assert connection.get_autocommit()  # no transaction left open
-
-
-def test_one_statement_inside_a_callers_transaction_is_part_of_it(
-    account: Account, region: Region
-) -> None:
-    with transaction.atomic():
-        sql.run_in_one_statement([], counter(account, region, 1))
-        seen_inside = SendingUsage.objects.count()
-        transaction.set_rollback(True)
-
-    assert (seen_inside, SendingUsage.objects.count()) == (1, 0)
 
 
 # --- sql.transaction_in_two_queries ----------------------------------------------------------
